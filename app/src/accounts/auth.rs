@@ -1,0 +1,205 @@
+//! axum-login wiring: the authentication backend, the session layer, and the checks every server
+//! function starts with (`require_staff`, `require_client`, …).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum_login::{AuthManagerLayer, AuthManagerLayerBuilder, AuthUser, AuthnBackend, UserId};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use super::password;
+use super::repo::{self, Account};
+use super::session_store::DieselSessionStore;
+use super::throttle::Policy;
+use super::UserKind;
+use crate::db::{DbError, DbPool};
+use crate::error::AppError;
+
+pub type AuthSession = axum_login::AuthSession<AuthBackend>;
+
+/// Session keys we keep beside axum-login's own.
+pub const LOGIN_AT: &str = "crm.login_at";
+pub const SEEN_AT: &str = "crm.seen_at";
+
+impl AuthUser for Account {
+    type Id = i64;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Sessions are bound to the password hash: changing the password signs out every session.
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_str().as_bytes()
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthBackend {
+    pool: DbPool,
+    throttle: Policy,
+}
+
+impl AuthBackend {
+    pub fn new(pool: DbPool) -> Self {
+        AuthBackend { pool, throttle: Policy::default() }
+    }
+}
+
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+    /// The client's address, for throttling.
+    pub ip: String,
+}
+
+impl AuthnBackend for AuthBackend {
+    type User = Account;
+    type Credentials = Credentials;
+    type Error = DbError;
+
+    /// `Ok(None)` for an unknown email, a wrong password, an inactive account or a throttled
+    /// attempt alike, after the same amount of hashing work, so none can be told apart.
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<Account>, DbError> {
+        let now = chrono::Utc::now().naive_utc();
+        let (allowed, account) = {
+            let mut conn = self.pool.get().await?;
+            let allowed = self.throttle.check(&mut conn, &creds.email, &creds.ip, now).await?;
+            (allowed, repo::find_by_email(&mut conn, &creds.email).await?)
+        };
+        let password_ok = match (&account, allowed) {
+            (Some(account), true) => password::verify(&creds.password, &account.password_hash).await,
+            _ => {
+                password::verify_dummy(&creds.password).await;
+                false
+            }
+        };
+        let mut conn = self.pool.get().await?;
+        match account {
+            Some(account) if password_ok && account.is_active => {
+                repo::record_login(&mut conn, account.id, &account.email, now).await?;
+                tracing::info!(user_id = account.id, kind = account.kind.as_str(), ip = %creds.ip, "sign-in succeeded");
+                Ok(Some(account))
+            }
+            account => {
+                let reason = match (&account, allowed, password_ok) {
+                    (_, false, _) => "throttled",
+                    (None, _, _) => "unknown email",
+                    (Some(_), _, false) => "wrong password",
+                    (Some(_), _, true) => "inactive account",
+                };
+                if allowed {
+                    repo::record_failure(&mut conn, &creds.email, &creds.ip, now).await?;
+                }
+                tracing::warn!(email = %super::normalize_email(&creds.email), ip = %creds.ip, reason, "sign-in failed");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Loads the signed-in user on every request; a deactivated account is signed out at once.
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<Account>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(repo::find_by_id(&mut conn, *id).await?.filter(|a| a.is_active))
+    }
+}
+
+/// Session cookie and lifetime settings.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Send the cookie over HTTPS only; also switches to the `__Host-` cookie name.
+    pub secure: bool,
+    /// Signed out after this long without a request.
+    pub idle_timeout: Duration,
+    /// Signed out this long after signing in, however active.
+    pub absolute_timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            secure: false,
+            idle_timeout: Duration::from_secs(8 * 60 * 60),
+            absolute_timeout: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl SessionConfig {
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-crm_session"
+        } else {
+            "crm_session"
+        }
+    }
+}
+
+/// Sessions in the database behind an HttpOnly, SameSite=Lax cookie, and axum-login on top.
+pub fn auth_layer(pool: DbPool, config: &SessionConfig) -> AuthManagerLayer<AuthBackend, DieselSessionStore> {
+    let idle = time::Duration::try_from(config.idle_timeout).unwrap_or(time::Duration::hours(8));
+    let sessions = SessionManagerLayer::new(DieselSessionStore::new(pool.clone()))
+        .with_name(config.cookie_name())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    AuthManagerLayerBuilder::new(AuthBackend::new(pool), sessions).build()
+}
+
+/// The caller's address as the server saw it, for throttling and logs.
+pub async fn client_ip() -> String {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+pub async fn auth_session() -> Result<AuthSession, AppError> {
+    leptos_axum::extract::<AuthSession>().await.map_err(|e| {
+        tracing::error!(error = ?e, "no auth session: is the auth layer installed?");
+        AppError::Internal
+    })
+}
+
+/// The signed-in account, if any.
+pub async fn current_account() -> Result<Option<Account>, AppError> {
+    Ok(auth_session().await?.user)
+}
+
+pub async fn require_signed_in() -> Result<Account, AppError> {
+    current_account().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Any active staff member.
+pub async fn require_staff() -> Result<Account, AppError> {
+    let account = require_signed_in().await?;
+    if account.kind == UserKind::Staff {
+        Ok(account)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Staff with the admin flag.
+pub async fn require_admin() -> Result<Account, AppError> {
+    let account = require_staff().await?;
+    if account.is_admin {
+        Ok(account)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A signed-in client; what a client may read is then limited to their own records by id.
+pub async fn require_client() -> Result<Account, AppError> {
+    let account = require_signed_in().await?;
+    if account.kind == UserKind::Client {
+        Ok(account)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

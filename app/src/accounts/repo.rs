@@ -1,0 +1,389 @@
+//! Users and failed sign-ins, for both backends.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::password::PasswordHash;
+use super::{normalize_email, SessionUser, UserKind};
+use crate::db::schema::{login_failures, users};
+use crate::db::{with_db, write_tx, DbConn, DbError};
+
+/// A user as the server sees it, with the password hash (which never leaves the server).
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: PasswordHash,
+    pub kind: UserKind,
+    pub is_active: bool,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl Account {
+    pub fn session_user(&self) -> SessionUser {
+        SessionUser {
+            id: self.id,
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            kind: self.kind,
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    kind: String,
+    is_active: bool,
+    is_admin: bool,
+    created_at: NaiveDateTime,
+    last_login_at: Option<NaiveDateTime>,
+}
+
+impl From<UserRow> for Account {
+    fn from(row: UserRow) -> Self {
+        Account {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            password_hash: PasswordHash::from_stored(row.password_hash),
+            // The CHECK constraint allows only these two values.
+            kind: UserKind::parse(&row.kind).unwrap_or(UserKind::Client),
+            is_active: row.is_active,
+            is_admin: row.is_admin,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+        }
+    }
+}
+
+/// A user about to be created; `email` is normalized on insert.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a PasswordHash,
+    pub kind: UserKind,
+    pub is_active: bool,
+    pub is_admin: bool,
+}
+
+fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+pub async fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<Account>, DbError> {
+    let email = normalize_email(email);
+    let row = with_db!(conn, c => users::table
+        .filter(users::email.eq(&email))
+        .select(UserRow::as_select())
+        .first(c)
+        .await
+        .optional())?;
+    Ok(row.map(Account::from))
+}
+
+pub async fn find_by_id(conn: &mut DbConn, id: i64) -> Result<Option<Account>, DbError> {
+    let row = with_db!(conn, c => users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(c)
+        .await
+        .optional())?;
+    Ok(row.map(Account::from))
+}
+
+pub async fn count_users(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(with_db!(conn, c => users::table.count().get_result(c).await)?)
+}
+
+fn insert_values<'a>(
+    new: &'a NewAccount<'a>,
+    email: &'a str,
+    at: NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<users::email, &'a str>,
+    diesel::dsl::Eq<users::display_name, &'a str>,
+    diesel::dsl::Eq<users::password_hash, &'a str>,
+    diesel::dsl::Eq<users::kind, &'static str>,
+    diesel::dsl::Eq<users::is_active, bool>,
+    diesel::dsl::Eq<users::is_admin, bool>,
+    diesel::dsl::Eq<users::created_at, NaiveDateTime>,
+) {
+    (
+        users::email.eq(email),
+        users::display_name.eq(new.display_name),
+        users::password_hash.eq(new.password_hash.as_str()),
+        users::kind.eq(new.kind.as_str()),
+        users::is_active.eq(new.is_active),
+        users::is_admin.eq(new.is_admin),
+        users::created_at.eq(at),
+    )
+}
+
+/// Inserts a user; a taken email comes back as a unique violation ([`DbError::is_unique_violation`]).
+pub async fn create(conn: &mut DbConn, new: &NewAccount<'_>) -> Result<Account, DbError> {
+    let email = normalize_email(new.email);
+    let at = now();
+    let row = write_tx!(conn, c => {
+        let row = diesel::insert_into(users::table)
+            .values(insert_values(new, &email, at))
+            .returning(UserRow::as_returning())
+            .get_result(c)
+            .await?;
+        Ok::<_, DbError>(row)
+    })?;
+    Ok(row.into())
+}
+
+/// What registration did; the page tells the person the same thing for a new and a taken email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// The database had no users: this is the first administrator, active at once.
+    FirstAdmin,
+    /// A staff account that waits for an administrator to activate it.
+    AwaitingActivation,
+    /// The email already has an account; nothing changed.
+    EmailTaken,
+}
+
+/// Registers a staff member. The count and the insert share one write transaction, so two people
+/// registering on an empty database cannot both become the first administrator on SQLite.
+pub async fn register_staff(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    password_hash: &PasswordHash,
+) -> Result<Registration, DbError> {
+    let email = normalize_email(email);
+    let at = now();
+    write_tx!(conn, c => {
+        let taken: i64 = users::table.filter(users::email.eq(&email)).count().get_result(c).await?;
+        if taken > 0 {
+            return Ok(Registration::EmailTaken);
+        }
+        let first = users::table.count().get_result::<i64>(c).await? == 0;
+        let new = NewAccount {
+            email: &email,
+            display_name,
+            password_hash,
+            kind: UserKind::Staff,
+            is_active: first,
+            is_admin: first,
+        };
+        diesel::insert_into(users::table).values(insert_values(&new, &email, at)).execute(c).await?;
+        Ok::<_, DbError>(if first { Registration::FirstAdmin } else { Registration::AwaitingActivation })
+    })
+}
+
+/// Creates an active administrator, or turns an existing account with that email into one and
+/// gives it the new password (the `create-admin` command).
+pub async fn upsert_admin(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    password_hash: &PasswordHash,
+) -> Result<Account, DbError> {
+    let email = normalize_email(email);
+    let at = now();
+    let row = write_tx!(conn, c => {
+        let existing: Option<i64> = users::table
+            .filter(users::email.eq(&email))
+            .select(users::id)
+            .first(c)
+            .await
+            .optional()?;
+        let row = match existing {
+            Some(id) => diesel::update(users::table.find(id))
+                .set((
+                    users::password_hash.eq(password_hash.as_str()),
+                    users::kind.eq(UserKind::Staff.as_str()),
+                    users::is_active.eq(true),
+                    users::is_admin.eq(true),
+                ))
+                .returning(UserRow::as_returning())
+                .get_result(c)
+                .await?,
+            None => {
+                let new = NewAccount {
+                    email: &email,
+                    display_name,
+                    password_hash,
+                    kind: UserKind::Staff,
+                    is_active: true,
+                    is_admin: true,
+                };
+                diesel::insert_into(users::table)
+                    .values(insert_values(&new, &email, at))
+                    .returning(UserRow::as_returning())
+                    .get_result(c)
+                    .await?
+            }
+        };
+        Ok::<_, DbError>(row)
+    })?;
+    Ok(row.into())
+}
+
+/// Staff accounts that registered and wait for an administrator.
+pub async fn count_pending_staff(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(with_db!(conn, c => users::table
+        .filter(users::kind.eq(UserKind::Staff.as_str()).and(users::is_active.eq(false)))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn set_active(conn: &mut DbConn, id: i64, active: bool) -> Result<(), DbError> {
+    write_tx!(conn, c => {
+        diesel::update(users::table.find(id)).set(users::is_active.eq(active)).execute(c).await?;
+        Ok::<_, DbError>(())
+    })
+}
+
+pub async fn set_password(conn: &mut DbConn, id: i64, hash: &PasswordHash) -> Result<(), DbError> {
+    write_tx!(conn, c => {
+        diesel::update(users::table.find(id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
+        Ok::<_, DbError>(())
+    })
+}
+
+/// A successful sign-in: remember when, and forget the account's failures.
+pub async fn record_login(conn: &mut DbConn, id: i64, email: &str, at: NaiveDateTime) -> Result<(), DbError> {
+    let email = normalize_email(email);
+    write_tx!(conn, c => {
+        diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(c).await?;
+        diesel::delete(login_failures::table.filter(login_failures::email.eq(&email))).execute(c).await?;
+        Ok::<_, DbError>(())
+    })
+}
+
+pub async fn record_failure(conn: &mut DbConn, email: &str, ip: &str, at: NaiveDateTime) -> Result<(), DbError> {
+    let email = normalize_email(email);
+    write_tx!(conn, c => {
+        diesel::insert_into(login_failures::table)
+            .values((login_failures::email.eq(&email), login_failures::ip.eq(ip), login_failures::failed_at.eq(at)))
+            .execute(c)
+            .await?;
+        Ok::<_, DbError>(())
+    })
+}
+
+/// Failures since `since`: their number and the latest one's time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i64,
+    pub latest: Option<NaiveDateTime>,
+}
+
+pub async fn failures_for_email(conn: &mut DbConn, email: &str, since: NaiveDateTime) -> Result<Failures, DbError> {
+    let email = normalize_email(email);
+    let (count, latest) = with_db!(conn, c => login_failures::table
+        .filter(login_failures::email.eq(&email).and(login_failures::failed_at.ge(since)))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(login_failures::failed_at)))
+        .first::<(i64, Option<NaiveDateTime>)>(c)
+        .await)?;
+    Ok(Failures { count, latest })
+}
+
+pub async fn failures_for_ip(conn: &mut DbConn, ip: &str, since: NaiveDateTime) -> Result<Failures, DbError> {
+    let (count, latest) = with_db!(conn, c => login_failures::table
+        .filter(login_failures::ip.eq(ip).and(login_failures::failed_at.ge(since)))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(login_failures::failed_at)))
+        .first::<(i64, Option<NaiveDateTime>)>(c)
+        .await)?;
+    Ok(Failures { count, latest })
+}
+
+/// Forgets failures older than `before`; run with the session clean-up.
+pub async fn prune_failures(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, DbError> {
+    write_tx!(conn, c => {
+        let n = diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(before))).execute(c).await?;
+        Ok::<_, DbError>(n)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::password;
+    use crate::db::testing::each_backend;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_first_registration_is_the_admin_and_later_ones_wait_for_activation() {
+        let hash = password::hash("correct horse battery staple").await;
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            assert_eq!(count_users(&mut conn).await.unwrap(), 0, "{name}");
+            let first = register_staff(&mut conn, "Ada@Example.com ", "Ada", &hash).await.unwrap();
+            assert_eq!(first, Registration::FirstAdmin, "{name}");
+            let second = register_staff(&mut conn, "bob@example.com", "Bob", &hash).await.unwrap();
+            assert_eq!(second, Registration::AwaitingActivation, "{name}");
+            let again = register_staff(&mut conn, "BOB@example.COM", "Bobby", &hash).await.unwrap();
+            assert_eq!(again, Registration::EmailTaken, "{name}: emails compare case-insensitively");
+
+            let ada = find_by_email(&mut conn, "ADA@example.com").await.unwrap().unwrap();
+            assert_eq!((ada.email.as_str(), ada.is_admin, ada.is_active, ada.kind), ("ada@example.com", true, true, UserKind::Staff), "{name}");
+            let bob = find_by_email(&mut conn, "bob@example.com").await.unwrap().unwrap();
+            assert_eq!((bob.display_name.as_str(), bob.is_admin, bob.is_active), ("Bob", false, false), "{name}");
+            assert_eq!(find_by_id(&mut conn, bob.id).await.unwrap().unwrap().email, "bob@example.com");
+            assert_eq!(count_users(&mut conn).await.unwrap(), 2, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn create_rejects_a_taken_email_and_upsert_admin_resets_an_existing_account() {
+        let hash = password::hash("correct horse battery staple").await;
+        let other = password::hash("another long passphrase here").await;
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let new = NewAccount { email: "c@example.com", display_name: "C", password_hash: &hash, kind: UserKind::Client, is_active: true, is_admin: false };
+            let client = create(&mut conn, &new).await.unwrap();
+            assert_eq!(client.kind, UserKind::Client, "{name}");
+            let dup = NewAccount { email: " C@EXAMPLE.COM", ..new };
+            assert!(create(&mut conn, &dup).await.unwrap_err().is_unique_violation(), "{name}");
+
+            let admin = upsert_admin(&mut conn, "c@example.com", "ignored", &other).await.unwrap();
+            assert_eq!((admin.id, admin.kind, admin.is_admin, admin.is_active), (client.id, UserKind::Staff, true, true), "{name}");
+            assert!(password::verify("another long passphrase here", &admin.password_hash).await);
+            let fresh = upsert_admin(&mut conn, "root@example.com", "Root", &hash).await.unwrap();
+            assert!(fresh.is_admin && fresh.is_active && fresh.id != client.id, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn failures_are_counted_per_email_and_ip_and_cleared_by_a_login() {
+        let hash = password::hash("correct horse battery staple").await;
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let user = create(&mut conn, &NewAccount { email: "d@example.com", display_name: "D", password_hash: &hash, kind: UserKind::Staff, is_active: true, is_admin: false }).await.unwrap();
+            let t0 = now() - chrono::Duration::minutes(90);
+            record_failure(&mut conn, "d@example.com", "10.0.0.1", t0).await.unwrap();
+            for m in 1..=3 {
+                record_failure(&mut conn, "D@example.com", "10.0.0.2", t0 + chrono::Duration::minutes(30 + m)).await.unwrap();
+            }
+            let hour_ago = now() - chrono::Duration::hours(1);
+            let f = failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap();
+            assert_eq!(f.count, 3, "{name}: the one from 90 minutes ago is outside the window");
+            assert_eq!(f.latest.map(|l| l.and_utc().timestamp()), Some((t0 + chrono::Duration::minutes(33)).and_utc().timestamp()), "{name}");
+            assert_eq!(failures_for_ip(&mut conn, "10.0.0.2", hour_ago).await.unwrap().count, 3, "{name}");
+            assert_eq!(failures_for_ip(&mut conn, "10.0.0.9", hour_ago).await.unwrap(), Failures::default(), "{name}");
+
+            assert_eq!(prune_failures(&mut conn, hour_ago).await.unwrap(), 1, "{name}");
+            record_login(&mut conn, user.id, "d@example.com", now()).await.unwrap();
+            assert_eq!(failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap().count, 0, "{name}");
+            assert!(find_by_id(&mut conn, user.id).await.unwrap().unwrap().last_login_at.is_some(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! What every server function needs on the server: the shared state, a database connection, and
+//! an HTTP status that matches its error.
+
+use axum::extract::FromRef;
+use axum::http::{header, request::Parts, StatusCode};
+use leptos::prelude::*;
+
+use crate::db::{DbConn, DbPool};
+use crate::error::AppError;
+
+/// Shared by axum handlers (through `FromRef`) and by server functions (through context).
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: DbPool,
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+pub async fn conn() -> Result<DbConn, AppError> {
+    Ok(state()?.pool.get().await?)
+}
+
+/// Passes `result` through, giving an error response its real status. A plain HTML form post is
+/// left alone: leptos answers it with a redirect back to the form, which carries the error.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        let is_form_post = use_context::<Parts>()
+            .and_then(|p| p.headers.get(header::ACCEPT).cloned())
+            .and_then(|v| v.to_str().map(|s| s.contains("text/html")).ok())
+            .unwrap_or(false);
+        if !is_form_post {
+            if let (Some(opts), Ok(status)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                StatusCode::from_u16(err.status_code()),
+            ) {
+                opts.set_status(status);
+            }
+        }
+    }
+    result
+}

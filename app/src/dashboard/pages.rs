@@ -1,0 +1,55 @@
+//! The staff area's layout and its dashboard page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+
+use super::api::load_dashboard;
+use crate::accounts::pages::RequireKind;
+use crate::accounts::UserKind;
+use crate::ui::ErrorList;
+
+/// Every staff page sits inside this: the guard, then the staff navigation beside the page.
+#[component]
+pub fn StaffArea() -> impl IntoView {
+    view! {
+        <RequireKind kind=UserKind::Staff>
+            <div class="tabs-layout">
+                <nav class="tabs" aria-label="Staff">
+                    <A href="/staff" exact=true>"Dashboard"</A>
+                </nav>
+                <section>
+                    <Outlet/>
+                </section>
+            </div>
+        </RequireKind>
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| load_dashboard());
+    view! {
+        <Title text="Dashboard"/>
+        <h1>"Dashboard"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    summary.await.map(|s| view! {
+                        <p class="lead">{format!("Good to see you, {}.", s.display_name)}</p>
+                        <p>{format!("You are working in {}.", s.organization_name)}</p>
+                        {s.pending_activations.map(|n| view! {
+                            <p class="alert alert-ok" role="status">
+                                {match n {
+                                    0 => "No staff accounts are waiting for activation.".to_owned(),
+                                    1 => "1 staff account is waiting for activation.".to_owned(),
+                                    n => format!("{n} staff accounts are waiting for activation."),
+                                }}
+                            </p>
+                        })}
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

@@ -1,0 +1,19 @@
+//! The CRM's isomorphic application: pages, components and server functions, compiled for the
+//! server (`ssr`, with the Diesel repositories) and for the browser (`hydrate`).
+
+#![recursion_limit = "256"]
+
+pub mod accounts;
+pub mod dashboard;
+pub mod error;
+pub mod portal;
+pub mod shell;
+pub mod system;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod db;
+
+pub use shell::{shell, App};

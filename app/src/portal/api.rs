@@ -1,0 +1,26 @@
+//! Server functions of the client portal. Each reads only the calling client's own records.
+
+use leptos::prelude::*;
+
+use super::ClientDetails;
+use crate::error::AppError;
+
+#[server(prefix = "/api/portal", endpoint = "my_details")]
+pub async fn my_details() -> Result<ClientDetails, AppError> {
+    use crate::accounts::auth::require_client;
+
+    let result = async {
+        let client = require_client().await?;
+        let mut conn = crate::api::conn().await?;
+        // Read again by the session's own id: never by an id the browser sent.
+        let account = crate::accounts::repo::find_by_id(&mut conn, client.id).await?.ok_or(AppError::NotFound)?;
+        Ok(ClientDetails {
+            display_name: account.display_name,
+            email: account.email,
+            member_since: account.created_at.format("%-d %B %Y").to_string(),
+            last_sign_in: account.last_login_at.map(|t| t.format("%-d %B %Y, %H:%M UTC").to_string()),
+        })
+    }
+    .await;
+    crate::api::respond(result)
+}

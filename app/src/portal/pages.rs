@@ -1,0 +1,67 @@
+//! The portal's layout with its three vertical tabs, and its pages.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+
+use super::api::my_details;
+use crate::accounts::pages::{Auth, LogoutButton, RequireKind};
+use crate::accounts::UserKind;
+use crate::ui::ErrorList;
+
+#[component]
+pub fn PortalArea() -> impl IntoView {
+    view! {
+        <RequireKind kind=UserKind::Client>
+            <div class="tabs-layout">
+                <nav class="tabs" aria-label="Portal">
+                    <A href="/portal" exact=true>"Dashboard"</A>
+                    <A href="/portal/details">"Your details"</A>
+                    <LogoutButton/>
+                </nav>
+                <section>
+                    <Outlet/>
+                </section>
+            </div>
+        </RequireKind>
+    }
+}
+
+#[component]
+pub fn PortalDashboardPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <Title text="Your portal"/>
+        <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
+            {move || Suspend::new(async move {
+                let name = auth.user.await.ok().flatten().map(|u| u.display_name).unwrap_or_default();
+                view! { <h1>{format!("Welcome, {name}")}</h1> }
+            })}
+        </Transition>
+        <p class="lead">"This is your portal. Here you can see the details we keep about you."</p>
+        <p><a href="/portal/details">"Check your details"</a></p>
+    }
+}
+
+#[component]
+pub fn PortalDetailsPage() -> impl IntoView {
+    let details = Resource::new(|| (), |_| my_details());
+    view! {
+        <Title text="Your details"/>
+        <h1>"Your details"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    details.await.map(|d| view! {
+                        <dl class="facts">
+                            <dt>"Name"</dt><dd>{d.display_name}</dd>
+                            <dt>"Email"</dt><dd>{d.email}</dd>
+                            <dt>"Client since"</dt><dd>{d.member_since}</dd>
+                            <dt>"Last sign-in"</dt><dd>{d.last_sign_in.unwrap_or_else(|| "This is your first visit".into())}</dd>
+                        </dl>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

@@ -1,0 +1,71 @@
+//! The document, the router and the layout every page shares.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
+use leptos_router::StaticSegment;
+
+use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
+use crate::dashboard::pages::{DashboardPage, StaffArea};
+use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
+use crate::system::pages::{HomePage, StatusPage};
+use crate::ui::NotFoundPage;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Auth::provide();
+    // Effects run only in the browser, so this flips once the wasm has hydrated the page.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/crm.css"/>
+        <Title formatter=|page: String| format!("{page} · CRM")/>
+        <Router>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <header class="site-header">
+                    <A href="/" attr:class="brand">"CRM"</A>
+                    <nav aria-label="Main">
+                        <A href="/status">"System status"</A>
+                    </nav>
+                    <UserMenu/>
+                </header>
+                <main id="main">
+                    <Routes fallback=NotFoundPage>
+                        <Route path=StaticSegment("") view=HomePage/>
+                        <Route path=StaticSegment("status") view=StatusPage/>
+                        <Route path=StaticSegment("login") view=LoginPage/>
+                        <Route path=StaticSegment("register") view=RegisterPage/>
+                        <ParentRoute path=StaticSegment("staff") view=StaffArea>
+                            <Route path=StaticSegment("") view=DashboardPage/>
+                        </ParentRoute>
+                        <ParentRoute path=StaticSegment("portal") view=PortalArea>
+                            <Route path=StaticSegment("") view=PortalDashboardPage/>
+                            <Route path=StaticSegment("details") view=PortalDetailsPage/>
+                        </ParentRoute>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,113 @@
+//! Small components every slice uses: error display, the 404 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Renders the errors an `<ErrorBoundary>` caught, in words a person can act on.
+#[component]
+pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="alert alert-error" role="alert">
+            <ul>
+                {move || {
+                    errors
+                        .get()
+                        .into_iter()
+                        .map(|(_, e)| view! { <li>{e.to_string()}</li> })
+                        .collect_view()
+                }}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found"/>
+        <h1>"Page not found"</h1>
+        <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
+        <p><a href="/">"Go to the home page"</a></p>
+    }
+}
+
+/// Shown when a signed-in person opens a page of the other area. The server also answers 403.
+#[component]
+pub fn ForbiddenPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="No access"/>
+        <h1>"You do not have access to this page"</h1>
+        <p>"You are signed in with an account that cannot open this part of the site."</p>
+        <p><a href="/">"Go to the home page"</a></p>
+    }
+}
+
+/// A labelled input with its error message underneath. After a failed submission the message
+/// comes from `error`; without JavaScript the typed value comes back from it too.
+#[component]
+pub fn FormField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    /// Passwords are never echoed back.
+    #[prop(optional)]
+    secret: bool,
+    #[prop(into)] error: Signal<Option<crate::error::AppError>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let message = move || error.get().and_then(|e| e.field(name));
+    let value = move || if secret { None } else { error.get().and_then(|e| e.value(name)) };
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if message().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                required=required
+                value=value
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=described_by
+            />
+            {move || message().map(|m| view! { <p class="field-error" id=error_id.clone()>{m}</p> })}
+        </div>
+    }
+}
+
+/// The message of a failed form submission, above the form.
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<crate::error::AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! { <div class="alert alert-error" role="alert">{e.form_message()}</div> }
+        })
+    }
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Installs everything the project needs to build and test, idempotently.
+# Warm machines skip every step that is already done.
+#
+#   Rust toolchain with the wasm32 target (rustup, or Debian's rustc-web fallback)
+#   cargo-leptos, wasm-bindgen-cli (pinned to the crate version), Chromium,
+#   Node packages for the end-to-end tests (Playwright, binaryen's wasm-opt).
+#
+# Prints `export RUSTUP_TOOLCHAIN=...` to scripts/.toolchain-env for the other scripts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ENV_FILE="$ROOT/scripts/.toolchain-env"
+CARGO_LEPTOS_VERSION="0.3.11"
+WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen pin in Cargo.toml
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+APT_UPDATED=0
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq; APT_UPDATED=1; fi
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- toolchain
+TOOLCHAIN=""
+rustc_minor() { "$@" --version | sed -E 's/rustc 1\.([0-9]+).*/\1/'; }
+
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
+   && [ "$(rustc_minor rustc)" -ge 96 ]; then
+    log "rustup toolchain already has wasm32"
+elif command -v rustup >/dev/null && [ "$(rustc_minor rustc)" -ge 96 ] \
+   && timeout 90 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+    log "rustup target add wasm32-unknown-unknown: ok"
+else
+    log "using Debian's rustc-web with a wasm32 std built from source"
+    apt_install rustc-web cargo-web rust-web-src lld-22
+    if ! ls /usr/lib/rustlib/wasm32-unknown-unknown/lib/libstd-*.rlib >/dev/null 2>&1; then
+        log "building the wasm32 standard library (about a minute)"
+        tmp="$(mktemp -d)"
+        (cd "$tmp" && /usr/bin/cargo init --lib --name wasmstd -q \
+          && RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -q --release \
+               -Zbuild-std=std,panic_abort,proc_macro --target wasm32-unknown-unknown)
+        mkdir -p /usr/lib/rustlib/wasm32-unknown-unknown/lib
+        cp "$tmp"/target/wasm32-unknown-unknown/release/deps/*.rlib /usr/lib/rustlib/wasm32-unknown-unknown/lib/
+        rm -f /usr/lib/rustlib/wasm32-unknown-unknown/lib/libwasmstd-*.rlib
+        rm -rf "$tmp"
+    fi
+    if command -v rustup >/dev/null; then
+        rustup toolchain list | grep -q '^debweb' || rustup toolchain link debweb /usr
+        TOOLCHAIN="debweb"
+    fi
+fi
+if [ -n "$TOOLCHAIN" ]; then
+    echo "export RUSTUP_TOOLCHAIN=$TOOLCHAIN" > "$ENV_FILE"
+    export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
+else
+    : > "$ENV_FILE"
+fi
+
+# ---------------------------------------------------------------- cargo tools
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20-27 minutes cold)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        cargo install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --locked -q
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes cold)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" -q
+fi
+
+# ---------------------------------------------------------------- browser + node
+apt_install chromium
+if [ -f "$ROOT/end2end/package.json" ]; then
+    if [ ! -d "$ROOT/end2end/node_modules" ] || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.stamp" ]; then
+        log "npm ci in end2end/"
+        (cd "$ROOT/end2end" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
+    fi
+fi
+log "setup done"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole suite: Rust tests on SQLite and PostgreSQL, then the Playwright journeys in Chromium
+# against the freshly built server, once on SQLite and once on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+START=$SECONDS
+bash scripts/setup.sh
+. scripts/env.sh
+LOGS=target/test-logs
+mkdir -p "$LOGS"
+PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+step "build (cargo leptos build)"
+cargo leptos build
+
+step "Rust tests (SQLite and PostgreSQL)"
+cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
+
+e2e() {  # $1: label, $2: database URL
+    step "Playwright in Chromium on $1"
+    (cd end2end && E2E_DATABASE_URL="$2" npx playwright test) 2>&1 | tee "$LOGS/e2e-$1.log"
+}
+rm -rf target/e2e && mkdir -p target/e2e
+e2e sqlite "target/e2e/crm-e2e.sqlite3"
+if command -v psql >/dev/null && psql "$PG_URL" -qc 'DROP SCHEMA IF EXISTS crm_e2e CASCADE; CREATE SCHEMA crm_e2e' >/dev/null 2>&1; then
+    e2e postgres "$PG_URL?options=-c%20search_path%3Dcrm_e2e"
+elif [ -n "${CI:-}" ]; then
+    echo "PostgreSQL at $PG_URL is required in CI" >&2; exit 1
+else
+    printf '\n!!!!!!!! Playwright on PostgreSQL SKIPPED: no psql or no server at %s\n\n' "$PG_URL" >&2
+fi
+
+passed=$(( $(grep -ho '[0-9]* passed;' "$LOGS/cargo-test.log" | awk '{s+=$1} END {print s+0}') \
+         + $(grep -hoE '^ +[0-9]+ passed' "$LOGS"/e2e-*.log | awk '{s+=$1} END {print s+0}') ))
+failed=$(grep -ho '[0-9]* failed;' "$LOGS/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "suite finished in $(( SECONDS - START ))s"
+echo "total: $passed passed, $failed failed"

@@ -1,0 +1,123 @@
+//! The axum application: state, layers and routes around the Leptos app.
+
+use std::time::Duration;
+
+use app::accounts::auth::{auth_layer, SessionConfig};
+use app::accounts::middleware::{guard_areas, reject_cross_site, session_lifetime};
+use app::accounts::session_store::DieselSessionStore;
+use app::api::AppState;
+use app::{shell, App};
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application for `state`: health probes, server functions, pages and static files,
+/// behind (outermost first) request ids and tracing, the cross-site check, sessions and
+/// axum-login, the session lifetime, and the guard of the staff and portal trees.
+pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let options = state.leptos_options.clone();
+    let absolute = sessions.absolute_timeout;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn(guard_areas))
+        .layer(axum::middleware::from_fn(move |req, next| session_lifetime(absolute, req, next)))
+        .layer(auth_layer(state.pool.clone(), sessions))
+        .layer(axum::middleware::from_fn(reject_cross_site))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}
+
+/// The process is up and answering.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The database answers a query; load balancers stop sending traffic when it does not.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.pool.backend().name();
+    match tokio::time::timeout(Duration::from_secs(5), state.pool.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready", "database": database }))),
+        Ok(Err(err)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": database, "error": err.to_string() })),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": database, "error": "timed out" })),
+        ),
+    }
+}
+
+/// Deletes expired sessions (and stale sign-in failures) every `period`, for as long as the
+/// server runs.
+pub fn spawn_session_cleanup(state: &AppState, period: Duration) {
+    use tower_sessions::ExpiredDeletion;
+    let store = DieselSessionStore::new(state.pool.clone());
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = store.delete_expired().await {
+                tracing::warn!(error = %err, "session clean-up failed; will retry");
+            }
+        }
+    });
+}
+
+/// Resolves when SIGTERM or ctrl-c arrives; axum then lets in-flight requests finish.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,96 @@
+//! HTTP-level behaviour of the server: health probes and pages, through the real router.
+
+use std::time::Duration;
+
+use app::accounts::auth::SessionConfig;
+use app::api::AppState;
+use app::db::{testing, DbPool, PoolOptions};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use tower::ServiceExt;
+
+fn options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("crm").build()
+}
+
+async fn get(app: axum::Router, path: &str) -> (StatusCode, String) {
+    let res = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_reports_a_reachable_database_on_every_backend() {
+    for db in testing::each_backend().await {
+        let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, &SessionConfig::default());
+        let (status, body) = get(app.clone(), "/readyz").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(db.backend().name()), "{body}");
+        let (status, body) = get(app, "/healthz").await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_is_503_when_the_database_is_unreachable() {
+    // Nothing listens on port 1: connecting fails at once.
+    let pool = DbPool::connect(
+        Some("postgres://postgres@127.0.0.1:1/nothing"),
+        &PoolOptions { max_connections: 2, acquire_timeout: Duration::from_secs(1) },
+    )
+    .unwrap();
+    let app = server::router(AppState { leptos_options: options(), pool }, &SessionConfig::default());
+    let (status, body) = get(app.clone(), "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains(r#""status":"unavailable""#), "{body}");
+    // The process itself is still up.
+    assert_eq!(get(app, "/healthz").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_render_on_the_server_and_unknown_paths_are_404() {
+    let db = testing::sqlite().await;
+    let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, &SessionConfig::default());
+    let (status, body) = get(app.clone(), "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Welcome to Your company"), "{body}");
+    let (status, body) = get(app.clone(), "/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("SQLite, reachable"), "{body}");
+    let (status, body) = get(app, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Page not found"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_pool_answers_503_instead_of_hanging() {
+    let db = testing::sqlite().await;
+    let pool = DbPool::connect(
+        Some(&sqlite_path(&db)),
+        &PoolOptions { max_connections: 1, acquire_timeout: Duration::from_millis(200) },
+    )
+    .unwrap();
+    let _held = pool.get().await.unwrap();
+    let app = server::router(AppState { leptos_options: options(), pool }, &SessionConfig::default());
+    let started = std::time::Instant::now();
+    let res = app
+        .oneshot(
+            Request::post("/api/public/system_status")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("Unavailable"));
+}
+
+fn sqlite_path(db: &testing::TestDb) -> String {
+    db.sqlite_path().expect("a SQLite test database")
+}
