@@ -8,6 +8,7 @@ const databaseUrl = process.env.E2E_DATABASE_URL ?? 'target/e2e/crm-e2e.sqlite3'
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: require.resolve('./global-setup'),
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,

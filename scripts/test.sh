@@ -18,6 +18,7 @@ cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
 
 e2e() {  # $1: label, $2: database URL
     step "Playwright in Chromium on $1"
+    DATABASE_URL="$2" CRM_LOG=warn target/debug/server migrate
     (cd end2end && E2E_DATABASE_URL="$2" npx playwright test) 2>&1 | tee "$LOGS/e2e-$1.log"
 }
 rm -rf target/e2e && mkdir -p target/e2e

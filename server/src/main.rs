@@ -61,6 +61,15 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Create an active staff or client account (password from CRM_USER_PASSWORD, or prompted).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["staff", "client"])]
+        kind: String,
+    },
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -89,6 +98,7 @@ async fn main() -> Result<(), BoxError> {
         Command::Migrate => Ok(()),
         Command::Serve => serve(pool, &sessions).await,
         Command::CreateAdmin { email, name } => create_admin(&pool, &email, &name).await,
+        Command::CreateUser { email, name, kind } => create_user(&pool, &email, &name, &kind).await,
     }
 }
 
@@ -106,10 +116,11 @@ async fn serve(pool: DbPool, sessions: &SessionConfig) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn create_admin(pool: &DbPool, email: &str, name: &str) -> Result<(), BoxError> {
-    use app::accounts::{api::validate_email, password, repo};
+/// A new password from `env_var`, or typed twice on the terminal; checked against the rules.
+async fn new_password_hash(env_var: &str, email: &str, name: &str) -> Result<app::accounts::password::PasswordHash, BoxError> {
+    use app::accounts::{api::validate_email, password};
     validate_email(email.trim())?;
-    let password = match std::env::var("CRM_ADMIN_PASSWORD") {
+    let password = match std::env::var(env_var) {
         Ok(p) => p,
         Err(_) => {
             let first = rpassword::prompt_password(format!("Password for {email}: "))?;
@@ -121,7 +132,29 @@ async fn create_admin(pool: &DbPool, email: &str, name: &str) -> Result<(), BoxE
         }
     };
     password::check_rules(&password, &[email, name])?;
-    let hash = password::hash(&password).await;
+    Ok(password::hash(&password).await)
+}
+
+async fn create_user(pool: &DbPool, email: &str, name: &str, kind: &str) -> Result<(), BoxError> {
+    use app::accounts::repo::{self, NewAccount};
+    use app::accounts::UserKind;
+    let kind = UserKind::parse(kind).ok_or("kind must be staff or client")?;
+    let hash = new_password_hash("CRM_USER_PASSWORD", email, name).await?;
+    let mut conn = pool.get().await?;
+    let new = NewAccount { email, display_name: name, password_hash: &hash, kind, is_active: true, is_admin: false };
+    match repo::create(&mut conn, &new).await {
+        Ok(user) => {
+            println!("{} account {} (id {}) is active and can sign in.", kind.as_str(), user.email, user.id);
+            Ok(())
+        }
+        Err(e) if e.is_unique_violation() => Err(format!("{email} already has an account").into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_admin(pool: &DbPool, email: &str, name: &str) -> Result<(), BoxError> {
+    use app::accounts::repo;
+    let hash = new_password_hash("CRM_ADMIN_PASSWORD", email, name).await?;
     let mut conn = pool.get().await?;
     let admin = repo::upsert_admin(&mut conn, email, name, &hash).await?;
     println!("Administrator {} (id {}) is active and can sign in.", admin.email, admin.id);

@@ -6,7 +6,7 @@ use super::StatusReport;
 use crate::error::AppError;
 
 /// Reads the organization's name and schema version: a full round trip to the database.
-#[server(prefix = "/api/public")]
+#[server(prefix = "/api/public", endpoint = "system_status")]
 pub async fn system_status() -> Result<StatusReport, AppError> {
     use crate::api::{conn, respond};
     respond(

@@ -1,0 +1,5 @@
+//! HTTP-level tests through the real router: probes, pages, sign-in, sessions and guards.
+
+mod accounts;
+mod foundation;
+mod support;

@@ -1,0 +1,111 @@
+//! A test application on a fresh database, and a tiny HTTP client for it.
+
+use app::accounts::auth::SessionConfig;
+use app::accounts::password;
+use app::accounts::repo::{self, NewAccount};
+use app::accounts::UserKind;
+use app::api::AppState;
+use app::db::testing::TestDb;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("crm").build()
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `name=value` part of the session cookie this reply sets.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookie().map(|c| c.split(';').next().unwrap_or_default().to_owned())
+    }
+
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub struct TestApp {
+    pub app: Router,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub fn new(db: TestDb) -> Self {
+        Self::with_sessions(db, &SessionConfig::default())
+    }
+
+    pub fn with_sessions(db: TestDb, sessions: &SessionConfig) -> Self {
+        let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, sessions);
+        TestApp { app, db }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// Calls a server function the way the browser's hydrated app does (same-origin fetch).
+    pub async fn call(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", app::accounts::encode_query_value(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    pub async fn add_user(&self, email: &str, kind: UserKind, is_admin: bool) -> i64 {
+        let hash = password::hash(PASSWORD).await;
+        let mut conn = self.db.pool.get().await.unwrap();
+        let new = NewAccount {
+            email,
+            display_name: &email[..email.find('@').unwrap()],
+            password_hash: &hash,
+            kind,
+            is_active: true,
+            is_admin,
+        };
+        repo::create(&mut conn, &new).await.unwrap().id
+    }
+
+    /// Signs in and returns the session cookie.
+    pub async fn login(&self, email: &str, cookie: Option<&str>) -> String {
+        let reply = self.call("/api/public/login", cookie, &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(reply.status, StatusCode::OK, "login of {email}: {}", reply.body);
+        reply.session_cookie().expect("a session cookie after signing in")
+    }
+}
