@@ -29,16 +29,20 @@ apt_install() {
 
 # ---------------------------------------------------------------- toolchain
 TOOLCHAIN=""
-rustc_minor() { "$@" --version | sed -E 's/rustc 1\.([0-9]+).*/\1/'; }
+has_debweb() {
+    command -v rustup >/dev/null && rustup toolchain list | grep -q '^debweb' \
+        && ls /usr/lib/rustlib/wasm32-unknown-unknown/lib/libstd-*.rlib >/dev/null 2>&1
+}
 
-if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
-   && [ "$(rustc_minor rustc)" -ge 96 ]; then
+if has_debweb; then
+    # This machine took the fallback before: keep using it (server and wasm from one compiler).
+    TOOLCHAIN="debweb"
+elif command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
     log "rustup toolchain already has wasm32"
-elif command -v rustup >/dev/null && [ "$(rustc_minor rustc)" -ge 96 ] \
-   && timeout 90 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+elif command -v rustup >/dev/null && timeout 90 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
     log "rustup target add wasm32-unknown-unknown: ok"
 else
-    log "using Debian's rustc-web with a wasm32 std built from source"
+    log "rustup cannot add wasm32 here: using Debian's rustc-web with a wasm32 std built from source"
     apt_install rustc-web cargo-web rust-web-src lld-22
     if ! ls /usr/lib/rustlib/wasm32-unknown-unknown/lib/libstd-*.rlib >/dev/null 2>&1; then
         log "building the wasm32 standard library (about a minute)"
@@ -54,6 +58,8 @@ else
     if command -v rustup >/dev/null; then
         rustup toolchain list | grep -q '^debweb' || rustup toolchain link debweb /usr
         TOOLCHAIN="debweb"
+    else
+        mkdir -p "$HOME/.cargo/bin"
     fi
 fi
 if [ -n "$TOOLCHAIN" ]; then

@@ -14,7 +14,8 @@ step "build (cargo leptos build)"
 cargo leptos build
 
 step "Rust tests (SQLite and PostgreSQL)"
-cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
+# The same RUSTFLAGS cargo-leptos uses for debug builds, so the test build reuses its artifacts.
+RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
 
 e2e() {  # $1: label, $2: database URL
     step "Playwright in Chromium on $1"

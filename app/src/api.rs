@@ -35,10 +35,9 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             .and_then(|v| v.to_str().map(|s| s.contains("text/html")).ok())
             .unwrap_or(false);
         if !is_form_post {
-            if let (Some(opts), Ok(status)) = (
-                use_context::<leptos_axum::ResponseOptions>(),
-                StatusCode::from_u16(err.status_code()),
-            ) {
+            if let (Some(opts), Ok(status)) =
+                (use_context::<leptos_axum::ResponseOptions>(), StatusCode::from_u16(err.status_code()))
+            {
                 opts.set_status(status);
             }
         }

@@ -117,7 +117,11 @@ async fn serve(pool: DbPool, sessions: &SessionConfig) -> Result<(), BoxError> {
 }
 
 /// A new password from `env_var`, or typed twice on the terminal; checked against the rules.
-async fn new_password_hash(env_var: &str, email: &str, name: &str) -> Result<app::accounts::password::PasswordHash, BoxError> {
+async fn new_password_hash(
+    env_var: &str,
+    email: &str,
+    name: &str,
+) -> Result<app::accounts::password::PasswordHash, BoxError> {
     use app::accounts::{api::validate_email, password};
     validate_email(email.trim())?;
     let password = match std::env::var(env_var) {
@@ -141,7 +145,14 @@ async fn create_user(pool: &DbPool, email: &str, name: &str, kind: &str) -> Resu
     let kind = UserKind::parse(kind).ok_or("kind must be staff or client")?;
     let hash = new_password_hash("CRM_USER_PASSWORD", email, name).await?;
     let mut conn = pool.get().await?;
-    let new = NewAccount { email, display_name: name, password_hash: &hash, kind, is_active: true, is_admin: false };
+    let new = NewAccount {
+        email,
+        display_name: name,
+        password_hash: &hash,
+        kind,
+        is_active: true,
+        is_admin: false,
+    };
     match repo::create(&mut conn, &new).await {
         Ok(user) => {
             println!("{} account {} (id {}) is active and can sign in.", kind.as_str(), user.email, user.id);

@@ -25,10 +25,7 @@ pub async fn guard_areas(req: Request, next: Next) -> Response {
     let Some((area, is_api)) = Area::of(req.uri().path()) else {
         return next.run(req).await;
     };
-    let user_kind = req
-        .extensions()
-        .get::<AuthSession>()
-        .and_then(|auth| auth.user.as_ref().map(|u| u.kind));
+    let user_kind = req.extensions().get::<AuthSession>().and_then(|auth| auth.user.as_ref().map(|u| u.kind));
     match user_kind {
         Some(kind) if kind == area.kind() => next.run(req).await,
         None if is_api => error_response(AppError::Unauthenticated),

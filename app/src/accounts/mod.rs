@@ -120,7 +120,9 @@ pub fn encode_query_value(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -137,7 +139,14 @@ mod tests {
         assert_eq!(landing_page(UserKind::Staff, Some("/portal/details")), "/staff");
         assert_eq!(landing_page(UserKind::Client, Some("/portal/details")), "/portal/details");
         assert_eq!(landing_page(UserKind::Client, Some("/staff")), "/portal");
-        for hostile in ["//evil.example/staff", "https://evil.example/staff", "/\\evil.example", "/staffing", "/api/staff/x", "/staff\n"] {
+        for hostile in [
+            "//evil.example/staff",
+            "https://evil.example/staff",
+            "/\\evil.example",
+            "/staffing",
+            "/api/staff/x",
+            "/staff\n",
+        ] {
             assert_eq!(landing_page(UserKind::Staff, Some(hostile)), "/staff", "{hostile:?}");
         }
     }

@@ -199,3 +199,20 @@ pub fn RequireKind(kind: UserKind, children: ChildrenFn) -> impl IntoView {
         </Transition>
     }
 }
+
+/// The frame of an area: the guard, the area's vertical navigation (`children`), and the page.
+#[component]
+pub fn AreaLayout(kind: UserKind, label: &'static str, children: ChildrenFn) -> impl IntoView {
+    view! {
+        <RequireKind kind>
+            <div class="tabs-layout">
+                <nav class="tabs" aria-label=label>
+                    {children()}
+                </nav>
+                <section>
+                    <leptos_router::components::Outlet/>
+                </section>
+            </div>
+        </RequireKind>
+    }
+}

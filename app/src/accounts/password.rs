@@ -37,7 +37,9 @@ impl std::fmt::Debug for PasswordHash {
 pub fn check_rules(password: &str, user_inputs: &[&str]) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(format!("Use at least {MIN_LENGTH} characters; a few unrelated words make a good passphrase."));
+        return Err(format!(
+            "Use at least {MIN_LENGTH} characters; a few unrelated words make a good passphrase."
+        ));
     }
     if length > MAX_LENGTH {
         return Err(format!("Use at most {MAX_LENGTH} characters."));

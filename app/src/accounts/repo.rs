@@ -266,7 +266,12 @@ pub async fn record_login(conn: &mut DbConn, id: i64, email: &str, at: NaiveDate
     })
 }
 
-pub async fn record_failure(conn: &mut DbConn, email: &str, ip: &str, at: NaiveDateTime) -> Result<(), DbError> {
+pub async fn record_failure(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
     let email = normalize_email(email);
     write_tx!(conn, c => {
         diesel::insert_into(login_failures::table)
@@ -284,7 +289,11 @@ pub struct Failures {
     pub latest: Option<NaiveDateTime>,
 }
 
-pub async fn failures_for_email(conn: &mut DbConn, email: &str, since: NaiveDateTime) -> Result<Failures, DbError> {
+pub async fn failures_for_email(
+    conn: &mut DbConn,
+    email: &str,
+    since: NaiveDateTime,
+) -> Result<Failures, DbError> {
     let email = normalize_email(email);
     let (count, latest) = with_db!(conn, c => login_failures::table
         .filter(login_failures::email.eq(&email).and(login_failures::failed_at.ge(since)))
@@ -332,9 +341,17 @@ mod tests {
             assert_eq!(again, Registration::EmailTaken, "{name}: emails compare case-insensitively");
 
             let ada = find_by_email(&mut conn, "ADA@example.com").await.unwrap().unwrap();
-            assert_eq!((ada.email.as_str(), ada.is_admin, ada.is_active, ada.kind), ("ada@example.com", true, true, UserKind::Staff), "{name}");
+            assert_eq!(
+                (ada.email.as_str(), ada.is_admin, ada.is_active, ada.kind),
+                ("ada@example.com", true, true, UserKind::Staff),
+                "{name}"
+            );
             let bob = find_by_email(&mut conn, "bob@example.com").await.unwrap().unwrap();
-            assert_eq!((bob.display_name.as_str(), bob.is_admin, bob.is_active), ("Bob", false, false), "{name}");
+            assert_eq!(
+                (bob.display_name.as_str(), bob.is_admin, bob.is_active),
+                ("Bob", false, false),
+                "{name}"
+            );
             assert_eq!(find_by_id(&mut conn, bob.id).await.unwrap().unwrap().email, "bob@example.com");
             assert_eq!(count_users(&mut conn).await.unwrap(), 2, "{name}");
         }
@@ -347,14 +364,25 @@ mod tests {
         for db in each_backend().await {
             let name = db.backend().name();
             let mut conn = db.pool.get().await.unwrap();
-            let new = NewAccount { email: "c@example.com", display_name: "C", password_hash: &hash, kind: UserKind::Client, is_active: true, is_admin: false };
+            let new = NewAccount {
+                email: "c@example.com",
+                display_name: "C",
+                password_hash: &hash,
+                kind: UserKind::Client,
+                is_active: true,
+                is_admin: false,
+            };
             let client = create(&mut conn, &new).await.unwrap();
             assert_eq!(client.kind, UserKind::Client, "{name}");
             let dup = NewAccount { email: " C@EXAMPLE.COM", ..new };
             assert!(create(&mut conn, &dup).await.unwrap_err().is_unique_violation(), "{name}");
 
             let admin = upsert_admin(&mut conn, "c@example.com", "ignored", &other).await.unwrap();
-            assert_eq!((admin.id, admin.kind, admin.is_admin, admin.is_active), (client.id, UserKind::Staff, true, true), "{name}");
+            assert_eq!(
+                (admin.id, admin.kind, admin.is_admin, admin.is_active),
+                (client.id, UserKind::Staff, true, true),
+                "{name}"
+            );
             assert!(password::verify("another long passphrase here", &admin.password_hash).await);
             let fresh = upsert_admin(&mut conn, "root@example.com", "Root", &hash).await.unwrap();
             assert!(fresh.is_admin && fresh.is_active && fresh.id != client.id, "{name}");
@@ -367,22 +395,53 @@ mod tests {
         for db in each_backend().await {
             let name = db.backend().name();
             let mut conn = db.pool.get().await.unwrap();
-            let user = create(&mut conn, &NewAccount { email: "d@example.com", display_name: "D", password_hash: &hash, kind: UserKind::Staff, is_active: true, is_admin: false }).await.unwrap();
+            let user = create(
+                &mut conn,
+                &NewAccount {
+                    email: "d@example.com",
+                    display_name: "D",
+                    password_hash: &hash,
+                    kind: UserKind::Staff,
+                    is_active: true,
+                    is_admin: false,
+                },
+            )
+            .await
+            .unwrap();
             let t0 = now() - chrono::Duration::minutes(90);
             record_failure(&mut conn, "d@example.com", "10.0.0.1", t0).await.unwrap();
             for m in 1..=3 {
-                record_failure(&mut conn, "D@example.com", "10.0.0.2", t0 + chrono::Duration::minutes(30 + m)).await.unwrap();
+                record_failure(
+                    &mut conn,
+                    "D@example.com",
+                    "10.0.0.2",
+                    t0 + chrono::Duration::minutes(30 + m),
+                )
+                .await
+                .unwrap();
             }
             let hour_ago = now() - chrono::Duration::hours(1);
             let f = failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap();
             assert_eq!(f.count, 3, "{name}: the one from 90 minutes ago is outside the window");
-            assert_eq!(f.latest.map(|l| l.and_utc().timestamp()), Some((t0 + chrono::Duration::minutes(33)).and_utc().timestamp()), "{name}");
+            assert_eq!(
+                f.latest.map(|l| l.and_utc().timestamp()),
+                Some((t0 + chrono::Duration::minutes(33)).and_utc().timestamp()),
+                "{name}"
+            );
             assert_eq!(failures_for_ip(&mut conn, "10.0.0.2", hour_ago).await.unwrap().count, 3, "{name}");
-            assert_eq!(failures_for_ip(&mut conn, "10.0.0.9", hour_ago).await.unwrap(), Failures::default(), "{name}");
+            assert_eq!(
+                failures_for_ip(&mut conn, "10.0.0.9", hour_ago).await.unwrap(),
+                Failures::default(),
+                "{name}"
+            );
 
             assert_eq!(prune_failures(&mut conn, hour_ago).await.unwrap(), 1, "{name}");
             record_login(&mut conn, user.id, "d@example.com", now()).await.unwrap();
-            assert_eq!(failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap().count, 0, "{name}");
+            assert_eq!(
+                failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap().count,
+                0,
+                "{name}"
+            );
             assert!(find_by_id(&mut conn, user.id).await.unwrap().unwrap().last_login_at.is_some(), "{name}");
         }
     }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
@@ -38,9 +38,7 @@ fn backend_error(err: DbError) -> session_store::Error {
 }
 
 fn to_naive(t: time::OffsetDateTime) -> NaiveDateTime {
-    chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond())
-        .unwrap_or_default()
-        .naive_utc()
+    chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default().naive_utc()
 }
 
 fn now() -> NaiveDateTime {
@@ -101,8 +99,10 @@ impl SessionStore for DieselSessionStore {
             .await
             .optional())
         .map_err(|e| backend_error(e.into()))?;
-        data.map(|bytes| rmp_serde::from_slice(&bytes).map_err(|e| session_store::Error::Decode(e.to_string())))
-            .transpose()
+        data.map(|bytes| {
+            rmp_serde::from_slice(&bytes).map_err(|e| session_store::Error::Decode(e.to_string()))
+        })
+        .transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -127,7 +127,9 @@ impl ExpiredDeletion for DieselSessionStore {
         })
         .map_err(backend_error)?;
         // Throttling only looks back one hour; older failures are dead weight.
-        super::repo::prune_failures(&mut conn, now - chrono::Duration::hours(1)).await.map_err(backend_error)?;
+        super::repo::prune_failures(&mut conn, now - chrono::Duration::hours(1))
+            .await
+            .map_err(backend_error)?;
         Ok(())
     }
 }
@@ -184,7 +186,10 @@ mod tests {
             let mut dead = record(time::Duration::seconds(-5));
             SessionStore::create(&store, &mut live).await.unwrap();
             SessionStore::create(&store, &mut dead).await.unwrap();
-            assert!(SessionStore::load(&store, &dead.id).await.unwrap().is_none(), "{name}: expired sessions never load");
+            assert!(
+                SessionStore::load(&store, &dead.id).await.unwrap().is_none(),
+                "{name}: expired sessions never load"
+            );
             assert_eq!(count(&store).await, 2, "{name}");
             store.delete_expired().await.unwrap();
             assert_eq!(count(&store).await, 1, "{name}");

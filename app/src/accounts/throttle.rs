@@ -60,7 +60,13 @@ impl Policy {
             && open(ip, self.free_per_ip, self.hourly_cap_per_ip)
     }
 
-    pub async fn check(&self, conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    pub async fn check(
+        &self,
+        conn: &mut DbConn,
+        email: &str,
+        ip: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
         let since = now - WINDOW;
         let account = repo::failures_for_email(conn, email, since).await?;
         let address = repo::failures_for_ip(conn, ip, since).await?;
@@ -99,19 +105,36 @@ mod tests {
             let base = chrono::Utc::now().naive_utc();
             let t = |s: i64| base + chrono::Duration::seconds(s);
             for i in 0..5 {
-                assert!(policy.check(&mut conn, "e@example.com", "10.1.1.1", t(i)).await.unwrap(), "{name}: attempt {i} is free");
+                assert!(
+                    policy.check(&mut conn, "e@example.com", "10.1.1.1", t(i)).await.unwrap(),
+                    "{name}: attempt {i} is free"
+                );
                 repo::record_failure(&mut conn, "e@example.com", "10.1.1.1", t(i)).await.unwrap();
             }
             // Five failures: the next attempt must wait a second, then it is allowed again.
-            assert!(!policy.check(&mut conn, "E@example.com", "10.9.9.9", t(4)).await.unwrap(), "{name}: throttled per account");
-            assert!(policy.check(&mut conn, "e@example.com", "10.9.9.9", t(6)).await.unwrap(), "{name}: recovers after the wait");
-            assert!(policy.check(&mut conn, "other@example.com", "10.1.1.1", t(4)).await.unwrap(), "{name}: other accounts are unaffected");
+            assert!(
+                !policy.check(&mut conn, "E@example.com", "10.9.9.9", t(4)).await.unwrap(),
+                "{name}: throttled per account"
+            );
+            assert!(
+                policy.check(&mut conn, "e@example.com", "10.9.9.9", t(6)).await.unwrap(),
+                "{name}: recovers after the wait"
+            );
+            assert!(
+                policy.check(&mut conn, "other@example.com", "10.1.1.1", t(4)).await.unwrap(),
+                "{name}: other accounts are unaffected"
+            );
 
             // Per address: many accounts from one address.
             for i in 0..20 {
-                repo::record_failure(&mut conn, &format!("u{i}@example.com"), "10.2.2.2", t(10)).await.unwrap();
+                repo::record_failure(&mut conn, &format!("u{i}@example.com"), "10.2.2.2", t(10))
+                    .await
+                    .unwrap();
             }
-            assert!(!policy.check(&mut conn, "new@example.com", "10.2.2.2", t(10)).await.unwrap(), "{name}: throttled per address");
+            assert!(
+                !policy.check(&mut conn, "new@example.com", "10.2.2.2", t(10)).await.unwrap(),
+                "{name}: throttled per address"
+            );
             assert!(policy.check(&mut conn, "new@example.com", "10.2.2.2", t(12)).await.unwrap(), "{name}");
         }
     }

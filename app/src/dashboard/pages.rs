@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Outlet, A};
+use leptos_router::components::A;
 
 use super::api::load_dashboard;
-use crate::accounts::pages::RequireKind;
+use crate::accounts::pages::AreaLayout;
 use crate::accounts::UserKind;
 use crate::ui::ErrorList;
 
@@ -13,16 +13,9 @@ use crate::ui::ErrorList;
 #[component]
 pub fn StaffArea() -> impl IntoView {
     view! {
-        <RequireKind kind=UserKind::Staff>
-            <div class="tabs-layout">
-                <nav class="tabs" aria-label="Staff">
-                    <A href="/staff" exact=true>"Dashboard"</A>
-                </nav>
-                <section>
-                    <Outlet/>
-                </section>
-            </div>
-        </RequireKind>
+        <AreaLayout kind=UserKind::Staff label="Staff">
+            <A href="/staff" exact=true>"Dashboard"</A>
+        </AreaLayout>
     }
 }
 

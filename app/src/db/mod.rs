@@ -138,9 +138,8 @@ impl DbPool {
     /// Builds the pool; connections are opened lazily, so an unreachable server shows up on first use.
     pub fn connect(url: Option<&str>, options: &PoolOptions) -> Result<Self, DbError> {
         let (backend, url) = resolve_url(url)?;
-        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| {
-            DbError::Config(e.to_string())
-        };
+        let build_err =
+            |e: diesel_async::pooled_connection::deadpool::BuildError| DbError::Config(e.to_string());
         match backend {
             Backend::Sqlite => {
                 if let Some(dir) = Path::new(&url).parent().filter(|d| !d.as_os_str().is_empty()) {

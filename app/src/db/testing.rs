@@ -55,9 +55,8 @@ impl Drop for TestDb {
                     if let Ok(rt) = rt {
                         rt.block_on(async {
                             if let Ok(mut c) = PgConn::establish(&url).await {
-                                let _ = c
-                                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                                    .await;
+                                let _ =
+                                    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
                             }
                         });
                     }

@@ -13,7 +13,8 @@ pub async fn my_details() -> Result<ClientDetails, AppError> {
         let client = require_client().await?;
         let mut conn = crate::api::conn().await?;
         // Read again by the session's own id: never by an id the browser sent.
-        let account = crate::accounts::repo::find_by_id(&mut conn, client.id).await?.ok_or(AppError::NotFound)?;
+        let account =
+            crate::accounts::repo::find_by_id(&mut conn, client.id).await?.ok_or(AppError::NotFound)?;
         Ok(ClientDetails {
             display_name: account.display_name,
             email: account.email,

@@ -2,28 +2,21 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Outlet, A};
+use leptos_router::components::A;
 
 use super::api::my_details;
-use crate::accounts::pages::{Auth, LogoutButton, RequireKind};
+use crate::accounts::pages::{AreaLayout, Auth, LogoutButton};
 use crate::accounts::UserKind;
 use crate::ui::ErrorList;
 
 #[component]
 pub fn PortalArea() -> impl IntoView {
     view! {
-        <RequireKind kind=UserKind::Client>
-            <div class="tabs-layout">
-                <nav class="tabs" aria-label="Portal">
-                    <A href="/portal" exact=true>"Dashboard"</A>
-                    <A href="/portal/details">"Your details"</A>
-                    <LogoutButton/>
-                </nav>
-                <section>
-                    <Outlet/>
-                </section>
-            </div>
-        </RequireKind>
+        <AreaLayout kind=UserKind::Client label="Portal">
+            <A href="/portal" exact=true>"Dashboard"</A>
+            <A href="/portal/details">"Your details"</A>
+            <LogoutButton/>
+        </AreaLayout>
     }
 }
 

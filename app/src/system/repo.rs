@@ -45,9 +45,8 @@ pub async fn schema_version(conn: &mut DbConn) -> Result<Option<String>, DbError
 }
 
 pub async fn status(conn: &mut DbConn) -> Result<StatusReport, DbError> {
-    let organization_name = get_setting(conn, ORGANIZATION_NAME)
-        .await?
-        .unwrap_or_else(|| DEFAULT_ORGANIZATION_NAME.to_owned());
+    let organization_name =
+        get_setting(conn, ORGANIZATION_NAME).await?.unwrap_or_else(|| DEFAULT_ORGANIZATION_NAME.to_owned());
     Ok(StatusReport {
         organization_name,
         database: conn.backend().name().to_owned(),
@@ -63,7 +62,8 @@ mod tests {
 
     fn latest_migration() -> String {
         use diesel::migration::MigrationSource;
-        let migrations = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&crate::db::SQLITE_MIGRATIONS).unwrap();
+        let migrations =
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&crate::db::SQLITE_MIGRATIONS).unwrap();
         migrations.iter().map(|m| m.name().version().to_string()).max().unwrap()
     }
 

@@ -34,8 +34,12 @@ async fn every_server_function_answers_each_kind_of_caller_as_the_table_says() {
         let name = db.backend().name();
         let app = TestApp::new(db);
         let c = sign_in_everyone(&app).await;
-        let callers: [(&str, Option<&str>); 4] =
-            [("anonymous", None), ("client", Some(&c.client)), ("staff", Some(&c.staff)), ("admin", Some(&c.admin))];
+        let callers: [(&str, Option<&str>); 4] = [
+            ("anonymous", None),
+            ("client", Some(&c.client)),
+            ("staff", Some(&c.staff)),
+            ("admin", Some(&c.admin)),
+        ];
         // (server function, expected status for anonymous, client, staff, admin)
         let table: &[(&str, [u16; 4])] = &[
             ("/api/public/system_status", [200, 200, 200, 200]),
@@ -57,7 +61,11 @@ async fn every_server_function_answers_each_kind_of_caller_as_the_table_says() {
         let details = app.call("/api/portal/my_details", Some(&c.client), &[]).await;
         assert!(details.body.contains("client@example.com"), "{name}: {}", details.body);
         let staff_view = app.call("/api/staff/dashboard", Some(&c.staff), &[]).await;
-        assert!(staff_view.body.contains(r#""pending_activations":null"#), "{name}: only admins see pending activations: {}", staff_view.body);
+        assert!(
+            staff_view.body.contains(r#""pending_activations":null"#),
+            "{name}: only admins see pending activations: {}",
+            staff_view.body
+        );
         let admin_view = app.call("/api/staff/dashboard", Some(&c.admin), &[]).await;
         assert!(admin_view.body.contains(r#""pending_activations":0"#), "{name}: {}", admin_view.body);
     }
@@ -97,7 +105,8 @@ async fn login_sends_each_kind_to_its_area_and_honours_next_only_inside_it() {
     let login = |email: &'static str, next: &'static str| {
         let app = &app;
         async move {
-            app.call("/api/public/login", None, &[("email", email), ("password", PASSWORD), ("next", next)]).await
+            app.call("/api/public/login", None, &[("email", email), ("password", PASSWORD), ("next", next)])
+                .await
         }
     };
     assert_eq!(login("staff@example.com", "").await.location(), Some("/staff"));
@@ -166,13 +175,21 @@ async fn logout_destroys_the_session_on_the_server() {
         let app = TestApp::new(db);
         app.add_user("staff@example.com", UserKind::Staff, false).await;
         let cookie = app.login("staff@example.com", None).await;
-        assert_eq!(app.call("/api/staff/dashboard", Some(&cookie), &[]).await.status, StatusCode::OK, "{name}");
+        assert_eq!(
+            app.call("/api/staff/dashboard", Some(&cookie), &[]).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
 
         let out = app.call("/api/public/logout", Some(&cookie), &[]).await;
         assert_eq!(out.status, StatusCode::OK, "{name}: {}", out.body);
         assert_eq!(out.location(), Some("/login?signed_out=1"), "{name}");
         // Replaying the old cookie gets nothing.
-        assert_eq!(app.call("/api/staff/dashboard", Some(&cookie), &[]).await.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(
+            app.call("/api/staff/dashboard", Some(&cookie), &[]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
         assert!(app.get("/staff", Some(&cookie)).await.status.is_redirection(), "{name}");
     }
 }
@@ -181,7 +198,8 @@ async fn logout_destroys_the_session_on_the_server() {
 async fn the_session_cookie_is_httponly_samesite_and_secure_when_configured() {
     let app = TestApp::new(testing::sqlite().await);
     app.add_user("staff@example.com", UserKind::Staff, false).await;
-    let reply = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)]).await;
+    let reply =
+        app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)]).await;
     let cookie = reply.set_cookie().unwrap().to_owned();
     assert!(cookie.starts_with("crm_session="), "{cookie}");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
@@ -192,10 +210,14 @@ async fn the_session_cookie_is_httponly_samesite_and_secure_when_configured() {
     let secure = SessionConfig { secure: true, ..SessionConfig::default() };
     let app = TestApp::with_sessions(testing::sqlite().await, &secure);
     app.add_user("staff@example.com", UserKind::Staff, false).await;
-    let reply = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)]).await;
+    let reply =
+        app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)]).await;
     let cookie = reply.set_cookie().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-crm_session="), "{cookie}");
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,7 +262,9 @@ async fn cross_site_posts_are_refused_and_same_site_ones_work() {
     let same_origin_header = app.send(post(&[("origin", "https://crm.example.com")])).await;
     assert_eq!(same_origin_header.status, StatusCode::OK, "{}", same_origin_header.body);
     // Reading is never blocked.
-    let get = app.send(Request::get("/login").header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap()).await;
+    let get = app
+        .send(Request::get("/login").header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(get.status, StatusCode::OK);
 }
 
@@ -251,11 +275,19 @@ async fn repeated_failures_throttle_the_account_and_it_recovers() {
         let app = TestApp::new(db);
         app.add_user("staff@example.com", UserKind::Staff, false).await;
         for _ in 0..5 {
-            let r = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", "wrong wrong wrong")]).await;
+            let r = app
+                .call(
+                    "/api/public/login",
+                    None,
+                    &[("email", "staff@example.com"), ("password", "wrong wrong wrong")],
+                )
+                .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
         }
         // Throttled: even the right password is refused, with the same answer as a wrong one.
-        let throttled = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)]).await;
+        let throttled = app
+            .call("/api/public/login", None, &[("email", "staff@example.com"), ("password", PASSWORD)])
+            .await;
         assert_eq!(throttled.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", throttled.body);
         // After the back-off (one second after the fifth failure) the right password works.
         tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -271,8 +303,12 @@ async fn registration_creates_the_first_admin_then_inactive_staff_without_reveal
         let register = |email: &'static str, display_name: &'static str, password: &'static str| {
             let app = &app;
             async move {
-                app.call("/api/public/register", None, &[("display_name", display_name), ("email", email), ("password", password)])
-                    .await
+                app.call(
+                    "/api/public/register",
+                    None,
+                    &[("display_name", display_name), ("email", email), ("password", password)],
+                )
+                .await
             }
         };
         let first = register("ada@example.com", "Ada", PASSWORD).await;
@@ -282,8 +318,14 @@ async fn registration_creates_the_first_admin_then_inactive_staff_without_reveal
         let second = register("bob@example.com", "Bob", PASSWORD).await;
         assert_eq!(second.location(), Some("/login?registered=pending"), "{name}");
         let taken = register("ADA@example.com", "Impostor", PASSWORD).await;
-        assert_eq!((taken.status, taken.location()), (second.status, second.location()), "{name}: same answer for a taken email");
-        let bob = app.call("/api/public/login", None, &[("email", "bob@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(
+            (taken.status, taken.location()),
+            (second.status, second.location()),
+            "{name}: same answer for a taken email"
+        );
+        let bob = app
+            .call("/api/public/login", None, &[("email", "bob@example.com"), ("password", PASSWORD)])
+            .await;
         assert_eq!(bob.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: waits for activation");
 
         let bad = register("not-an-email", "", "password123").await;

@@ -25,7 +25,10 @@ async fn get(app: axum::Router, path: &str) -> (StatusCode, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn readyz_reports_a_reachable_database_on_every_backend() {
     for db in testing::each_backend().await {
-        let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, &SessionConfig::default());
+        let app = server::router(
+            AppState { leptos_options: options(), pool: db.pool.clone() },
+            &SessionConfig::default(),
+        );
         let (status, body) = get(app.clone(), "/readyz").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body.contains(db.backend().name()), "{body}");
@@ -53,7 +56,10 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let db = testing::sqlite().await;
-    let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, &SessionConfig::default());
+    let app = server::router(
+        AppState { leptos_options: options(), pool: db.pool.clone() },
+        &SessionConfig::default(),
+    );
     let (status, body) = get(app.clone(), "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Welcome to Your company"), "{body}");
