@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 
 use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
@@ -34,6 +34,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Auth::provide();
+    // Every route renders completely on the server before it is sent (SsrMode::Async): pages
+    // must work without JavaScript, and out-of-order streaming needs a script to put the
+    // resolved parts in place.
     // Effects run only in the browser, so this flips once the wasm has hydrated the page.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -52,16 +55,16 @@ pub fn App() -> impl IntoView {
                 </header>
                 <main id="main">
                     <Routes fallback=NotFoundPage>
-                        <Route path=StaticSegment("") view=HomePage/>
-                        <Route path=StaticSegment("status") view=StatusPage/>
-                        <Route path=StaticSegment("login") view=LoginPage/>
-                        <Route path=StaticSegment("register") view=RegisterPage/>
-                        <ParentRoute path=StaticSegment("staff") view=StaffArea>
-                            <Route path=StaticSegment("") view=DashboardPage/>
+                        <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
+                        <ParentRoute path=StaticSegment("staff") view=StaffArea ssr=SsrMode::Async>
+                            <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async/>
                         </ParentRoute>
-                        <ParentRoute path=StaticSegment("portal") view=PortalArea>
-                            <Route path=StaticSegment("") view=PortalDashboardPage/>
-                            <Route path=StaticSegment("details") view=PortalDetailsPage/>
+                        <ParentRoute path=StaticSegment("portal") view=PortalArea ssr=SsrMode::Async>
+                            <Route path=StaticSegment("") view=PortalDashboardPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("details") view=PortalDetailsPage ssr=SsrMode::Async/>
                         </ParentRoute>
                     </Routes>
                 </main>
