@@ -126,6 +126,13 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        crate::db::DbError::from(err).into()
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<crate::db::DbError> for AppError {
     fn from(err: crate::db::DbError) -> Self {
         use crate::db::DbError;

@@ -10,6 +10,7 @@ pub mod portal;
 pub mod shell;
 pub mod system;
 pub mod ui;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod api;

@@ -3,13 +3,14 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
 use crate::system::pages::{HomePage, StatusPage};
 use crate::ui::NotFoundPage;
+use crate::users::pages::{AuditLogPage, GroupEditPage, GroupsPage, UserEditPage, UsersPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -61,6 +62,12 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
                         <ParentRoute path=StaticSegment("staff") view=StaffArea ssr=SsrMode::Async>
                             <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserEditPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("groups") view=GroupsPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("groups"), StaticSegment("new")) view=GroupEditPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("groups"), ParamSegment("id")) view=GroupEditPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("audit") view=AuditLogPage ssr=SsrMode::Async/>
                         </ParentRoute>
                         <ParentRoute path=StaticSegment("portal") view=PortalArea ssr=SsrMode::Async>
                             <Route path=StaticSegment("") view=PortalDashboardPage ssr=SsrMode::Async/>

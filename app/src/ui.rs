@@ -63,13 +63,23 @@ pub fn FormField(
     /// Passwords are never echoed back.
     #[prop(optional)]
     secret: bool,
+    /// The value the field starts with (what is stored now).
+    #[prop(optional, into)]
+    value: Option<String>,
     #[prop(into)] error: Signal<Option<crate::error::AppError>>,
 ) -> impl IntoView {
+    let initial = value;
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let message = move || error.get().and_then(|e| e.field(name));
-    let value = move || if secret { None } else { error.get().and_then(|e| e.value(name)) };
+    let value = move || {
+        if secret {
+            None
+        } else {
+            error.get().and_then(|e| e.value(name)).or_else(|| initial.clone())
+        }
+    };
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
         move || {

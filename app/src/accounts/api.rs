@@ -13,8 +13,14 @@ pub const SIGNED_OUT: &str = "/login?signed_out=1";
 /// The signed-in user, or `None` for a visitor.
 #[server(prefix = "/api/public", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    use super::auth::current_account;
-    crate::api::respond(current_account().await.map(|a| a.map(|a| a.session_user())))
+    let result = async {
+        let Some(account) = super::auth::current_account().await? else { return Ok(None) };
+        let mut conn = crate::api::conn().await?;
+        let permissions = crate::users::repo::effective_permissions(&mut conn, &account).await?;
+        Ok(Some(account.session_user(permissions.into_iter().collect())))
+    }
+    .await;
+    crate::api::respond(result)
 }
 
 /// Signs in and redirects to the user's own area (or to `next` inside it). Every kind of failure

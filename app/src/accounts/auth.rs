@@ -194,6 +194,20 @@ pub async fn require_admin() -> Result<Account, AppError> {
     }
 }
 
+/// Staff holding `permission` through one of their groups; administrators hold every permission.
+pub async fn require(permission: crate::users::Permission) -> Result<Account, AppError> {
+    let account = require_staff().await?;
+    if account.is_admin {
+        return Ok(account);
+    }
+    let mut conn = crate::api::conn().await?;
+    if crate::users::repo::group_permissions_of(&mut conn, account.id).await?.contains(&permission) {
+        Ok(account)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// A signed-in client; what a client may read is then limited to their own records by id.
 pub async fn require_client() -> Result<Account, AppError> {
     let account = require_signed_in().await?;

@@ -62,6 +62,14 @@ pub struct SessionUser {
     pub display_name: String,
     pub kind: UserKind,
     pub is_admin: bool,
+    /// What the pages may offer; the server checks again on every call.
+    pub permissions: Vec<crate::users::Permission>,
+}
+
+impl SessionUser {
+    pub fn can(&self, permission: crate::users::Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
 }
 
 /// The two areas of the site and the URL prefixes of their pages and server functions.

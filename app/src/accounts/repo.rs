@@ -24,8 +24,9 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn session_user(&self) -> SessionUser {
+    pub fn session_user(&self, permissions: Vec<crate::users::Permission>) -> SessionUser {
         SessionUser {
+            permissions,
             id: self.id,
             email: self.email.clone(),
             display_name: self.display_name.clone(),
@@ -37,16 +38,16 @@ impl Account {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct UserRow {
-    id: i64,
-    email: String,
-    display_name: String,
-    password_hash: String,
-    kind: String,
-    is_active: bool,
-    is_admin: bool,
-    created_at: NaiveDateTime,
-    last_login_at: Option<NaiveDateTime>,
+pub(crate) struct UserRow {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) password_hash: String,
+    pub(crate) kind: String,
+    pub(crate) is_active: bool,
+    pub(crate) is_admin: bool,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_login_at: Option<NaiveDateTime>,
 }
 
 impl From<UserRow> for Account {

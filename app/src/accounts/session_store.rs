@@ -45,6 +45,12 @@ fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// Whose session this is (axum-login keeps the user id in its own entry), so that all of a
+/// user's sessions can be ended at once.
+fn owner(record: &Record) -> Option<i64> {
+    record.data.get("axum-login.data")?.get("user_id")?.as_i64()
+}
+
 fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
     rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
@@ -56,9 +62,10 @@ impl SessionStore for DieselSessionStore {
         let mut conn = self.conn().await?;
         loop {
             let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
+            let user_id = owner(record);
             let inserted = write_tx!(&mut conn, c => {
                 let n = diesel::insert_into(sessions::table)
-                    .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires)))
+                    .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                     .on_conflict_do_nothing()
                     .execute(c)
                     .await?;
@@ -75,12 +82,17 @@ impl SessionStore for DieselSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let mut conn = self.conn().await?;
         let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
+        let user_id = owner(record);
         write_tx!(&mut conn, c => {
             diesel::insert_into(sessions::table)
-                .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires)))
+                .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                 .on_conflict(sessions::id)
                 .do_update()
-                .set((sessions::data.eq(excluded(sessions::data)), sessions::expires_at.eq(excluded(sessions::expires_at))))
+                .set((
+                    sessions::data.eq(excluded(sessions::data)),
+                    sessions::expires_at.eq(excluded(sessions::expires_at)),
+                    sessions::user_id.eq(excluded(sessions::user_id)),
+                ))
                 .execute(c)
                 .await?;
             Ok::<_, DbError>(())

@@ -5,16 +5,27 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::api::load_dashboard;
-use crate::accounts::pages::AreaLayout;
+use crate::accounts::pages::{AreaLayout, Auth};
 use crate::accounts::UserKind;
 use crate::ui::ErrorList;
+use crate::users::Permission;
 
 /// Every staff page sits inside this: the guard, then the staff navigation beside the page.
 #[component]
 pub fn StaffArea() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    // Only a convenience: the server refuses these pages' data to anyone without the permission.
+    let can_manage_users = move || {
+        auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(Permission::UsersManage))
+    };
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
             <A href="/staff" exact=true>"Dashboard"</A>
+            <Show when=can_manage_users>
+                <A href="/staff/users">"Users"</A>
+                <A href="/staff/groups">"Groups"</A>
+                <A href="/staff/audit">"Audit log"</A>
+            </Show>
         </AreaLayout>
     }
 }

@@ -36,6 +36,7 @@ diesel::table! {
         id -> Text,
         data -> Binary,
         expires_at -> Timestamp,
+        user_id -> Nullable<BigInt>,
     }
 }
 
@@ -47,3 +48,54 @@ diesel::table! {
         failed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    staff_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_permissions (group_id, permission) {
+        group_id -> BigInt,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    group_members (user_id, group_id) {
+        user_id -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        action -> Text,
+        subject -> Text,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(group_permissions -> staff_groups (group_id));
+diesel::joinable!(group_members -> staff_groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    app_settings,
+    users,
+    sessions,
+    login_failures,
+    staff_groups,
+    group_permissions,
+    group_members,
+    audit_log,
+);

@@ -1,0 +1,432 @@
+//! Pages of the users slice: the user list and editor, groups, and the audit log.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::api::{
+    list_audit, list_groups, list_users, load_group, load_user, DeleteGroup, DeleteUser, ResetUserPassword,
+    SaveGroup, SaveUser, SetUserActive,
+};
+use super::{Permission, UserPage};
+use crate::accounts::encode_query_value;
+use crate::error::AppError;
+use crate::ui::{ErrorList, FormAlert, FormField};
+
+fn error_of<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) -> Signal<Option<AppError>> {
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+fn saved_notice() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let q = query.read();
+        let text = if q.get("saved").is_some() {
+            Some("Changes saved.")
+        } else if q.get("deleted").is_some() {
+            Some("Deleted.")
+        } else {
+            None
+        };
+        text.map(|t| view! { <div class="alert alert-ok" role="status">{t}</div> })
+    }
+}
+
+/// A link to another page of a list, keeping the other query parameters.
+fn page_href(base: &str, params: &[(&str, String)], page: i64) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter(|(k, v)| *k != "page" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect();
+    parts.push(format!("page={page}"));
+    format!("{base}?{}", parts.join("&"))
+}
+
+#[component]
+fn Pager(base: &'static str, params: Vec<(&'static str, String)>, page: i64, pages: i64) -> impl IntoView {
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a href=page_href(base, &params, page - 1)>"Previous page"</a> })}
+                <span>{format!("Page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a href=page_href(base, &params, page + 1)>"Next page"</a> })}
+            </nav>
+        }
+    })
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let users = Resource::new(
+        move || query.get(),
+        |q| {
+            list_users(
+                q.get("q"),
+                q.get("kind").filter(|k| !k.is_empty()),
+                q.get("group").and_then(|g| g.parse().ok()),
+                q.get("active").and_then(|a| a.parse().ok()),
+                q.get("page").and_then(|p| p.parse().ok()),
+            )
+        },
+    );
+    let groups = Resource::new(|| (), |_| list_groups());
+    view! {
+        <Title text="Users"/>
+        <h1>"Users"</h1>
+        {saved_notice()}
+        <form method="get" action="/staff/users" class="filters" role="search" aria-label="Filter users">
+            <div class="field">
+                <label for="users-q">"Search"</label>
+                <input id="users-q" name="q" type="search" placeholder="Name or email" value=move || param("q")/>
+            </div>
+            <div class="field">
+                <label for="users-kind">"Kind"</label>
+                <select id="users-kind" name="kind">
+                    <option value="">"All"</option>
+                    <option value="staff" selected=move || param("kind") == "staff">"Staff"</option>
+                    <option value="client" selected=move || param("kind") == "client">"Client"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="users-group">"Group"</label>
+                <select id="users-group" name="group">
+                    <option value="">"Any"</option>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            groups.await.unwrap_or_default().into_iter().map(|g| {
+                                let id = g.id.to_string();
+                                let selected = param("group") == id;
+                                view! { <option value=id selected=selected>{g.name}</option> }
+                            }).collect_view()
+                        })}
+                    </Transition>
+                </select>
+            </div>
+            <div class="field">
+                <label for="users-active">"Status"</label>
+                <select id="users-active" name="active">
+                    <option value="">"All"</option>
+                    <option value="true" selected=move || param("active") == "true">"Active"</option>
+                    <option value="false" selected=move || param("active") == "false">"Waiting or deactivated"</option>
+                </select>
+            </div>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    let params: Vec<(&'static str, String)> =
+                        ["q", "kind", "group", "active"].into_iter().map(|k| (k, param(k))).collect();
+                    users.await.map(|page: UserPage| view! {
+                        <p>{format!("{} users", page.total)}</p>
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Email"</th>
+                                    <th scope="col">"Kind"</th>
+                                    <th scope="col">"Groups"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col">"Administrator"</th>
+                                    <th scope="col">"Last sign-in"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {page.users.into_iter().map(|u| view! {
+                                    <tr>
+                                        <td><a href=format!("/staff/users/{}", u.id)>{u.display_name}</a></td>
+                                        <td>{u.email}</td>
+                                        <td>{match u.kind { crate::accounts::UserKind::Staff => "Staff", crate::accounts::UserKind::Client => "Client" }}</td>
+                                        <td>{u.groups.join(", ")}</td>
+                                        <td>{if u.is_active { "Active" } else { "Inactive" }}</td>
+                                        <td>{if u.is_admin { "Yes" } else { "No" }}</td>
+                                        <td>{u.last_login.unwrap_or_else(|| "Never".into())}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager base="/staff/users" params page=page.page pages=page.pages/>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+fn id_param() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
+}
+
+#[component]
+pub fn UserEditPage() -> impl IntoView {
+    let id = id_param();
+    let save = ServerAction::<SaveUser>::new();
+    let activate = ServerAction::<SetUserActive>::new();
+    let reset = ServerAction::<ResetUserPassword>::new();
+    let delete = ServerAction::<DeleteUser>::new();
+    let editor = Resource::new(
+        move || (id.get(), save.version().get(), activate.version().get(), reset.version().get()),
+        |(id, ..)| async move {
+            match id {
+                Some(id) => load_user(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let (save_error, activate_error, reset_error, delete_error) = (
+        error_of(save.value()),
+        error_of(activate.value()),
+        error_of(reset.value()),
+        error_of(delete.value()),
+    );
+    view! {
+        <Title text="Edit user"/>
+        <Transition fallback=|| view! { <h1>"User"</h1> <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <h1>"User"</h1> <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    editor.await.map(|e| {
+                        let user = e.user.clone();
+                        let id = user.id;
+                        let (name, email) = (user.display_name.clone(), user.email.clone());
+                        let delete_label = format!("Yes, delete {} for good", user.display_name);
+                        let groups = e.groups.clone();
+                        let member_of = e.group_ids.clone();
+                        view! {
+                            <h1>{user.display_name}</h1>
+                            <p><a href="/staff/users">"Back to all users"</a></p>
+                            {saved_notice()}
+                            <section class="card" aria-labelledby="details-heading">
+                                <h2 id="details-heading">"Details"</h2>
+                                <ActionForm action=save>
+                                    <FormAlert error=save_error/>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <FormField label="Name" name="display_name" value=name required=true error=save_error/>
+                                    <FormField label="Email" name="email" input_type="email" value=email required=true error=save_error/>
+                                    <div class="field checkbox">
+                                        <input type="checkbox" id="field-is_admin" name="is_admin" value="true" checked=user.is_admin/>
+                                        <label for="field-is_admin">"Administrator (may do everything)"</label>
+                                    </div>
+                                    {move || save_error.get().and_then(|e| e.field("is_admin")).map(|m| view! { <p class="field-error">{m}</p> })}
+                                    {(user.kind == crate::accounts::UserKind::Staff).then(|| view! {
+                                        <fieldset>
+                                            <legend>"Groups"</legend>
+                                            {groups.iter().map(|(gid, name)| {
+                                                let field = format!("group-{gid}");
+                                                view! {
+                                                    <div class="checkbox">
+                                                        <input type="checkbox" id=field.clone() name="group_ids[]" value=gid.to_string() checked=member_of.contains(gid)/>
+                                                        <label for=field>{name.clone()}</label>
+                                                    </div>
+                                                }
+                                            }).collect_view()}
+                                        </fieldset>
+                                    })}
+                                    <button type="submit">"Save changes"</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="access-heading">
+                                <h2 id="access-heading">"Access"</h2>
+                                <p>{if user.is_active { "This account is active." } else { "This account is not active: it cannot sign in." }}</p>
+                                <ActionForm action=activate>
+                                    <FormAlert error=activate_error/>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <input type="hidden" name="active" value=(!user.is_active).to_string()/>
+                                    <button type="submit" class="secondary">{if user.is_active { "Deactivate account" } else { "Activate account" }}</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="password-heading">
+                                <h2 id="password-heading">"Password"</h2>
+                                <ActionForm action=reset>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <FormField label="New temporary password" name="password" input_type="password" autocomplete="new-password" hint="Tell the person in person; their open sessions end." required=true secret=true error=reset_error/>
+                                    <button type="submit" class="secondary">"Set password"</button>
+                                </ActionForm>
+                            </section>
+                            {(!e.is_self).then(|| view! {
+                                <section class="card danger" aria-labelledby="delete-heading">
+                                    <h2 id="delete-heading">"Delete"</h2>
+                                    <ActionForm action=delete>
+                                        <FormAlert error=delete_error/>
+                                        <input type="hidden" name="id" value=id.to_string()/>
+                                        <div class="checkbox">
+                                            <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                            <label for="field-confirm">{delete_label}</label>
+                                        </div>
+                                        <button type="submit" class="danger">"Delete user"</button>
+                                    </ActionForm>
+                                </section>
+                            })}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let groups = Resource::new(|| (), |_| list_groups());
+    view! {
+        <Title text="Groups"/>
+        <h1>"Groups"</h1>
+        {saved_notice()}
+        <p><a class="button" href="/staff/groups/new">"New group"</a></p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    groups.await.map(|groups| view! {
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Group"</th>
+                                    <th scope="col">"Description"</th>
+                                    <th scope="col">"Permissions"</th>
+                                    <th scope="col">"Members"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {groups.into_iter().map(|g| view! {
+                                    <tr>
+                                        <td><a href=format!("/staff/groups/{}", g.id)>{g.name}</a></td>
+                                        <td>{g.description}</td>
+                                        <td>{g.permissions.iter().map(|p| p.label()).collect::<Vec<_>>().join(", ")}</td>
+                                        <td>{g.members.len()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+pub fn GroupEditPage() -> impl IntoView {
+    let id = id_param();
+    let save = ServerAction::<SaveGroup>::new();
+    let delete = ServerAction::<DeleteGroup>::new();
+    let editor = Resource::new(move || (id.get(), save.version().get()), |(id, _)| load_group(id));
+    let (save_error, delete_error) = (error_of(save.value()), error_of(delete.value()));
+    view! {
+        <Transition fallback=|| view! { <h1>"Group"</h1> <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <h1>"Group"</h1> <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    editor.await.map(|e| {
+                        let group = e.group.clone();
+                        let title = group.as_ref().map(|g| g.name.clone()).unwrap_or_else(|| "New group".into());
+                        let granted: Vec<Permission> = group.as_ref().map(|g| g.permissions.clone()).unwrap_or_default();
+                        let members: Vec<i64> = group.as_ref().map(|g| g.members.iter().map(|(m, _)| *m).collect()).unwrap_or_default();
+                        let group_id = group.as_ref().map(|g| g.id);
+                        let name = group.as_ref().map(|g| g.name.clone()).unwrap_or_default();
+                        let description = group.as_ref().map(|g| g.description.clone()).unwrap_or_default();
+                        let staff = e.staff.clone();
+                        view! {
+                            <Title text=title.clone()/>
+                            <h1>{title.clone()}</h1>
+                            <p><a href="/staff/groups">"Back to all groups"</a></p>
+                            {saved_notice()}
+                            <ActionForm action=save>
+                                <FormAlert error=save_error/>
+                                {group_id.map(|gid| view! { <input type="hidden" name="id" value=gid.to_string()/> })}
+                                <FormField label="Name" name="name" value=name required=true error=save_error/>
+                                <FormField label="Description" name="description" value=description error=save_error/>
+                                <fieldset>
+                                    <legend>"Permissions"</legend>
+                                    {Permission::ALL.into_iter().map(|p| {
+                                        let field = format!("perm-{}", p.key());
+                                        view! {
+                                            <div class="checkbox">
+                                                <input type="checkbox" id=field.clone() name="permissions[]" value=p.key() checked=granted.contains(&p)/>
+                                                <label for=field>{p.label()}</label>
+                                            </div>
+                                        }
+                                    }).collect_view()}
+                                </fieldset>
+                                <fieldset>
+                                    <legend>"Members"</legend>
+                                    {staff.iter().map(|(uid, name)| {
+                                        let field = format!("member-{uid}");
+                                        view! {
+                                            <div class="checkbox">
+                                                <input type="checkbox" id=field.clone() name="member_ids[]" value=uid.to_string() checked=members.contains(uid)/>
+                                                <label for=field>{name.clone()}</label>
+                                            </div>
+                                        }
+                                    }).collect_view()}
+                                </fieldset>
+                                <button type="submit">"Save group"</button>
+                            </ActionForm>
+                            {group.map(|g| view! {
+                                <section class="card danger" aria-labelledby="delete-heading">
+                                    <h2 id="delete-heading">"Delete"</h2>
+                                    <ActionForm action=delete>
+                                        <FormAlert error=delete_error/>
+                                        <input type="hidden" name="id" value=g.id.to_string()/>
+                                        <div class="checkbox">
+                                            <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                            <label for="field-confirm">{format!("Yes, delete {} ({} members lose its permissions)", g.name, g.members.len())}</label>
+                                        </div>
+                                        <button type="submit" class="danger">"Delete group"</button>
+                                    </ActionForm>
+                                </section>
+                            })}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let query = use_query_map();
+    let audit =
+        Resource::new(move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()), list_audit);
+    view! {
+        <Title text="Audit log"/>
+        <h1>"Audit log"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    audit.await.map(|page| view! {
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"When"</th>
+                                    <th scope="col">"Who"</th>
+                                    <th scope="col">"What"</th>
+                                    <th scope="col">"Subject"</th>
+                                    <th scope="col">"Before"</th>
+                                    <th scope="col">"After"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {page.entries.into_iter().map(|e| view! {
+                                    <tr>
+                                        <td>{e.at}</td>
+                                        <td>{e.actor_name}</td>
+                                        <td>{e.action}</td>
+                                        <td>{e.subject}</td>
+                                        <td><code>{e.before.unwrap_or_default()}</code></td>
+                                        <td><code>{e.after.unwrap_or_default()}</code></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager base="/staff/audit" params=Vec::new() page=page.page pages=page.pages/>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

@@ -1,0 +1,816 @@
+//! Users, groups, permissions and the audit log, for both backends. Every change an administrator
+//! makes is written to the audit log in the same transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSummary, USERS_PER_PAGE};
+use crate::accounts::repo::{Account, UserRow};
+use crate::accounts::{normalize_email, UserKind};
+use crate::db::schema::{audit_log, group_members, group_permissions, sessions, staff_groups, users};
+use crate::db::{with_db, write_tx, DbConn, DbError};
+use crate::error::AppError;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Who is making a change, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+}
+
+impl From<&Account> for Actor {
+    fn from(account: &Account) -> Self {
+        Actor { id: account.id, name: account.display_name.clone() }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditEntry {
+    actor_id: Option<i64>,
+    actor_name: String,
+    action: String,
+    subject: String,
+    before_state: Option<String>,
+    after_state: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+impl NewAuditEntry {
+    fn new(
+        actor: &Actor,
+        action: &str,
+        subject: String,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        NewAuditEntry {
+            actor_id: Some(actor.id),
+            actor_name: actor.name.clone(),
+            action: action.to_owned(),
+            subject,
+            before_state: before,
+            after_state: after,
+            created_at: now(),
+        }
+    }
+}
+
+fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+fn to_permissions(keys: Vec<String>) -> BTreeSet<Permission> {
+    keys.iter().filter_map(|k| Permission::from_key(k)).collect()
+}
+
+/// The union of the permissions of `user_id`'s groups.
+pub async fn group_permissions_of(conn: &mut DbConn, user_id: i64) -> Result<BTreeSet<Permission>, DbError> {
+    let keys: Vec<String> = with_db!(conn, c => group_permissions::table
+        .inner_join(group_members::table.on(group_members::group_id.eq(group_permissions::group_id)))
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_permissions::permission)
+        .distinct()
+        .load(c)
+        .await)?;
+    Ok(to_permissions(keys))
+}
+
+/// What `account` may do: everything for an active administrator, the union of the groups'
+/// permissions for other staff, nothing for clients.
+pub async fn effective_permissions(
+    conn: &mut DbConn,
+    account: &Account,
+) -> Result<BTreeSet<Permission>, DbError> {
+    match account.kind {
+        UserKind::Client => Ok(BTreeSet::new()),
+        UserKind::Staff if account.is_admin => Ok(Permission::ALL.into_iter().collect()),
+        UserKind::Staff => group_permissions_of(conn, account.id).await,
+    }
+}
+
+fn like_pattern(search: &str) -> String {
+    let escaped: String = search
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '\\' | '%' | '_' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// One page of users matching `filter`, by name.
+pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPage, DbError> {
+    let pattern = like_pattern(&filter.search);
+    let page = filter.page.max(1);
+    let (total, rows) = with_db!(conn, c => {
+        let build = || {
+            let mut q = users::table.into_boxed();
+            if !filter.search.trim().is_empty() {
+                q = q.filter(
+                    lower(users::display_name).like(pattern.clone()).escape('\\')
+                        .or(users::email.like(pattern.clone()).escape('\\')),
+                );
+            }
+            if let Some(kind) = filter.kind {
+                q = q.filter(users::kind.eq(kind.as_str()));
+            }
+            if let Some(active) = filter.active {
+                q = q.filter(users::is_active.eq(active));
+            }
+            if let Some(group_id) = filter.group_id {
+                q = q.filter(users::id.eq_any(
+                    group_members::table.filter(group_members::group_id.eq(group_id)).select(group_members::user_id),
+                ));
+            }
+            q
+        };
+        let total: i64 = build().count().get_result(c).await?;
+        let rows: Vec<UserRow> = build()
+            .order((lower(users::display_name), users::id))
+            .limit(USERS_PER_PAGE)
+            .offset((page - 1) * USERS_PER_PAGE)
+            .select(UserRow::as_select())
+            .load(c)
+            .await?;
+        Ok::<_, DbError>((total, rows))
+    })?;
+    let accounts: Vec<Account> = rows.into_iter().map(Account::from).collect();
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let memberships: Vec<(i64, String)> = with_db!(conn, c => group_members::table
+        .inner_join(staff_groups::table)
+        .filter(group_members::user_id.eq_any(&ids))
+        .select((group_members::user_id, staff_groups::name))
+        .order(staff_groups::name)
+        .load(c)
+        .await)?;
+    let mut groups: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (user_id, name) in memberships {
+        groups.entry(user_id).or_default().push(name);
+    }
+    let users = accounts
+        .into_iter()
+        .map(|a| UserSummary {
+            groups: groups.remove(&a.id).unwrap_or_default(),
+            last_login: a.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+            id: a.id,
+            display_name: a.display_name,
+            email: a.email,
+            kind: a.kind,
+            is_active: a.is_active,
+            is_admin: a.is_admin,
+        })
+        .collect();
+    Ok(UserPage { users, total, page, pages: ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1) })
+}
+
+pub async fn group_ids_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<i64>, DbError> {
+    Ok(with_db!(conn, c => group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_members::group_id)
+        .order(group_members::group_id)
+        .load(c)
+        .await)?)
+}
+
+/// How many active administrators there would be without `user_id`.
+macro_rules! other_active_admins {
+    ($c:ident, $user_id:expr) => {
+        users::table
+            .filter(users::is_admin.eq(true))
+            .filter(users::is_active.eq(true))
+            .filter(users::kind.eq(UserKind::Staff.as_str()))
+            .filter(users::id.ne($user_id))
+            .count()
+            .get_result::<i64>($c)
+            .await?
+    };
+}
+
+const LAST_ADMIN: &str = "This is the last active administrator. Make someone else an administrator first.";
+
+fn user_state(row: &UserRow, group_ids: &[i64]) -> String {
+    serde_json::json!({
+        "name": row.display_name,
+        "email": row.email,
+        "active": row.is_active,
+        "admin": row.is_admin,
+        "groups": group_ids,
+    })
+    .to_string()
+}
+
+/// Activates or deactivates an account. Deactivating ends all of its sessions at once.
+pub async fn set_active(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: i64,
+    active: bool,
+) -> Result<(), AppError> {
+    write_tx!(conn, c => {
+        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        if !active && row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+            return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
+        }
+        if row.is_active == active {
+            return Ok(());
+        }
+        diesel::update(users::table.find(user_id)).set(users::is_active.eq(active)).execute(c).await?;
+        if !active {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
+        }
+        let action = if active { "user.activate" } else { "user.deactivate" };
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, action, row.email.clone(), Some(format!("active: {}", row.is_active)), Some(format!("active: {active}"))))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// What an administrator may change about a user.
+#[derive(Debug, Clone)]
+pub struct UserUpdate {
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub group_ids: Vec<i64>,
+}
+
+pub async fn update_user(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: i64,
+    update: &UserUpdate,
+) -> Result<(), AppError> {
+    let email = normalize_email(&update.email);
+    let groups: BTreeSet<i64> = update.group_ids.iter().copied().collect();
+    write_tx!(conn, c => {
+        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        if row.is_admin && !update.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+            return Err(AppError::invalid("is_admin", LAST_ADMIN));
+        }
+        let taken: i64 = users::table.filter(users::email.eq(&email).and(users::id.ne(user_id))).count().get_result(c).await?;
+        if taken > 0 {
+            return Err(AppError::invalid("email", "Another account already uses this email."));
+        }
+        let before_groups: Vec<i64> = group_members::table.filter(group_members::user_id.eq(user_id)).select(group_members::group_id).order(group_members::group_id).load(c).await?;
+        let before = user_state(&row, &before_groups);
+        diesel::update(users::table.find(user_id))
+            .set((users::display_name.eq(&update.display_name), users::email.eq(&email), users::is_admin.eq(update.is_admin)))
+            .execute(c)
+            .await?;
+        diesel::delete(group_members::table.filter(group_members::user_id.eq(user_id))).execute(c).await?;
+        // Clients do not belong to staff groups.
+        if row.kind == UserKind::Staff.as_str() {
+            for group_id in &groups {
+                diesel::insert_into(group_members::table)
+                    .values((group_members::user_id.eq(user_id), group_members::group_id.eq(group_id)))
+                    .execute(c)
+                    .await?;
+            }
+        }
+        let after_row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await?;
+        let after_groups: Vec<i64> = if row.kind == UserKind::Staff.as_str() { groups.iter().copied().collect() } else { Vec::new() };
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, "user.update", email.clone(), Some(before), Some(user_state(&after_row, &after_groups))))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Deletes an account. Nobody deletes themselves or the last active administrator.
+pub async fn delete_user(conn: &mut DbConn, actor: &Actor, user_id: i64) -> Result<(), AppError> {
+    if actor.id == user_id {
+        return Err(AppError::Conflict("You cannot delete your own account.".to_owned()));
+    }
+    write_tx!(conn, c => {
+        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        if row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+            return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
+        }
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
+        diesel::delete(users::table.find(user_id)).execute(c).await?;
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, "user.delete", row.email.clone(), Some(user_state(&row, &[])), None))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Gives a user a new password chosen by an administrator; their sessions end (they are bound
+/// to the old password) and the audit log says so, without the password.
+pub async fn reset_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: i64,
+    hash: &crate::accounts::password::PasswordHash,
+) -> Result<(), AppError> {
+    write_tx!(conn, c => {
+        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, "user.reset_password", row.email.clone(), None, None))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+// ---------------------------------------------------------------- groups
+
+#[derive(Queryable)]
+struct GroupRow {
+    id: i64,
+    name: String,
+    description: String,
+}
+
+pub async fn list_groups(conn: &mut DbConn) -> Result<Vec<GroupDetails>, DbError> {
+    let groups: Vec<GroupRow> = with_db!(conn, c => staff_groups::table
+        .select((staff_groups::id, staff_groups::name, staff_groups::description))
+        .order(lower(staff_groups::name))
+        .load(c)
+        .await)?;
+    let perms: Vec<(i64, String)> = with_db!(conn, c => group_permissions::table
+        .select((group_permissions::group_id, group_permissions::permission))
+        .load(c)
+        .await)?;
+    let members: Vec<(i64, i64, String)> = with_db!(conn, c => group_members::table
+        .inner_join(users::table)
+        .select((group_members::group_id, users::id, users::display_name))
+        .order(lower(users::display_name))
+        .load(c)
+        .await)?;
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupDetails {
+            permissions: to_permissions(
+                perms.iter().filter(|(id, _)| *id == g.id).map(|(_, p)| p.clone()).collect(),
+            )
+            .into_iter()
+            .collect(),
+            members: members
+                .iter()
+                .filter(|(gid, _, _)| *gid == g.id)
+                .map(|(_, uid, n)| (*uid, n.clone()))
+                .collect(),
+            id: g.id,
+            name: g.name,
+            description: g.description,
+        })
+        .collect())
+}
+
+pub async fn get_group(conn: &mut DbConn, group_id: i64) -> Result<Option<GroupDetails>, DbError> {
+    Ok(list_groups(conn).await?.into_iter().find(|g| g.id == group_id))
+}
+
+/// A group as an administrator submits it.
+#[derive(Debug, Clone)]
+pub struct GroupInput {
+    pub name: String,
+    pub description: String,
+    pub permissions: BTreeSet<Permission>,
+    pub member_ids: BTreeSet<i64>,
+}
+
+fn group_state(name: &str, description: &str, permissions: &[String], members: &[i64]) -> String {
+    serde_json::json!({ "name": name, "description": description, "permissions": permissions, "members": members })
+        .to_string()
+}
+
+/// Creates (`group_id` = None) or replaces a group with its permissions and members; returns its id.
+pub async fn save_group(
+    conn: &mut DbConn,
+    actor: &Actor,
+    group_id: Option<i64>,
+    input: &GroupInput,
+) -> Result<i64, AppError> {
+    let name = input.name.trim().to_owned();
+    let lowered = name.to_lowercase();
+    let keys: Vec<String> = input.permissions.iter().map(|p| p.key().to_owned()).collect();
+    let members: Vec<i64> = input.member_ids.iter().copied().collect();
+    write_tx!(conn, c => {
+        let clash: i64 = staff_groups::table
+            .filter(lower(staff_groups::name).eq(&lowered))
+            .filter(staff_groups::id.ne(group_id.unwrap_or(-1)))
+            .count()
+            .get_result(c)
+            .await?;
+        if clash > 0 {
+            return Err(AppError::invalid("name", "Another group already has this name."));
+        }
+        let (id, before) = match group_id {
+            Some(id) => {
+                let old: GroupRow = staff_groups::table
+                    .find(id)
+                    .select((staff_groups::id, staff_groups::name, staff_groups::description))
+                    .first(c)
+                    .await
+                    .optional()?
+                    .ok_or(AppError::NotFound)?;
+                let old_perms: Vec<String> = group_permissions::table.filter(group_permissions::group_id.eq(id)).select(group_permissions::permission).order(group_permissions::permission).load(c).await?;
+                let old_members: Vec<i64> = group_members::table.filter(group_members::group_id.eq(id)).select(group_members::user_id).order(group_members::user_id).load(c).await?;
+                diesel::update(staff_groups::table.find(id))
+                    .set((staff_groups::name.eq(&name), staff_groups::description.eq(&input.description)))
+                    .execute(c)
+                    .await?;
+                diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(id))).execute(c).await?;
+                diesel::delete(group_members::table.filter(group_members::group_id.eq(id))).execute(c).await?;
+                (id, Some(group_state(&old.name, &old.description, &old_perms, &old_members)))
+            }
+            None => {
+                let id: i64 = diesel::insert_into(staff_groups::table)
+                    .values((staff_groups::name.eq(&name), staff_groups::description.eq(&input.description), staff_groups::created_at.eq(now())))
+                    .returning(staff_groups::id)
+                    .get_result(c)
+                    .await?;
+                (id, None)
+            }
+        };
+        for key in &keys {
+            diesel::insert_into(group_permissions::table)
+                .values((group_permissions::group_id.eq(id), group_permissions::permission.eq(key)))
+                .execute(c)
+                .await?;
+        }
+        // Only staff can be members; ids of clients or of nobody are ignored.
+        let staff_members: Vec<i64> = users::table
+            .filter(users::id.eq_any(&members).and(users::kind.eq(UserKind::Staff.as_str())))
+            .select(users::id)
+            .order(users::id)
+            .load(c)
+            .await?;
+        for user_id in &staff_members {
+            diesel::insert_into(group_members::table)
+                .values((group_members::user_id.eq(user_id), group_members::group_id.eq(id)))
+                .execute(c)
+                .await?;
+        }
+        let action = if group_id.is_some() { "group.update" } else { "group.create" };
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, action, name.clone(), before, Some(group_state(&name, &input.description, &keys, &staff_members))))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(id)
+    })
+}
+
+/// Deletes a group; its memberships go with it.
+pub async fn delete_group(conn: &mut DbConn, actor: &Actor, group_id: i64) -> Result<(), AppError> {
+    write_tx!(conn, c => {
+        let name: String = staff_groups::table.find(group_id).select(staff_groups::name).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        let members: Vec<i64> = group_members::table.filter(group_members::group_id.eq(group_id)).select(group_members::user_id).order(group_members::user_id).load(c).await?;
+        diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id))).execute(c).await?;
+        diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(group_id))).execute(c).await?;
+        diesel::delete(staff_groups::table.find(group_id)).execute(c).await?;
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, "group.delete", name.clone(), Some(group_state(&name, "", &[], &members)), None))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+// ---------------------------------------------------------------- audit log
+
+pub const AUDIT_PER_PAGE: i64 = 50;
+
+/// The newest entries first, one page at a time.
+pub async fn list_audit(conn: &mut DbConn, page: i64) -> Result<(Vec<AuditEntry>, i64), DbError> {
+    let page = page.max(1);
+    let (total, rows) = with_db!(conn, c => {
+        let total: i64 = audit_log::table.count().get_result(c).await?;
+        let rows: Vec<(i64, String, String, String, Option<String>, Option<String>, NaiveDateTime)> = audit_log::table
+            .order((audit_log::created_at.desc(), audit_log::id.desc()))
+            .limit(AUDIT_PER_PAGE)
+            .offset((page - 1) * AUDIT_PER_PAGE)
+            .select((audit_log::id, audit_log::actor_name, audit_log::action, audit_log::subject, audit_log::before_state, audit_log::after_state, audit_log::created_at))
+            .load(c)
+            .await?;
+        Ok::<_, DbError>((total, rows))
+    })?;
+    let entries = rows
+        .into_iter()
+        .map(|(id, actor_name, action, subject, before, after, at)| AuditEntry {
+            id,
+            actor_name,
+            action,
+            subject,
+            before,
+            after,
+            at: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        })
+        .collect();
+    Ok((entries, ((total + AUDIT_PER_PAGE - 1) / AUDIT_PER_PAGE).max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::password;
+    use crate::accounts::repo::{create, find_by_id, NewAccount};
+    use crate::accounts::session_store::DieselSessionStore;
+    use crate::db::testing::each_backend;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::SessionStore;
+
+    async fn user(conn: &mut DbConn, email: &str, kind: UserKind, admin: bool) -> Account {
+        let hash = password::hash("correct horse battery staple").await;
+        let new = NewAccount {
+            email,
+            display_name: &email[..email.find('@').unwrap()],
+            password_hash: &hash,
+            kind,
+            is_active: true,
+            is_admin: admin,
+        };
+        create(conn, &new).await.unwrap()
+    }
+
+    fn perms(list: &[Permission]) -> BTreeSet<Permission> {
+        list.iter().copied().collect()
+    }
+
+    async fn group_id(conn: &mut DbConn, name: &str) -> i64 {
+        list_groups(conn).await.unwrap().into_iter().find(|g| g.name == name).unwrap().id
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn permissions_are_the_union_of_the_groups_and_admins_have_all() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+            let client = user(&mut conn, "client@example.com", UserKind::Client, false).await;
+            let actor = Actor::from(&admin);
+
+            assert_eq!(
+                effective_permissions(&mut conn, &staff).await.unwrap(),
+                BTreeSet::new(),
+                "{name}: no groups, no permissions"
+            );
+            let seeded = group_id(&mut conn, "Staff").await;
+            let sales = save_group(
+                &mut conn,
+                &actor,
+                None,
+                &GroupInput {
+                    name: "Sales".into(),
+                    description: "Selling".into(),
+                    permissions: perms(&[Permission::ContactsExport, Permission::ContactsView]),
+                    member_ids: [staff.id, client.id].into_iter().collect(),
+                },
+            )
+            .await
+            .unwrap();
+            update_user(
+                &mut conn,
+                &actor,
+                staff.id,
+                &UserUpdate {
+                    display_name: "Stella".into(),
+                    email: "STELLA@example.com".into(),
+                    is_admin: false,
+                    group_ids: vec![seeded, sales],
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                effective_permissions(&mut conn, &staff).await.unwrap(),
+                perms(&[
+                    Permission::ContactsView,
+                    Permission::ContactsCreate,
+                    Permission::ContactsEdit,
+                    Permission::ActivitiesCreate,
+                    Permission::ContactsExport
+                ]),
+                "{name}"
+            );
+            assert_eq!(
+                effective_permissions(&mut conn, &admin).await.unwrap().len(),
+                Permission::ALL.len(),
+                "{name}"
+            );
+            assert!(
+                effective_permissions(&mut conn, &client).await.unwrap().is_empty(),
+                "{name}: clients never get staff permissions"
+            );
+            let group = get_group(&mut conn, sales).await.unwrap().unwrap();
+            assert_eq!(
+                group.members,
+                vec![(staff.id, "Stella".to_owned())],
+                "{name}: clients are not added to staff groups"
+            );
+            assert_eq!(
+                find_by_id(&mut conn, staff.id).await.unwrap().unwrap().email,
+                "stella@example.com",
+                "{name}"
+            );
+
+            // Group names are unique, whatever their case.
+            let clash = save_group(
+                &mut conn,
+                &actor,
+                None,
+                &GroupInput {
+                    name: "sales".into(),
+                    description: String::new(),
+                    permissions: BTreeSet::new(),
+                    member_ids: BTreeSet::new(),
+                },
+            )
+            .await;
+            assert_eq!(
+                clash.unwrap_err().field("name").as_deref(),
+                Some("Another group already has this name."),
+                "{name}"
+            );
+
+            delete_group(&mut conn, &actor, sales).await.unwrap();
+            assert!(
+                !effective_permissions(&mut conn, &staff)
+                    .await
+                    .unwrap()
+                    .contains(&Permission::ContactsExport),
+                "{name}"
+            );
+            let (audit, _) = list_audit(&mut conn, 1).await.unwrap();
+            let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+            assert_eq!(actions, vec!["group.delete", "user.update", "group.create"], "{name}: newest first");
+            assert!(
+                audit[1].before.as_deref().unwrap().contains("staff@example.com")
+                    && audit[1].after.as_deref().unwrap().contains("stella@example.com"),
+                "{name}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn nobody_removes_the_last_active_admin_or_themselves() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            let other = user(&mut conn, "other@example.com", UserKind::Staff, false).await;
+            let actor = Actor::from(&other);
+            assert!(
+                matches!(set_active(&mut conn, &actor, admin.id, false).await, Err(AppError::Conflict(_))),
+                "{name}"
+            );
+            let demote = UserUpdate {
+                display_name: "admin".into(),
+                email: "admin@example.com".into(),
+                is_admin: false,
+                group_ids: vec![],
+            };
+            assert!(
+                update_user(&mut conn, &actor, admin.id, &demote)
+                    .await
+                    .unwrap_err()
+                    .field("is_admin")
+                    .is_some(),
+                "{name}"
+            );
+            assert!(
+                matches!(delete_user(&mut conn, &actor, admin.id).await, Err(AppError::Conflict(_))),
+                "{name}"
+            );
+            assert!(
+                matches!(
+                    delete_user(&mut conn, &Actor::from(&admin), admin.id).await,
+                    Err(AppError::Conflict(_))
+                ),
+                "{name}: not yourself"
+            );
+            assert!(
+                find_by_id(&mut conn, admin.id).await.unwrap().unwrap().is_admin,
+                "{name}: nothing changed"
+            );
+
+            // With a second administrator, the first may go.
+            let promote = UserUpdate {
+                display_name: "other".into(),
+                email: "other@example.com".into(),
+                is_admin: true,
+                group_ids: vec![],
+            };
+            update_user(&mut conn, &Actor::from(&admin), other.id, &promote).await.unwrap();
+            update_user(&mut conn, &actor, admin.id, &demote).await.unwrap();
+            delete_user(&mut conn, &actor, admin.id).await.unwrap();
+            assert!(find_by_id(&mut conn, admin.id).await.unwrap().is_none(), "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn deactivating_a_user_ends_all_their_sessions_at_once() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+            let store = DieselSessionStore::new(db.pool.clone());
+            let session_of = |user_id: i64| {
+                let mut data = std::collections::HashMap::new();
+                data.insert(
+                    "axum-login.data".to_owned(),
+                    serde_json::json!({ "user_id": user_id, "auth_hash": [1, 2] }),
+                );
+                Record {
+                    id: Id::default(),
+                    data,
+                    expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+                }
+            };
+            let (mut laptop, mut phone, mut admins) =
+                (session_of(staff.id), session_of(staff.id), session_of(admin.id));
+            for record in [&mut laptop, &mut phone, &mut admins] {
+                SessionStore::create(&store, record).await.unwrap();
+            }
+            set_active(&mut conn, &Actor::from(&admin), staff.id, false).await.unwrap();
+            assert!(SessionStore::load(&store, &laptop.id).await.unwrap().is_none(), "{name}");
+            assert!(SessionStore::load(&store, &phone.id).await.unwrap().is_none(), "{name}");
+            assert!(
+                SessionStore::load(&store, &admins.id).await.unwrap().is_some(),
+                "{name}: other people's sessions stay"
+            );
+            assert!(!find_by_id(&mut conn, staff.id).await.unwrap().unwrap().is_active, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_user_list_searches_filters_and_pages() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            for i in 0..30 {
+                user(&mut conn, &format!("client{i:02}@example.com"), UserKind::Client, false).await;
+            }
+            let maria = user(&mut conn, "Maria.Lopez@Example.com", UserKind::Staff, false).await;
+            let managers = group_id(&mut conn, "Managers").await;
+            update_user(
+                &mut conn,
+                &Actor::from(&admin),
+                maria.id,
+                &UserUpdate {
+                    display_name: "María López".into(),
+                    email: maria.email.clone(),
+                    is_admin: false,
+                    group_ids: vec![managers],
+                },
+            )
+            .await
+            .unwrap();
+
+            let all = list_users(&mut conn, &UserFilter::default()).await.unwrap();
+            assert_eq!((all.total, all.pages, all.users.len()), (32, 2, 25), "{name}");
+            let second = list_users(&mut conn, &UserFilter { page: 2, ..Default::default() }).await.unwrap();
+            assert_eq!(second.users.len(), 7, "{name}");
+
+            let found = list_users(&mut conn, &UserFilter { search: "LOPEZ".into(), ..Default::default() })
+                .await
+                .unwrap();
+            assert_eq!(
+                found.users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+                vec!["maria.lopez@example.com"],
+                "{name}: search is case-insensitive"
+            );
+            assert_eq!(found.users[0].groups, vec!["Managers".to_owned()], "{name}");
+            let pct = list_users(&mut conn, &UserFilter { search: "%".into(), ..Default::default() })
+                .await
+                .unwrap();
+            assert_eq!(pct.total, 0, "{name}: % is a literal character, not a wildcard");
+
+            let staff =
+                list_users(&mut conn, &UserFilter { kind: Some(UserKind::Staff), ..Default::default() })
+                    .await
+                    .unwrap();
+            assert_eq!(staff.total, 2, "{name}");
+            let in_group =
+                list_users(&mut conn, &UserFilter { group_id: Some(managers), ..Default::default() })
+                    .await
+                    .unwrap();
+            assert_eq!(in_group.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");
+            set_active(&mut conn, &Actor::from(&admin), maria.id, false).await.unwrap();
+            let inactive = list_users(&mut conn, &UserFilter { active: Some(false), ..Default::default() })
+                .await
+                .unwrap();
+            assert_eq!(inactive.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import { test, expect, type Browser } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+import { users, PASSWORD } from './users';
+
+async function signedIn(browser: Browser, email: string, password: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/login');
+  await hydrated(page);
+  await signIn(page, email, password);
+  await expect(page).toHaveURL(/\/staff$/);
+  return page;
+}
+
+test('an admin approves a new colleague, gives them a group, and can shut them out at once', async ({ browser }) => {
+  const rita = { name: 'Rita Sales', email: 'rita@example.com', password: 'seven purple tigers dance quietly' };
+
+  // Rita registers herself and waits for approval.
+  const ritaPage = await (await browser.newContext()).newPage();
+  await ritaPage.goto('/register');
+  await hydrated(ritaPage);
+  await ritaPage.getByLabel('Your name').fill(rita.name);
+  await ritaPage.getByLabel('Email').fill(rita.email);
+  await ritaPage.getByLabel('Password').fill(rita.password);
+  await ritaPage.getByRole('button', { name: 'Register' }).click();
+  await expect(ritaPage).toHaveURL(/registered=pending/);
+
+  // The admin finds her among the accounts waiting, and activates her.
+  const admin = await signedIn(browser, users.admin.email, PASSWORD);
+  await admin.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Users' }).click();
+  await expect(admin.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
+  await admin.getByLabel('Status').selectOption({ label: 'Waiting or deactivated' });
+  await admin.getByRole('button', { name: 'Filter' }).click();
+  await admin.getByRole('link', { name: rita.name }).click();
+  await expect(admin.getByRole('heading', { level: 1, name: rita.name })).toBeVisible();
+  await hydrated(admin);
+  await admin.getByRole('button', { name: 'Activate account' }).click();
+  await expect(admin.getByText('This account is active.')).toBeVisible();
+
+  // A new group "Sales" that may view and export contacts, with Rita in it.
+  await admin.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Groups' }).click();
+  await admin.getByRole('link', { name: 'New group' }).click();
+  await hydrated(admin);
+  await admin.getByLabel('Name', { exact: true }).fill('Sales');
+  await admin.getByLabel('Description').fill('The sales team');
+  await admin.getByLabel('View contacts').check();
+  await admin.getByLabel('Export contacts').check();
+  await admin.getByRole('group', { name: 'Members' }).getByLabel(rita.name).check();
+  await admin.getByRole('button', { name: 'Save group' }).click();
+  await expect(admin.getByRole('heading', { level: 1, name: 'Sales' })).toBeVisible();
+  await expect(admin.getByText('Changes saved.')).toBeVisible();
+  await expect(admin.getByLabel('Export contacts')).toBeChecked();
+
+  // Rita signs in: the group gives her no user management, and asking for it is refused.
+  await ritaPage.goto('/login');
+  await hydrated(ritaPage);
+  await signIn(ritaPage, rita.email, rita.password);
+  await expect(ritaPage).toHaveURL(/\/staff$/);
+  const nav = ritaPage.getByRole('navigation', { name: 'Staff' });
+  await expect(nav.getByRole('link', { name: 'Dashboard' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await ritaPage.goto('/staff/users');
+  await expect(ritaPage.getByRole('alert')).toContainText('You do not have access to this.');
+  await expect(ritaPage.getByText(users.client.email)).toHaveCount(0);
+
+  // The admin deactivates her; her open session ends at once.
+  await admin.goto('/staff/users?q=rita');
+  await admin.getByRole('link', { name: rita.name }).click();
+  await hydrated(admin);
+  await admin.getByRole('button', { name: 'Deactivate account' }).click();
+  await expect(admin.getByText('This account is not active: it cannot sign in.')).toBeVisible();
+  await ritaPage.goto('/staff');
+  await expect(ritaPage).toHaveURL(/\/login\?next=\/staff$/);
+
+  // And the audit log tells the story.
+  await admin.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Audit log' }).click();
+  await expect(admin.getByRole('cell', { name: 'user.deactivate' })).toBeVisible();
+  await expect(admin.getByRole('cell', { name: 'group.create' })).toBeVisible();
+  await expect(admin.getByRole('cell', { name: 'user.activate' })).toBeVisible();
+});
+
+test('an admin cannot demote the last administrator', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await signIn(page, users.admin.email, PASSWORD);
+  await expect(page).toHaveURL(/\/staff$/);
+  await page.goto(`/staff/users?q=${encodeURIComponent(users.admin.email)}`);
+  await page.getByRole('link', { name: users.admin.name }).click();
+  await hydrated(page);
+  await page.getByLabel('Administrator (may do everything)').uncheck();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText(/last active administrator/)).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Administrator (may do everything)')).toBeChecked();
+});

@@ -1,0 +1,148 @@
+//! Who may manage users and groups: every server function of the users slice, called by each
+//! kind of caller, and proof that a refused call changes nothing.
+
+use app::accounts::UserKind;
+use app::db::testing;
+use app::users::repo::{self, Actor, GroupInput};
+use app::users::Permission;
+use axum::http::StatusCode;
+
+use crate::support::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_management_needs_the_permission_and_refusals_change_nothing() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
+        app.add_user("plain@example.com", UserKind::Staff, false).await;
+        let manager_id = app.add_user("manager@example.com", UserKind::Staff, false).await;
+        let client_id = app.add_user("client@example.com", UserKind::Client, false).await;
+        let target = app.add_user("target@example.com", UserKind::Staff, false).await;
+        {
+            let mut conn = app.db.pool.get().await.unwrap();
+            let actor = Actor { id: admin_id, name: "admin".into() };
+            let input = GroupInput {
+                name: "People managers".into(),
+                description: String::new(),
+                permissions: [Permission::UsersManage].into_iter().collect(),
+                member_ids: [manager_id].into_iter().collect(),
+            };
+            repo::save_group(&mut conn, &actor, None, &input).await.unwrap();
+        }
+        let cookies = [
+            ("anonymous", None),
+            ("client", Some(app.login("client@example.com", None).await)),
+            ("staff without the permission", Some(app.login("plain@example.com", None).await)),
+            ("staff with the permission", Some(app.login("manager@example.com", None).await)),
+            ("admin", Some(app.login("admin@example.com", None).await)),
+        ];
+        let target_s = target.to_string();
+        let client_s = client_id.to_string();
+        // (server function, arguments, expected status per caller, in the order above)
+        let table: Vec<(&str, Vec<(&str, &str)>, [u16; 5])> = vec![
+            ("/api/staff/users", vec![], [401, 403, 403, 200, 200]),
+            ("/api/staff/user", vec![("id", &target_s)], [401, 403, 403, 200, 200]),
+            ("/api/staff/groups", vec![], [401, 403, 403, 200, 200]),
+            ("/api/staff/group", vec![], [401, 403, 403, 200, 200]),
+            ("/api/staff/audit", vec![], [401, 403, 403, 200, 200]),
+            (
+                "/api/staff/save_group",
+                vec![("name", "Refused"), ("description", "")],
+                [401, 403, 403, 200, 200],
+            ),
+        ];
+        for (path, args, expected) in &table {
+            for ((who, cookie), want) in cookies.iter().zip(expected) {
+                let reply = app.call(path, cookie.as_deref(), args).await;
+                // A second successful save_group hits the unique name: that is a 422, not a refusal.
+                let status = reply.status.as_u16();
+                let ok = status == *want || (*want == 200 && status == 422 && path.ends_with("save_group"));
+                assert!(ok, "{name}: {who} calling {path}: {status} {}", reply.body);
+            }
+        }
+
+        // Refused writes leave everything as it was.
+        for (who, cookie) in &cookies[..3] {
+            let c = cookie.as_deref();
+            let r =
+                app.call("/api/staff/set_user_active", c, &[("id", &target_s), ("active", "false")]).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+            let r = app
+                .call(
+                    "/api/staff/save_user",
+                    c,
+                    &[
+                        ("id", &target_s),
+                        ("display_name", "Hacked"),
+                        ("email", "hacked@example.com"),
+                        ("is_admin", "true"),
+                    ],
+                )
+                .await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+            let r = app
+                .call(
+                    "/api/staff/reset_password",
+                    c,
+                    &[("id", &target_s), ("password", "an entirely new passphrase")],
+                )
+                .await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+            let r = app.call("/api/staff/delete_user", c, &[("id", &client_s), ("confirm", "yes")]).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+        }
+        let mut conn = app.db.pool.get().await.unwrap();
+        let t = app::accounts::repo::find_by_id(&mut conn, target).await.unwrap().unwrap();
+        assert_eq!(
+            (t.display_name.as_str(), t.email.as_str(), t.is_admin, t.is_active),
+            ("target", "target@example.com", false, true),
+            "{name}"
+        );
+        assert!(app::accounts::repo::find_by_id(&mut conn, client_id).await.unwrap().is_some(), "{name}");
+        drop(conn);
+        app.login("target@example.com", None).await;
+
+        // The manager may, and the change is audited.
+        let manager = cookies[3].1.as_deref();
+        let r =
+            app.call("/api/staff/set_user_active", manager, &[("id", &target_s), ("active", "false")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.body);
+        let audit = app.call("/api/staff/audit", manager, &[]).await;
+        assert!(
+            audit.body.contains("user.deactivate") && audit.body.contains("target@example.com"),
+            "{name}: {}",
+            audit.body
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_user_is_signed_out_at_once() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let staff = app.add_user("staff@example.com", UserKind::Staff, false).await;
+        let admin = app.login("admin@example.com", None).await;
+        let session = app.login("staff@example.com", None).await;
+        assert_eq!(
+            app.call("/api/staff/dashboard", Some(&session), &[]).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+        let r = app
+            .call(
+                "/api/staff/set_user_active",
+                Some(&admin),
+                &[("id", &staff.to_string()), ("active", "false")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.body);
+        assert_eq!(
+            app.call("/api/staff/dashboard", Some(&session), &[]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+    }
+}
