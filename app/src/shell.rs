@@ -10,7 +10,9 @@ use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
 use crate::system::pages::{HomePage, StatusPage};
 use crate::ui::NotFoundPage;
-use crate::users::pages::{AuditLogPage, GroupEditPage, GroupsPage, UserEditPage, UsersPage};
+use crate::users::pages::{
+    AuditLogPage, GroupEditPage, GroupsPage, ProfilePage, SetPasswordPage, UserEditPage, UsersPage,
+};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,6 +62,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("status") view=StatusPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                         <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("set-password") view=SetPasswordPage ssr=SsrMode::Async/>
                         <ParentRoute path=StaticSegment("staff") view=StaffArea ssr=SsrMode::Async>
                             <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
@@ -68,6 +71,7 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("groups"), StaticSegment("new")) view=GroupEditPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("groups"), ParamSegment("id")) view=GroupEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("audit") view=AuditLogPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("profile") view=ProfilePage ssr=SsrMode::Async/>
                         </ParentRoute>
                         <ParentRoute path=StaticSegment("portal") view=PortalArea ssr=SsrMode::Async>
                             <Route path=StaticSegment("") view=PortalDashboardPage ssr=SsrMode::Async/>

@@ -50,6 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                 "Thank you for registering. An administrator must activate your account before you can sign in.",
             ),
             (None, true) => Some("You have been signed out."),
+            (None, false) if q.get("password_set").is_some() => Some("Your new password is set. Sign in with it."),
             (None, false) => None,
         }
     };

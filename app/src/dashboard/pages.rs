@@ -26,6 +26,7 @@ pub fn StaffArea() -> impl IntoView {
                 <A href="/staff/groups">"Groups"</A>
                 <A href="/staff/audit">"Audit log"</A>
             </Show>
+            <A href="/staff/profile">"Your profile"</A>
         </AreaLayout>
     }
 }

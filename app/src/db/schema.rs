@@ -85,6 +85,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(group_permissions -> staff_groups (group_id));
 diesel::joinable!(group_members -> staff_groups (group_id));
 diesel::joinable!(group_members -> users (user_id));

@@ -269,3 +269,103 @@ pub async fn list_audit(page: Option<i64>) -> Result<AuditPage, AppError> {
     .await;
     respond(result)
 }
+
+/// Creates a one-time link that lets the user choose a new password; shown once to the admin.
+#[server(prefix = "/api/staff", endpoint = "password_link")]
+pub async fn create_password_link(id: i64) -> Result<String, AppError> {
+    use server::*;
+    let result = async {
+        let me = require(Permission::UsersManage).await?;
+        let token = repo::create_password_token(&mut conn().await?, &Actor::from(&me), id).await?;
+        let parts = leptos_axum::extract::<axum::http::request::Parts>().await.map_err(|_| AppError::Internal)?;
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+        Ok(format!("{scheme}://{host}/set-password?token={token}"))
+    }
+    .await;
+    respond(result)
+}
+
+/// Sets a new password through a one-time link (no sign-in needed: the link is the proof).
+#[server(prefix = "/api/public", endpoint = "set_password")]
+pub async fn set_password_with_link(token: String, password: String) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        repo::use_password_token(&mut conn().await?, token.trim(), &password).await?;
+        leptos_axum::redirect("/login?password_set=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+/// The caller's own profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub display_name: String,
+    pub email: String,
+}
+
+#[server(prefix = "/api/staff", endpoint = "profile")]
+pub async fn load_profile() -> Result<Profile, AppError> {
+    use server::*;
+    let result = async {
+        let me = crate::accounts::auth::require_staff().await?;
+        Ok(Profile { display_name: me.display_name, email: me.email })
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "rename")]
+pub async fn rename_self(display_name: String) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        let me = crate::accounts::auth::require_staff().await?;
+        let display_name = display_name.trim().to_owned();
+        if display_name.is_empty() || display_name.chars().count() > 100 {
+            return Err(AppError::Invalid(
+                crate::error::FieldErrors {
+                    fields: vec![("display_name".into(), "Enter a name of at most 100 characters.".into())],
+                    ..Default::default()
+                }
+                .with_values(&[("display_name", &display_name)]),
+            ));
+        }
+        repo::rename(&mut conn().await?, me.id, &display_name).await?;
+        leptos_axum::redirect("/staff/profile?saved=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+/// Changes the caller's password; the current one is required, and their other sessions end.
+#[server(prefix = "/api/staff", endpoint = "change_password")]
+pub async fn change_own_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use crate::accounts::{auth, password};
+    use server::*;
+    let result = async {
+        let me = auth::require_staff().await?;
+        if !password::verify(&current_password, &me.password_hash).await {
+            return Err(AppError::invalid("current_password", "That is not your current password."));
+        }
+        password::check_rules(&new_password, &[&me.email, &me.display_name])
+            .map_err(|m| AppError::invalid("new_password", m))?;
+        let hash = password::hash(&new_password).await;
+        let mut conn = conn().await?;
+        crate::accounts::repo::set_password(&mut conn, me.id, &hash).await?;
+        // Sessions are bound to the password hash: refresh this one so it stays signed in…
+        let mut session = auth::auth_session().await?;
+        let updated = crate::accounts::repo::find_by_id(&mut conn, me.id).await?.ok_or(AppError::NotFound)?;
+        session.login(&updated).await.map_err(|_| AppError::Unavailable)?;
+        // …and end the others at once.
+        if let Some(id) = session.session.id() {
+            repo::end_other_sessions(&mut conn, me.id, &id.to_string()).await?;
+        }
+        leptos_axum::redirect("/staff/profile?password=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}

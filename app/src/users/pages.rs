@@ -5,8 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{
-    list_audit, list_groups, list_users, load_group, load_user, DeleteGroup, DeleteUser, ResetUserPassword,
-    SaveGroup, SaveUser, SetUserActive,
+    list_audit, list_groups, list_users, load_group, load_profile, load_user, ChangeOwnPassword,
+    CreatePasswordLink, DeleteGroup, DeleteUser, RenameSelf, ResetUserPassword, SaveGroup, SaveUser,
+    SetPasswordWithLink, SetUserActive,
 };
 use super::{Permission, UserPage};
 use crate::accounts::encode_query_value;
@@ -170,6 +171,7 @@ pub fn UserEditPage() -> impl IntoView {
     let activate = ServerAction::<SetUserActive>::new();
     let reset = ServerAction::<ResetUserPassword>::new();
     let delete = ServerAction::<DeleteUser>::new();
+    let link = ServerAction::<CreatePasswordLink>::new();
     let editor = Resource::new(
         move || (id.get(), save.version().get(), activate.version().get(), reset.version().get()),
         |(id, ..)| async move {
@@ -247,6 +249,23 @@ pub fn UserEditPage() -> impl IntoView {
                                     <FormField label="New temporary password" name="password" input_type="password" autocomplete="new-password" hint="Tell the person in person; their open sessions end." required=true secret=true error=reset_error/>
                                     <button type="submit" class="secondary">"Set password"</button>
                                 </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="link-heading">
+                                <h2 id="link-heading">"Set-password link"</h2>
+                                <p class="hint">"A link that lets this person choose their own password. It works once, for 24 hours; there is no mail server, so copy it to them yourself."</p>
+                                <ActionForm action=link>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <button type="submit" class="secondary">"Create a one-time link"</button>
+                                </ActionForm>
+                                {move || link.value().get().map(|r| match r {
+                                    Ok(url) => view! {
+                                        <div class="field">
+                                            <label for="password-link">"Link to send"</label>
+                                            <input id="password-link" type="text" readonly=true value=url/>
+                                        </div>
+                                    }.into_any(),
+                                    Err(e) => view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                                })}
                             </section>
                             {(!e.is_self).then(|| view! {
                                 <section class="card danger" aria-labelledby="delete-heading">
@@ -428,5 +447,76 @@ pub fn AuditLogPage() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
+    }
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let rename = ServerAction::<RenameSelf>::new();
+    let change = ServerAction::<ChangeOwnPassword>::new();
+    let query = use_query_map();
+    let profile = Resource::new(move || rename.version().get(), |_| load_profile());
+    let (rename_error, change_error) = (error_of(rename.value()), error_of(change.value()));
+    let notice = move || {
+        let q = query.read();
+        if q.get("password").is_some() {
+            Some("Your password is changed. Your other sessions have ended.")
+        } else if q.get("saved").is_some() {
+            Some("Your name is saved.")
+        } else {
+            None
+        }
+    };
+    view! {
+        <Title text="Your profile"/>
+        <h1>"Your profile"</h1>
+        {move || notice().map(|n| view! { <div class="alert alert-ok" role="status">{n}</div> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    profile.await.map(|p| view! {
+                        <section class="card" aria-labelledby="name-heading">
+                            <h2 id="name-heading">"Your name"</h2>
+                            <p>{format!("You sign in as {}.", p.email)}</p>
+                            <ActionForm action=rename>
+                                <FormField label="Name" name="display_name" autocomplete="name" value=p.display_name required=true error=rename_error/>
+                                <button type="submit">"Save name"</button>
+                            </ActionForm>
+                        </section>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change your password"</h2>
+            <ActionForm action=change>
+                <FormField label="Current password" name="current_password" input_type="password" autocomplete="current-password" required=true secret=true error=change_error/>
+                <FormField label="New password" name="new_password" input_type="password" autocomplete="new-password" hint="At least 10 characters. Your other sessions end when you change it." required=true secret=true error=change_error/>
+                <button type="submit">"Change password"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Where a one-time link leads: choose a new password, then sign in with it.
+#[component]
+pub fn SetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<SetPasswordWithLink>::new();
+    let query = use_query_map();
+    let error = error_of(action.value());
+    let token = move || {
+        error.get().and_then(|e| e.value("token")).or_else(|| query.read().get("token")).unwrap_or_default()
+    };
+    view! {
+        <Title text="Choose a password"/>
+        <div class="card narrow">
+            <h1>"Choose a password"</h1>
+            <ActionForm action>
+                <FormAlert error/>
+                <input type="hidden" name="token" prop:value=token value=token/>
+                <FormField label="New password" name="password" input_type="password" autocomplete="new-password" hint="At least 10 characters. A few unrelated words make a strong, memorable passphrase." required=true secret=true error/>
+                <button type="submit">"Set password"</button>
+            </ActionForm>
+        </div>
     }
 }

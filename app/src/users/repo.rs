@@ -328,6 +328,108 @@ pub async fn reset_password(
     })
 }
 
+// ---------------------------------------------------------------- passwords and profile
+
+/// How long a set-password link works.
+pub const PASSWORD_LINK_HOURS: i64 = 24;
+
+fn token_digest(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a one-time set-password token for `user_id` and returns it; only its digest is stored.
+pub async fn create_password_token(conn: &mut DbConn, actor: &Actor, user_id: i64) -> Result<String, AppError> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    use crate::db::schema::password_tokens;
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let digest = token_digest(&token);
+    let at = now();
+    write_tx!(conn, c => {
+        let email: String = users::table.find(user_id).select(users::email).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        diesel::insert_into(password_tokens::table)
+            .values((
+                password_tokens::token_hash.eq(&digest),
+                password_tokens::user_id.eq(user_id),
+                password_tokens::created_at.eq(at),
+                password_tokens::expires_at.eq(at + chrono::Duration::hours(PASSWORD_LINK_HOURS)),
+            ))
+            .execute(c)
+            .await?;
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(actor, "user.password_link", email, None, None))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })?;
+    Ok(token)
+}
+
+const LINK_INVALID: &str = "This link has expired or has already been used. Ask an administrator for a new one.";
+
+/// Sets the password of the token's user, once, before the token expires; ends their sessions.
+pub async fn use_password_token(
+    conn: &mut DbConn,
+    token: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    use crate::db::schema::password_tokens;
+    let digest = token_digest(token);
+    let at = now();
+    // Look the user up first: the password rules need their name and email, and hashing must not
+    // happen inside the write transaction.
+    let user_id: i64 = with_db!(conn, c => password_tokens::table
+        .filter(password_tokens::token_hash.eq(&digest))
+        .filter(password_tokens::used_at.is_null())
+        .filter(password_tokens::expires_at.gt(at))
+        .select(password_tokens::user_id)
+        .first(c)
+        .await
+        .optional())?
+    .ok_or_else(|| AppError::Conflict(LINK_INVALID.to_owned()))?;
+    let account = crate::accounts::repo::find_by_id(conn, user_id).await?.ok_or(AppError::NotFound)?;
+    crate::accounts::password::check_rules(new_password, &[&account.email, &account.display_name])
+        .map_err(|m| AppError::invalid("password", m))?;
+    let hash = crate::accounts::password::hash(new_password).await;
+    let actor = Actor::from(&account);
+    write_tx!(conn, c => {
+        // Marking the token used is the claim: a second use of the same link updates nothing.
+        let claimed = diesel::update(password_tokens::table.find(&digest).filter(password_tokens::used_at.is_null()))
+            .set(password_tokens::used_at.eq(Some(at)))
+            .execute(c)
+            .await?;
+        if claimed != 1 {
+            return Err(AppError::Conflict(LINK_INVALID.to_owned()));
+        }
+        diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
+        diesel::insert_into(audit_log::table)
+            .values(NewAuditEntry::new(&actor, "user.password_set_by_link", account.email.clone(), None, None))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Ends every session of `user_id` except the one with id `keep`.
+pub async fn end_other_sessions(conn: &mut DbConn, user_id: i64, keep: &str) -> Result<usize, DbError> {
+    write_tx!(conn, c => {
+        let n = diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::id.ne(keep)))
+            .execute(c)
+            .await?;
+        Ok::<_, DbError>(n)
+    })
+}
+
+pub async fn rename(conn: &mut DbConn, user_id: i64, display_name: &str) -> Result<(), DbError> {
+    write_tx!(conn, c => {
+        diesel::update(users::table.find(user_id)).set(users::display_name.eq(display_name)).execute(c).await?;
+        Ok::<_, DbError>(())
+    })
+}
+
 // ---------------------------------------------------------------- groups
 
 #[derive(Queryable)]
@@ -749,6 +851,34 @@ mod tests {
                 "{name}: other people's sessions stay"
             );
             assert!(!find_by_id(&mut conn, staff.id).await.unwrap().unwrap().is_active, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_set_password_link_works_once_and_only_before_it_expires() {
+        use crate::db::schema::password_tokens;
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+            let actor = Actor::from(&admin);
+            let token = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+            assert_eq!(token.len(), 64, "{name}");
+
+            let weak = use_password_token(&mut conn, &token, "password1").await.unwrap_err();
+            assert!(weak.field("password").is_some(), "{name}: the rules apply, and the link still works");
+            use_password_token(&mut conn, &token, "a brand new passphrase today").await.unwrap();
+            let updated = find_by_id(&mut conn, staff.id).await.unwrap().unwrap();
+            assert!(password::verify("a brand new passphrase today", &updated.password_hash).await, "{name}");
+            let again = use_password_token(&mut conn, &token, "yet another passphrase here").await;
+            assert!(matches!(again, Err(AppError::Conflict(_))), "{name}: single use");
+            assert!(matches!(use_password_token(&mut conn, "0000", "yet another passphrase here").await, Err(AppError::Conflict(_))), "{name}");
+
+            let expiring = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+            let past = now() - chrono::Duration::minutes(1);
+            with_db!(&mut conn, c => diesel::update(password_tokens::table.find(token_digest(&expiring))).set(password_tokens::expires_at.eq(past)).execute(c).await).unwrap();
+            assert!(matches!(use_password_token(&mut conn, &expiring, "yet another passphrase here").await, Err(AppError::Conflict(_))), "{name}: expired");
         }
     }
 

@@ -1,3 +1,4 @@
+DROP TABLE password_tokens;
 DROP INDEX sessions_user_id;
 ALTER TABLE sessions DROP COLUMN user_id;
 DROP TABLE audit_log;

@@ -38,6 +38,15 @@ CREATE INDEX audit_log_created_at ON audit_log (created_at);
 ALTER TABLE sessions ADD COLUMN user_id BIGINT;
 CREATE INDEX sessions_user_id ON sessions (user_id);
 
+-- One-time set-password links an administrator hands out; only a SHA-256 of the token is kept.
+CREATE TABLE password_tokens (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    used_at    TIMESTAMP
+);
+
 INSERT INTO staff_groups (name, description) VALUES
     ('Staff', 'Day-to-day contact work: no deletes, no administration.'),
     ('Managers', 'Everything except managing users and groups.');

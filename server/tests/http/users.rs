@@ -146,3 +146,64 @@ async fn a_deactivated_user_is_signed_out_at_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_your_password_needs_the_current_one_and_ends_your_other_sessions() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("staff@example.com", UserKind::Staff, false).await;
+        app.add_user("client@example.com", UserKind::Client, false).await;
+        let laptop = app.login("staff@example.com", None).await;
+        let phone = app.login("staff@example.com", None).await;
+        let client = app.login("client@example.com", None).await;
+
+        for (who, cookie, want) in [("anonymous", None, 401), ("client", Some(client.as_str()), 403)] {
+            for path in ["/api/staff/profile", "/api/staff/rename", "/api/staff/change_password"] {
+                let r = app.call(path, cookie, &[("display_name", "X"), ("current_password", crate::support::PASSWORD), ("new_password", "x")]).await;
+                assert_eq!(r.status.as_u16(), want, "{name}: {who} calling {path}");
+            }
+        }
+
+        let wrong = app.call("/api/staff/change_password", Some(&laptop), &[("current_password", "not it at all"), ("new_password", "a completely new passphrase")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(wrong.body.contains("That is not your current password."), "{name}: {}", wrong.body);
+
+        let ok = app.call("/api/staff/change_password", Some(&laptop), &[("current_password", crate::support::PASSWORD), ("new_password", "a completely new passphrase")]).await;
+        assert_eq!(ok.status, StatusCode::OK, "{name}: {}", ok.body);
+        assert_eq!(app.call("/api/staff/profile", Some(&laptop), &[]).await.status, StatusCode::OK, "{name}: this session stays");
+        assert_eq!(app.call("/api/staff/profile", Some(&phone), &[]).await.status, StatusCode::UNAUTHORIZED, "{name}: the other one ends");
+
+        let renamed = app.call("/api/staff/rename", Some(&laptop), &[("display_name", "  Sam the Great ")]).await;
+        assert_eq!(renamed.status, StatusCode::OK, "{name}: {}", renamed.body);
+        assert!(app.call("/api/staff/profile", Some(&laptop), &[]).await.body.contains(r#""display_name":"Sam the Great""#), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_time_link_lets_a_user_choose_a_password() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let staff = app.add_user("staff@example.com", UserKind::Staff, false).await;
+        let plain = app.login("staff@example.com", None).await;
+        let refused = app.call("/api/staff/password_link", Some(&plain), &[("id", &staff.to_string())]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{name}");
+
+        let admin = app.login("admin@example.com", None).await;
+        let link = app.call("/api/staff/password_link", Some(&admin), &[("id", &staff.to_string())]).await;
+        assert_eq!(link.status, StatusCode::OK, "{name}: {}", link.body);
+        let url: String = serde_json::from_str(&link.body).unwrap();
+        let token = url.split("token=").nth(1).unwrap().to_owned();
+        assert!(url.contains("/set-password?token="), "{name}: {url}");
+
+        let set = app.call("/api/public/set_password", None, &[("token", &token), ("password", "the river bends twice")]).await;
+        assert_eq!(set.status, StatusCode::OK, "{name}: {}", set.body);
+        assert_eq!(app.call("/api/staff/dashboard", Some(&plain), &[]).await.status, StatusCode::UNAUTHORIZED, "{name}: old sessions end");
+        let reuse = app.call("/api/public/set_password", None, &[("token", &token), ("password", "another fine passphrase")]).await;
+        assert_eq!(reuse.status, StatusCode::CONFLICT, "{name}");
+        let login = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", "the river bends twice")]).await;
+        assert_eq!(login.status, StatusCode::OK, "{name}: {}", login.body);
+    }
+}
