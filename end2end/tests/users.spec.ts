@@ -93,3 +93,67 @@ test('an admin cannot demote the last administrator', async ({ page }) => {
   await page.reload();
   await expect(page.getByLabel('Administrator (may do everything)')).toBeChecked();
 });
+
+test('a one-time link lets a newcomer choose their own password', async ({ browser }) => {
+  const lena = { name: 'Lena Link', email: 'lena@example.com' };
+  const lenaPage = await (await browser.newContext()).newPage();
+  await lenaPage.goto('/register');
+  await hydrated(lenaPage);
+  await lenaPage.getByLabel('Your name').fill(lena.name);
+  await lenaPage.getByLabel('Email').fill(lena.email);
+  await lenaPage.getByLabel('Password').fill('forgotten before monday morning');
+  await lenaPage.getByRole('button', { name: 'Register' }).click();
+  await expect(lenaPage).toHaveURL(/registered=pending/);
+
+  const admin = await signedIn(browser, users.admin.email, PASSWORD);
+  await admin.goto('/staff/users?q=lena');
+  await admin.getByRole('link', { name: lena.name }).click();
+  await hydrated(admin);
+  await admin.getByRole('button', { name: 'Activate account' }).click();
+  await expect(admin.getByText('This account is active.')).toBeVisible();
+  await admin.getByRole('button', { name: 'Create a one-time link' }).click();
+  const link = await admin.getByLabel('Link to send').inputValue();
+  expect(link).toMatch(/\/set-password\?token=[0-9a-f]{64}$/);
+
+  await lenaPage.goto(link);
+  await hydrated(lenaPage);
+  await lenaPage.getByLabel('New password').fill('short');
+  await lenaPage.getByRole('button', { name: 'Set password' }).click();
+  await expect(lenaPage.getByText(/at least 10 characters/i).first()).toBeVisible();
+  await lenaPage.getByLabel('New password').fill('lanterns over the harbour');
+  await lenaPage.getByRole('button', { name: 'Set password' }).click();
+  await expect(lenaPage).toHaveURL(/\/login\?password_set=1$/);
+  await expect(lenaPage.getByText('Your new password is set. Sign in with it.')).toBeVisible();
+  await signIn(lenaPage, lena.email, 'lanterns over the harbour');
+  await expect(lenaPage).toHaveURL(/\/staff$/);
+
+  // The link was for one use only.
+  await lenaPage.goto(link);
+  await hydrated(lenaPage);
+  await lenaPage.getByLabel('New password').fill('another harbour lantern');
+  await lenaPage.getByRole('button', { name: 'Set password' }).click();
+  await expect(lenaPage.getByRole('alert')).toContainText('expired or has already been used');
+});
+
+test('staff change their own name on their profile', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await signIn(page, users.staff.email, PASSWORD);
+  await expect(page).toHaveURL(/\/staff$/);
+  await page.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Your profile' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Your profile' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Name', { exact: true }).fill('Samuel Staff');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.getByText('Your name is saved.')).toBeVisible();
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Samuel Staff');
+  // Put it back for the other journeys.
+  await page.getByLabel('Name', { exact: true }).fill(users.staff.name);
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue(users.staff.name);
+
+  await page.getByLabel('Current password').fill('not my current one');
+  await page.getByLabel('New password').fill('a perfectly good passphrase');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByText('That is not your current password.')).toBeVisible();
+});
