@@ -106,11 +106,8 @@ pub async fn count_users(conn: &mut DbConn) -> Result<i64, DbError> {
     Ok(with_db!(conn, c => users::table.count().get_result(c).await)?)
 }
 
-fn insert_values<'a>(
-    new: &'a NewAccount<'a>,
-    email: &'a str,
-    at: NaiveDateTime,
-) -> (
+/// The column values of a new `users` row.
+type UserValues<'a> = (
     diesel::dsl::Eq<users::email, &'a str>,
     diesel::dsl::Eq<users::display_name, &'a str>,
     diesel::dsl::Eq<users::password_hash, &'a str>,
@@ -118,7 +115,9 @@ fn insert_values<'a>(
     diesel::dsl::Eq<users::is_active, bool>,
     diesel::dsl::Eq<users::is_admin, bool>,
     diesel::dsl::Eq<users::created_at, NaiveDateTime>,
-) {
+);
+
+fn insert_values<'a>(new: &'a NewAccount<'a>, email: &'a str, at: NaiveDateTime) -> UserValues<'a> {
     (
         users::email.eq(email),
         users::display_name.eq(new.display_name),

@@ -339,9 +339,13 @@ fn token_digest(token: &str) -> String {
 }
 
 /// Creates a one-time set-password token for `user_id` and returns it; only its digest is stored.
-pub async fn create_password_token(conn: &mut DbConn, actor: &Actor, user_id: i64) -> Result<String, AppError> {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
+pub async fn create_password_token(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: i64,
+) -> Result<String, AppError> {
     use crate::db::schema::password_tokens;
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -367,14 +371,11 @@ pub async fn create_password_token(conn: &mut DbConn, actor: &Actor, user_id: i6
     Ok(token)
 }
 
-const LINK_INVALID: &str = "This link has expired or has already been used. Ask an administrator for a new one.";
+const LINK_INVALID: &str =
+    "This link has expired or has already been used. Ask an administrator for a new one.";
 
 /// Sets the password of the token's user, once, before the token expires; ends their sessions.
-pub async fn use_password_token(
-    conn: &mut DbConn,
-    token: &str,
-    new_password: &str,
-) -> Result<(), AppError> {
+pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &str) -> Result<(), AppError> {
     use crate::db::schema::password_tokens;
     let digest = token_digest(token);
     let at = now();
@@ -590,12 +591,14 @@ pub async fn delete_group(conn: &mut DbConn, actor: &Actor, group_id: i64) -> Re
 
 pub const AUDIT_PER_PAGE: i64 = 50;
 
+type AuditRow = (i64, String, String, String, Option<String>, Option<String>, NaiveDateTime);
+
 /// The newest entries first, one page at a time.
 pub async fn list_audit(conn: &mut DbConn, page: i64) -> Result<(Vec<AuditEntry>, i64), DbError> {
     let page = page.max(1);
     let (total, rows) = with_db!(conn, c => {
         let total: i64 = audit_log::table.count().get_result(c).await?;
-        let rows: Vec<(i64, String, String, String, Option<String>, Option<String>, NaiveDateTime)> = audit_log::table
+        let rows: Vec<AuditRow> = audit_log::table
             .order((audit_log::created_at.desc(), audit_log::id.desc()))
             .limit(AUDIT_PER_PAGE)
             .offset((page - 1) * AUDIT_PER_PAGE)
@@ -873,12 +876,24 @@ mod tests {
             assert!(password::verify("a brand new passphrase today", &updated.password_hash).await, "{name}");
             let again = use_password_token(&mut conn, &token, "yet another passphrase here").await;
             assert!(matches!(again, Err(AppError::Conflict(_))), "{name}: single use");
-            assert!(matches!(use_password_token(&mut conn, "0000", "yet another passphrase here").await, Err(AppError::Conflict(_))), "{name}");
+            assert!(
+                matches!(
+                    use_password_token(&mut conn, "0000", "yet another passphrase here").await,
+                    Err(AppError::Conflict(_))
+                ),
+                "{name}"
+            );
 
             let expiring = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
             let past = now() - chrono::Duration::minutes(1);
             with_db!(&mut conn, c => diesel::update(password_tokens::table.find(token_digest(&expiring))).set(password_tokens::expires_at.eq(past)).execute(c).await).unwrap();
-            assert!(matches!(use_password_token(&mut conn, &expiring, "yet another passphrase here").await, Err(AppError::Conflict(_))), "{name}: expired");
+            assert!(
+                matches!(
+                    use_password_token(&mut conn, &expiring, "yet another passphrase here").await,
+                    Err(AppError::Conflict(_))
+                ),
+                "{name}: expired"
+            );
         }
     }
 

@@ -9,6 +9,9 @@ use axum::http::StatusCode;
 
 use crate::support::TestApp;
 
+/// A server function, its arguments, and the status each caller should get.
+type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, [u16; 5]);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn user_management_needs_the_permission_and_refusals_change_nothing() {
     for db in testing::each_backend().await {
@@ -40,7 +43,7 @@ async fn user_management_needs_the_permission_and_refusals_change_nothing() {
         let target_s = target.to_string();
         let client_s = client_id.to_string();
         // (server function, arguments, expected status per caller, in the order above)
-        let table: Vec<(&str, Vec<(&str, &str)>, [u16; 5])> = vec![
+        let table: Vec<Row> = vec![
             ("/api/staff/users", vec![], [401, 403, 403, 200, 200]),
             ("/api/staff/user", vec![("id", &target_s)], [401, 403, 403, 200, 200]),
             ("/api/staff/groups", vec![], [401, 403, 403, 200, 200]),
@@ -160,23 +163,63 @@ async fn changing_your_password_needs_the_current_one_and_ends_your_other_sessio
 
         for (who, cookie, want) in [("anonymous", None, 401), ("client", Some(client.as_str()), 403)] {
             for path in ["/api/staff/profile", "/api/staff/rename", "/api/staff/change_password"] {
-                let r = app.call(path, cookie, &[("display_name", "X"), ("current_password", crate::support::PASSWORD), ("new_password", "x")]).await;
+                let r = app
+                    .call(
+                        path,
+                        cookie,
+                        &[
+                            ("display_name", "X"),
+                            ("current_password", crate::support::PASSWORD),
+                            ("new_password", "x"),
+                        ],
+                    )
+                    .await;
                 assert_eq!(r.status.as_u16(), want, "{name}: {who} calling {path}");
             }
         }
 
-        let wrong = app.call("/api/staff/change_password", Some(&laptop), &[("current_password", "not it at all"), ("new_password", "a completely new passphrase")]).await;
+        let wrong = app
+            .call(
+                "/api/staff/change_password",
+                Some(&laptop),
+                &[("current_password", "not it at all"), ("new_password", "a completely new passphrase")],
+            )
+            .await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
         assert!(wrong.body.contains("That is not your current password."), "{name}: {}", wrong.body);
 
-        let ok = app.call("/api/staff/change_password", Some(&laptop), &[("current_password", crate::support::PASSWORD), ("new_password", "a completely new passphrase")]).await;
+        let ok = app
+            .call(
+                "/api/staff/change_password",
+                Some(&laptop),
+                &[
+                    ("current_password", crate::support::PASSWORD),
+                    ("new_password", "a completely new passphrase"),
+                ],
+            )
+            .await;
         assert_eq!(ok.status, StatusCode::OK, "{name}: {}", ok.body);
-        assert_eq!(app.call("/api/staff/profile", Some(&laptop), &[]).await.status, StatusCode::OK, "{name}: this session stays");
-        assert_eq!(app.call("/api/staff/profile", Some(&phone), &[]).await.status, StatusCode::UNAUTHORIZED, "{name}: the other one ends");
+        assert_eq!(
+            app.call("/api/staff/profile", Some(&laptop), &[]).await.status,
+            StatusCode::OK,
+            "{name}: this session stays"
+        );
+        assert_eq!(
+            app.call("/api/staff/profile", Some(&phone), &[]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: the other one ends"
+        );
 
-        let renamed = app.call("/api/staff/rename", Some(&laptop), &[("display_name", "  Sam the Great ")]).await;
+        let renamed =
+            app.call("/api/staff/rename", Some(&laptop), &[("display_name", "  Sam the Great ")]).await;
         assert_eq!(renamed.status, StatusCode::OK, "{name}: {}", renamed.body);
-        assert!(app.call("/api/staff/profile", Some(&laptop), &[]).await.body.contains(r#""display_name":"Sam the Great""#), "{name}");
+        assert!(
+            app.call("/api/staff/profile", Some(&laptop), &[])
+                .await
+                .body
+                .contains(r#""display_name":"Sam the Great""#),
+            "{name}"
+        );
     }
 }
 
@@ -198,12 +241,34 @@ async fn a_one_time_link_lets_a_user_choose_a_password() {
         let token = url.split("token=").nth(1).unwrap().to_owned();
         assert!(url.contains("/set-password?token="), "{name}: {url}");
 
-        let set = app.call("/api/public/set_password", None, &[("token", &token), ("password", "the river bends twice")]).await;
+        let set = app
+            .call(
+                "/api/public/set_password",
+                None,
+                &[("token", &token), ("password", "the river bends twice")],
+            )
+            .await;
         assert_eq!(set.status, StatusCode::OK, "{name}: {}", set.body);
-        assert_eq!(app.call("/api/staff/dashboard", Some(&plain), &[]).await.status, StatusCode::UNAUTHORIZED, "{name}: old sessions end");
-        let reuse = app.call("/api/public/set_password", None, &[("token", &token), ("password", "another fine passphrase")]).await;
+        assert_eq!(
+            app.call("/api/staff/dashboard", Some(&plain), &[]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: old sessions end"
+        );
+        let reuse = app
+            .call(
+                "/api/public/set_password",
+                None,
+                &[("token", &token), ("password", "another fine passphrase")],
+            )
+            .await;
         assert_eq!(reuse.status, StatusCode::CONFLICT, "{name}");
-        let login = app.call("/api/public/login", None, &[("email", "staff@example.com"), ("password", "the river bends twice")]).await;
+        let login = app
+            .call(
+                "/api/public/login",
+                None,
+                &[("email", "staff@example.com"), ("password", "the river bends twice")],
+            )
+            .await;
         assert_eq!(login.status, StatusCode::OK, "{name}: {}", login.body);
     }
 }
