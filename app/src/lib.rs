@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod contacts;
 pub mod dashboard;
 pub mod error;
 pub mod portal;

@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::accounts::encode_query_value;
+use crate::error::AppError;
 
 /// Renders the errors an `<ErrorBoundary>` caught, in words a person can act on.
 #[component]
@@ -120,4 +124,63 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<crate::error::AppError>>) ->
             view! { <div class="alert alert-error" role="alert">{e.form_message()}</div> }
         })
     }
+}
+
+/// The error of a server action's last call, for the form components.
+pub fn error_of<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) -> Signal<Option<AppError>> {
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// "Changes saved." / "Deleted." after a redirect with `?saved=1` / `?deleted=1`.
+pub fn saved_notice() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let q = query.read();
+        let text = if q.get("saved").is_some() {
+            Some("Changes saved.")
+        } else if q.get("deleted").is_some() {
+            Some("Deleted.")
+        } else {
+            None
+        };
+        text.map(|t| view! { <div class="alert alert-ok" role="status">{t}</div> })
+    }
+}
+
+/// A link to another page of a list, keeping the other query parameters.
+fn page_href(base: &str, params: &[(&str, String)], page: i64) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter(|(k, v)| *k != "page" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect();
+    parts.push(format!("page={page}"));
+    format!("{base}?{}", parts.join("&"))
+}
+
+/// Previous/next links of a paged list.
+#[component]
+pub fn Pager(
+    base: &'static str,
+    params: Vec<(&'static str, String)>,
+    page: i64,
+    pages: i64,
+) -> impl IntoView {
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a href=page_href(base, &params, page - 1)>"Previous page"</a> })}
+                <span>{format!("Page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a href=page_href(base, &params, page + 1)>"Next page"</a> })}
+            </nav>
+        }
+    })
+}
+
+/// The `:id` of the current route.
+pub fn id_param() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
 }

@@ -19,7 +19,20 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
         } else {
             None
         };
-        Ok(DashboardSummary { display_name: staff.display_name, organization_name, pending_activations })
+        let permissions = crate::users::repo::effective_permissions(&mut conn, &staff).await?;
+        let contacts = if permissions.contains(&crate::users::Permission::ContactsView) {
+            let (table, total) = crate::contacts::repo::status_counts(&mut conn).await?;
+            Some((total, table))
+        } else {
+            None
+        };
+        Ok(DashboardSummary {
+            display_name: staff.display_name,
+            organization_name,
+            pending_activations,
+            contacts,
+            can_add_contacts: permissions.contains(&crate::users::Permission::ContactsCreate),
+        })
     }
     .await;
     crate::api::respond(result)

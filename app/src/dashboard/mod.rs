@@ -11,4 +11,7 @@ pub struct DashboardSummary {
     pub organization_name: String,
     /// Staff accounts waiting for activation; shown to administrators only.
     pub pending_activations: Option<i64>,
+    /// The number of contacts and the status table, for staff who may view contacts.
+    pub contacts: Option<(i64, Vec<crate::contacts::StatusCount>)>,
+    pub can_add_contacts: bool,
 }

@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::api::load_dashboard;
 use crate::accounts::pages::{AreaLayout, Auth};
 use crate::accounts::UserKind;
+use crate::contacts::pages::StatusBadge;
 use crate::ui::ErrorList;
 use crate::users::Permission;
 
@@ -15,12 +16,15 @@ use crate::users::Permission;
 pub fn StaffArea() -> impl IntoView {
     let auth = expect_context::<Auth>();
     // Only a convenience: the server refuses these pages' data to anyone without the permission.
-    let can_manage_users = move || {
-        auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(Permission::UsersManage))
-    };
+    let can = move |p: Permission| auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(p));
+    let can_manage_users = move || can(Permission::UsersManage);
+    let can_view_contacts = move || can(Permission::ContactsView);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
             <A href="/staff" exact=true>"Dashboard"</A>
+            <Show when=can_view_contacts>
+                <A href="/staff/contacts">"Contacts"</A>
+            </Show>
             <Show when=can_manage_users>
                 <A href="/staff/users">"Users"</A>
                 <A href="/staff/groups">"Groups"</A>
@@ -43,6 +47,28 @@ pub fn DashboardPage() -> impl IntoView {
                     summary.await.map(|s| view! {
                         <p class="lead">{format!("Good to see you, {}.", s.display_name)}</p>
                         <p>{format!("You are working in {}.", s.organization_name)}</p>
+                        {s.contacts.map(|(total, statuses)| view! {
+                            <section class="card" aria-labelledby="contacts-heading">
+                                <h2 id="contacts-heading">"Contacts"</h2>
+                                <p class="big-number">{match total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                                <p>
+                                    {s.can_add_contacts.then(|| view! { <a class="button" href="/staff/contacts/new">"Add contact"</a> " " })}
+                                    <a class="button secondary" href="/staff/contacts">"View all contacts"</a>
+                                </p>
+                                <table>
+                                    <caption>"Contacts by status"</caption>
+                                    <thead><tr><th scope="col">"Status"</th><th scope="col">"Contacts"</th></tr></thead>
+                                    <tbody>
+                                        {statuses.into_iter().map(|row| view! {
+                                            <tr>
+                                                <td><StatusBadge status=row.status.clone()/></td>
+                                                <td><a href=format!("/staff/contacts?status={}", row.status.id)>{row.contacts}</a></td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
+                        })}
                         {s.pending_activations.map(|n| view! {
                             <p class="alert alert-ok" role="status">
                                 {match n {

@@ -18,6 +18,11 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub use crate::{with_db, write_tx};
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, on both backends (ASCII-only on SQLite).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub type PgConn = AsyncPgConnection;
 

@@ -109,3 +109,95 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_members,
     audit_log,
 );
+
+diesel::table! {
+    contact_statuses (id) {
+        id -> BigInt,
+        name -> Text,
+        color -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    traffic_sources (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Nullable<Text>,
+        phone -> Text,
+        company -> Text,
+        job_title -> Text,
+        street -> Text,
+        city -> Text,
+        postal_code -> Text,
+        country -> Text,
+        website -> Text,
+        notes -> Text,
+        status_id -> Nullable<BigInt>,
+        traffic_source_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        updated_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        extra_fields -> Text,
+        search_text -> Text,
+    }
+}
+
+diesel::table! {
+    contact_tags (contact_id, tag_id) {
+        contact_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    contact_services (contact_id, service_id) {
+        contact_id -> BigInt,
+        service_id -> BigInt,
+    }
+}
+
+diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(contact_tags -> tags (tag_id));
+diesel::joinable!(contact_services -> contacts (contact_id));
+diesel::joinable!(contact_services -> services (service_id));
+diesel::joinable!(contacts -> contact_statuses (status_id));
+diesel::joinable!(contacts -> traffic_sources (traffic_source_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    contacts,
+    contact_statuses,
+    services,
+    traffic_sources,
+    tags,
+    contact_tags,
+    contact_services,
+    users,
+);

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::api::{
     list_audit, list_groups, list_users, load_group, load_profile, load_user, ChangeOwnPassword,
@@ -10,54 +10,8 @@ use super::api::{
     SetPasswordWithLink, SetUserActive,
 };
 use super::{Permission, UserPage};
-use crate::accounts::encode_query_value;
 use crate::error::AppError;
-use crate::ui::{ErrorList, FormAlert, FormField};
-
-fn error_of<T: Clone + Send + Sync + 'static>(
-    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
-) -> Signal<Option<AppError>> {
-    Signal::derive(move || value.get().and_then(Result::err))
-}
-
-fn saved_notice() -> impl IntoView {
-    let query = use_query_map();
-    move || {
-        let q = query.read();
-        let text = if q.get("saved").is_some() {
-            Some("Changes saved.")
-        } else if q.get("deleted").is_some() {
-            Some("Deleted.")
-        } else {
-            None
-        };
-        text.map(|t| view! { <div class="alert alert-ok" role="status">{t}</div> })
-    }
-}
-
-/// A link to another page of a list, keeping the other query parameters.
-fn page_href(base: &str, params: &[(&str, String)], page: i64) -> String {
-    let mut parts: Vec<String> = params
-        .iter()
-        .filter(|(k, v)| *k != "page" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
-        .collect();
-    parts.push(format!("page={page}"));
-    format!("{base}?{}", parts.join("&"))
-}
-
-#[component]
-fn Pager(base: &'static str, params: Vec<(&'static str, String)>, page: i64, pages: i64) -> impl IntoView {
-    (pages > 1).then(|| {
-        view! {
-            <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=page_href(base, &params, page - 1)>"Previous page"</a> })}
-                <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=page_href(base, &params, page + 1)>"Next page"</a> })}
-            </nav>
-        }
-    })
-}
+use crate::ui::{error_of, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -157,11 +111,6 @@ pub fn UsersPage() -> impl IntoView {
             </ErrorBoundary>
         </Transition>
     }
-}
-
-fn id_param() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
 }
 
 #[component]

@@ -11,10 +11,8 @@ use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSumm
 use crate::accounts::repo::{Account, UserRow};
 use crate::accounts::{normalize_email, UserKind};
 use crate::db::schema::{audit_log, group_members, group_permissions, sessions, staff_groups, users};
-use crate::db::{with_db, write_tx, DbConn, DbError};
+use crate::db::{lower, with_db, write_tx, DbConn, DbError};
 use crate::error::AppError;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// Who is making a change, for the audit log.
 #[derive(Debug, Clone)]

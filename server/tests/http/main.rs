@@ -1,6 +1,7 @@
 //! HTTP-level tests through the real router: probes, pages, sign-in, sessions and guards.
 
 mod accounts;
+mod contacts;
 mod foundation;
 mod support;
 mod users;

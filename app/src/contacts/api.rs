@@ -1,0 +1,161 @@
+//! Server functions of the contacts slice; each checks the caller's permission on the server.
+
+use leptos::prelude::*;
+
+use super::{Choices, Contact, ContactPage};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod server {
+    pub use crate::accounts::auth::require;
+    pub use crate::api::{conn, respond};
+    pub use crate::contacts::repo;
+    pub use crate::users::Permission;
+}
+
+fn id_or_none(value: Option<String>) -> Option<i64> {
+    value.and_then(|v| v.trim().parse().ok())
+}
+
+#[server(prefix = "/api/staff", endpoint = "contact_choices")]
+pub async fn contact_choices() -> Result<Choices, AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::ContactsView).await?;
+        Ok(repo::choices(&mut conn().await?).await?)
+    }
+    .await;
+    respond(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/staff", endpoint = "contacts")]
+pub async fn list_contacts(
+    search: Option<String>,
+    status: Option<String>,
+    tag: Option<String>,
+    service: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<i64>,
+) -> Result<ContactPage, AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::ContactsView).await?;
+        let query = super::ContactQuery {
+            search: search.unwrap_or_default(),
+            status_id: id_or_none(status),
+            tag_id: id_or_none(tag),
+            service_id: id_or_none(service),
+            traffic_source_id: id_or_none(source),
+            owner_id: id_or_none(owner),
+            sort: sort.as_deref().and_then(super::SortKey::parse).unwrap_or_default(),
+            descending: dir.as_deref() == Some("desc"),
+            page: page.unwrap_or(1),
+        };
+        Ok(repo::list(&mut conn().await?, &query).await?)
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "contact")]
+pub async fn load_contact(id: i64) -> Result<Contact, AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::ContactsView).await?;
+        repo::get(&mut conn().await?, id).await?.ok_or(AppError::NotFound)
+    }
+    .await;
+    respond(result)
+}
+
+/// Adds a contact (no `id`) or saves one (`id` and the `version` the form was opened at).
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/staff", endpoint = "save_contact")]
+pub async fn save_contact(
+    id: Option<i64>,
+    version: Option<i64>,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    company: String,
+    job_title: String,
+    street: String,
+    city: String,
+    postal_code: String,
+    country: String,
+    website: String,
+    notes: String,
+    status_id: Option<String>,
+    traffic_source_id: Option<String>,
+    owner_id: Option<String>,
+    service_ids: Option<Vec<i64>>,
+    tags: Option<String>,
+) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        let me =
+            require(if id.is_some() { Permission::ContactsEdit } else { Permission::ContactsCreate }).await?;
+        let input = super::ContactInput {
+            first_name,
+            last_name,
+            email,
+            phone,
+            company,
+            job_title,
+            street,
+            city,
+            postal_code,
+            country,
+            website,
+            notes,
+            status_id: id_or_none(status_id),
+            traffic_source_id: id_or_none(traffic_source_id),
+            owner_id: id_or_none(owner_id),
+            service_ids: service_ids.unwrap_or_default(),
+            tags: tags.unwrap_or_default().split(',').map(str::to_owned).collect(),
+        };
+        let echo = input.echo();
+        let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        input.validate().with_values(&echo).into_result()?;
+        let mut conn = conn().await?;
+        let saved = match id {
+            Some(id) => repo::update(&mut conn, me.id, id, version.unwrap_or(0), &input).await.map(|()| id),
+            None => repo::create(&mut conn, me.id, &input).await,
+        };
+        // Whatever went wrong, the form gets back what was typed.
+        let saved = saved.map_err(|err| match err {
+            AppError::Invalid(errors) => AppError::Invalid(errors.with_values(&echo)),
+            AppError::Conflict(message) => {
+                let mut errors = crate::error::FieldErrors::new();
+                errors.form = Some(message);
+                AppError::Invalid(errors.with_values(&echo))
+            }
+            other => other,
+        })?;
+        leptos_axum::redirect(&format!("/staff/contacts/{saved}?saved=1"));
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "delete_contact")]
+pub async fn delete_contact(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::ContactsDelete).await?;
+        if confirm.is_none() {
+            return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
+        }
+        repo::delete(&mut conn().await?, id).await?;
+        leptos_axum::redirect("/staff/contacts?deleted=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}

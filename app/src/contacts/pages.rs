@@ -1,0 +1,351 @@
+//! Pages of the contacts slice: the list, a contact's profile, and the add/edit form.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{contact_choices, list_contacts, load_contact, DeleteContact, SaveContact};
+use super::{Choice, Choices, Contact, ContactPage, SortKey};
+use crate::accounts::encode_query_value;
+use crate::accounts::pages::Auth;
+use crate::error::AppError;
+use crate::ui::{error_of, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
+use crate::users::Permission;
+
+/// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
+fn can(permission: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let auth = expect_context::<Auth>();
+    move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(permission))
+}
+
+const FILTERS: [&str; 6] = ["q", "status", "tag", "service", "source", "owner"];
+
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    name: &'static str,
+    options: Vec<Choice>,
+    #[prop(into)] selected: Signal<String>,
+) -> impl IntoView {
+    let id = format!("filter-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>
+                <option value="">"Any"</option>
+                {options.into_iter().map(|o| {
+                    let value = o.id.to_string();
+                    let is = value.clone();
+                    view! { <option value=value selected=move || selected.get() == is>{o.name}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+#[component]
+pub fn ContactsPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let contacts = Resource::new(
+        move || query.get(),
+        |q| {
+            list_contacts(
+                q.get("q"),
+                q.get("status"),
+                q.get("tag"),
+                q.get("service"),
+                q.get("source"),
+                q.get("owner"),
+                q.get("sort"),
+                q.get("dir"),
+                q.get("page").and_then(|p| p.parse().ok()),
+            )
+        },
+    );
+    let choices = Resource::new(|| (), |_| contact_choices());
+    let can_create = can(Permission::ContactsCreate);
+    // A column header links to the list sorted by it; a second click reverses the order.
+    let sort_href = move |key: SortKey| {
+        let current = SortKey::parse(&param("sort")).unwrap_or_default();
+        let dir = if current == key && param("dir") != "desc" { "desc" } else { "asc" };
+        let mut parts: Vec<String> = FILTERS
+            .iter()
+            .filter_map(|k| {
+                let v = param(k);
+                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
+            })
+            .collect();
+        parts.push(format!("sort={}&dir={dir}", key.key()));
+        format!("/staff/contacts?{}", parts.join("&"))
+    };
+    let sort_state = move |key: SortKey| {
+        let current = SortKey::parse(&param("sort")).unwrap_or_default();
+        (current == key).then(|| if param("dir") == "desc" { "descending" } else { "ascending" })
+    };
+    let header = move |key: SortKey, label: &'static str| {
+        view! {
+            <th scope="col" aria-sort=move || sort_state(key).unwrap_or("none")>
+                <a href=move || sort_href(key)>{label}</a>
+            </th>
+        }
+    };
+    view! {
+        <Title text="Contacts"/>
+        <h1>"Contacts"</h1>
+        {saved_notice()}
+        <Show when=can_create>
+            <p><a class="button" href="/staff/contacts/new">"Add contact"</a></p>
+        </Show>
+        <form method="get" action="/staff/contacts" class="filters" role="search" aria-label="Find contacts">
+            <div class="field">
+                <label for="filter-q">"Search"</label>
+                <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=move || param("q")/>
+            </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let c: Choices = choices.await.unwrap_or_default();
+                    view! {
+                        <FilterSelect label="Status" name="status" options=c.statuses selected=Signal::derive(move || param("status"))/>
+                        <FilterSelect label="Tag" name="tag" options=c.tags selected=Signal::derive(move || param("tag"))/>
+                        <FilterSelect label="Service" name="service" options=c.services selected=Signal::derive(move || param("service"))/>
+                        <FilterSelect label="Traffic source" name="source" options=c.traffic_sources selected=Signal::derive(move || param("source"))/>
+                        <FilterSelect label="Owner" name="owner" options=c.owners selected=Signal::derive(move || param("owner"))/>
+                    }
+                })}
+            </Transition>
+            <input type="hidden" name="sort" value=move || param("sort")/>
+            <input type="hidden" name="dir" value=move || param("dir")/>
+            <button type="submit">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    let params: Vec<(&'static str, String)> =
+                        FILTERS.iter().chain(["sort", "dir"].iter()).map(|k| (*k, param(k))).collect();
+                    contacts.await.map(|page: ContactPage| view! {
+                        <p>{match page.total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                        <table>
+                            <thead>
+                                <tr>
+                                    {header(SortKey::Name, "Name")}
+                                    {header(SortKey::Email, "Email")}
+                                    <th scope="col">"Phone"</th>
+                                    {header(SortKey::Company, "Company")}
+                                    {header(SortKey::Status, "Status")}
+                                    <th scope="col">"Tags"</th>
+                                    <th scope="col">"Owner"</th>
+                                    {header(SortKey::Updated, "Updated")}
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {page.rows.into_iter().map(|r| view! {
+                                    <tr>
+                                        <td><a href=format!("/staff/contacts/{}", r.id)>{r.name}</a></td>
+                                        <td>{r.email.unwrap_or_default()}</td>
+                                        <td>{r.phone}</td>
+                                        <td>{r.company}</td>
+                                        <td>{r.status.map(|s| view! { <StatusBadge status=s/> })}</td>
+                                        <td>{r.tags.join(", ")}</td>
+                                        <td>{r.owner.unwrap_or_default()}</td>
+                                        <td>{r.updated_at}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager base="/staff/contacts" params page=page.page pages=page.pages/>
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: Choice) -> impl IntoView {
+    let style = format!("--badge: {}", status.color.unwrap_or_else(|| "#64748b".into()));
+    view! { <span class="badge" style=style>{status.name}</span> }
+}
+
+#[component]
+pub fn ContactProfilePage() -> impl IntoView {
+    let id = id_param();
+    let contact = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => load_contact(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let delete = ServerAction::<DeleteContact>::new();
+    let delete_error = error_of(delete.value());
+    let (can_edit, can_delete) = (can(Permission::ContactsEdit), can(Permission::ContactsDelete));
+    view! {
+        <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    contact.await.map(|c: Contact| {
+                        let name = c.display_name();
+                        let i = c.input.clone();
+                        let id = c.id;
+                        let delete_label = format!("Yes, delete {name} for good");
+                        let fact = |label: &'static str, value: String| {
+                            (!value.trim().is_empty()).then(|| view! { <dt>{label}</dt><dd>{value}</dd> })
+                        };
+                        let address = [i.street.clone(), format!("{} {}", i.postal_code, i.city).trim().to_owned(), i.country.clone()]
+                            .into_iter()
+                            .filter(|s| !s.trim().is_empty())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        view! {
+                            <Title text=name.clone()/>
+                            <h1>{name.clone()}</h1>
+                            <p><a href="/staff/contacts">"Back to all contacts"</a></p>
+                            {saved_notice()}
+                            <Show when=can_edit>
+                                <p><a class="button" href=format!("/staff/contacts/{id}/edit")>"Edit contact"</a></p>
+                            </Show>
+                            <dl class="facts">
+                                {fact("Email", i.email.clone())}
+                                {fact("Phone", i.phone.clone())}
+                                {fact("Company", i.company.clone())}
+                                {fact("Job title", i.job_title.clone())}
+                                {fact("Address", address)}
+                                {fact("Website", i.website.clone())}
+                                <dt>"Status"</dt>
+                                <dd>{c.status.clone().map(|s| view! { <StatusBadge status=s/> }.into_any()).unwrap_or_else(|| "None".into_any())}</dd>
+                                {fact("Services", c.services.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", "))}
+                                {fact("Traffic source", c.traffic_source.clone().map(|s| s.name).unwrap_or_default())}
+                                {fact("Tags", c.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "))}
+                                {fact("Owner", c.owner.clone().map(|o| o.name).unwrap_or_default())}
+                                {fact("Notes", i.notes.clone())}
+                                <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
+                                <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
+                            </dl>
+                            {can_delete().then(|| view! {
+                                <section class="card danger" aria-labelledby="delete-heading">
+                                    <h2 id="delete-heading">"Delete"</h2>
+                                    <ActionForm action=delete>
+                                        <FormAlert error=delete_error/>
+                                        <input type="hidden" name="id" value=id.to_string()/>
+                                        <div class="checkbox">
+                                            <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                            <label for="field-confirm">{delete_label.clone()}</label>
+                                        </div>
+                                        <button type="submit" class="danger">"Delete contact"</button>
+                                    </ActionForm>
+                                </section>
+                            })}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// Adds a contact (at `/staff/contacts/new`) or edits one (at `/staff/contacts/:id/edit`).
+#[component]
+pub fn ContactFormPage() -> impl IntoView {
+    let id = id_param();
+    let save = ServerAction::<SaveContact>::new();
+    let error = error_of(save.value());
+    let data = Resource::new(
+        move || id.get(),
+        |id| async move {
+            let choices = contact_choices().await?;
+            let contact = match id {
+                Some(id) => Some(load_contact(id).await?),
+                None => None,
+            };
+            Ok::<_, AppError>((choices, contact))
+        },
+    );
+    view! {
+        <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    data.await.map(|(choices, contact)| {
+                        let title = contact.as_ref().map(|c| format!("Edit {}", c.display_name())).unwrap_or_else(|| "Add contact".into());
+                        let input = contact.as_ref().map(|c| c.input.clone()).unwrap_or_default();
+                        let (contact_id, version) = (contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.version));
+                        let cancel = contact_id.map(|id| format!("/staff/contacts/{id}")).unwrap_or_else(|| "/staff/contacts".into());
+                        let select = move |label: &'static str, name: &'static str, options: Vec<Choice>, current: Option<i64>| {
+                            let field = format!("field-{name}");
+                            view! {
+                                <div class="field">
+                                    <label for=field.clone()>{label}</label>
+                                    <select id=field name=name>
+                                        <option value="">"None"</option>
+                                        {options.into_iter().map(|o| view! {
+                                            <option value=o.id.to_string() selected=current == Some(o.id)>{o.name}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </div>
+                            }
+                        };
+                        let text = move |label: &'static str, name: &'static str, value: String| {
+                            view! { <FormField label name value error/> }
+                        };
+                        view! {
+                            <Title text=title.clone()/>
+                            <h1>{title}</h1>
+                            <ActionForm action=save attr:class="contact-form">
+                                <FormAlert error/>
+                                {contact_id.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
+                                {version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
+                                <div class="form-grid">
+                                    {text("First name", "first_name", input.first_name.clone())}
+                                    {text("Last name", "last_name", input.last_name.clone())}
+                                    <FormField label="Email" name="email" input_type="email" value=input.email.clone() error/>
+                                    <FormField label="Phone" name="phone" input_type="tel" value=input.phone.clone() error/>
+                                    {text("Company", "company", input.company.clone())}
+                                    {text("Job title", "job_title", input.job_title.clone())}
+                                    {text("Street", "street", input.street.clone())}
+                                    {text("City", "city", input.city.clone())}
+                                    {text("Postal code", "postal_code", input.postal_code.clone())}
+                                    {text("Country", "country", input.country.clone())}
+                                    {text("Website", "website", input.website.clone())}
+                                    {select("Status", "status_id", choices.statuses.clone(), input.status_id)}
+                                    {select("Traffic source", "traffic_source_id", choices.traffic_sources.clone(), input.traffic_source_id)}
+                                    {select("Owner", "owner_id", choices.owners.clone(), input.owner_id)}
+                                </div>
+                                <FormField
+                                    label="Tags"
+                                    name="tags"
+                                    value=input.tags.join(", ")
+                                    hint="Separate tags with commas. A name that does not exist yet becomes a new tag."
+                                    error
+                                />
+                                <fieldset>
+                                    <legend>"Services"</legend>
+                                    {choices.services.iter().map(|s| {
+                                        let field = format!("service-{}", s.id);
+                                        view! {
+                                            <div class="checkbox">
+                                                <input type="checkbox" id=field.clone() name="service_ids[]" value=s.id.to_string() checked=input.service_ids.contains(&s.id)/>
+                                                <label for=field>{s.name.clone()}</label>
+                                            </div>
+                                        }
+                                    }).collect_view()}
+                                </fieldset>
+                                <div class="field">
+                                    <label for="field-notes">"Notes"</label>
+                                    <textarea id="field-notes" name="notes" rows="5">
+                                        {move || error.get().and_then(|e| e.value("notes")).unwrap_or_else(|| input.notes.clone())}
+                                    </textarea>
+                                    {move || error.get().and_then(|e| e.field("notes")).map(|m| view! { <p class="field-error">{m}</p> })}
+                                </div>
+                                <button type="submit">"Save contact"</button>
+                                " "
+                                <a href=cancel>"Cancel"</a>
+                            </ActionForm>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

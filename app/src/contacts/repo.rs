@@ -1,0 +1,708 @@
+//! Contacts and the lists they refer to, for both backends.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::{
+    display_name, Choice, Choices, Contact, ContactInput, ContactPage, ContactQuery, ContactRow, SortKey,
+    StatusCount, CONTACTS_PER_PAGE,
+};
+use crate::db::schema::{
+    contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources, users,
+};
+use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+use crate::error::AppError;
+
+const CONFLICT: &str =
+    "Someone else saved this contact after you opened it. Your changes are still in the form: \
+                        open the contact in a new tab to see theirs, then save again.";
+const EMAIL_TAKEN: &str = "Another contact already has this email.";
+
+fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+fn stamp(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn normalized_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    (!email.is_empty()).then_some(email)
+}
+
+/// The lower-cased text the list searches: name, email, phone and company.
+fn search_text(input: &ContactInput) -> String {
+    [&input.first_name, &input.last_name, &input.email, &input.phone, &input.company]
+        .iter()
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Tag names as a person typed them: trimmed, without empties or case-insensitive repeats.
+pub fn clean_tag_names(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty() && seen.insert(n.to_lowercase()))
+        .collect()
+}
+
+pub async fn choices(conn: &mut DbConn) -> Result<Choices, DbError> {
+    let statuses: Vec<(i64, String, String)> = with_db!(conn, c => contact_statuses::table
+        .order((contact_statuses::position, contact_statuses::id))
+        .select((contact_statuses::id, contact_statuses::name, contact_statuses::color))
+        .load(c)
+        .await)?;
+    let services: Vec<(i64, String)> = with_db!(conn, c => services::table
+        .order((services::position, services::id))
+        .select((services::id, services::name))
+        .load(c)
+        .await)?;
+    let sources: Vec<(i64, String)> = with_db!(conn, c => traffic_sources::table
+        .order((traffic_sources::position, traffic_sources::id))
+        .select((traffic_sources::id, traffic_sources::name))
+        .load(c)
+        .await)?;
+    let tag_list: Vec<(i64, String)> = with_db!(conn, c => tags::table
+        .order(lower(tags::name))
+        .select((tags::id, tags::name))
+        .load(c)
+        .await)?;
+    let owners: Vec<(i64, String)> = with_db!(conn, c => users::table
+        .filter(users::kind.eq("staff").and(users::is_active.eq(true)))
+        .order(lower(users::display_name))
+        .select((users::id, users::display_name))
+        .load(c)
+        .await)?;
+    let plain =
+        |v: Vec<(i64, String)>| v.into_iter().map(|(id, name)| Choice { id, name, color: None }).collect();
+    Ok(Choices {
+        statuses: statuses
+            .into_iter()
+            .map(|(id, name, color)| Choice { id, name, color: Some(color) })
+            .collect(),
+        services: plain(services),
+        traffic_sources: plain(sources),
+        tags: plain(tag_list),
+        owners: plain(owners),
+    })
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+struct ContactValues<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    email: Option<String>,
+    phone: &'a str,
+    company: &'a str,
+    job_title: &'a str,
+    street: &'a str,
+    city: &'a str,
+    postal_code: &'a str,
+    country: &'a str,
+    website: &'a str,
+    notes: &'a str,
+    status_id: Option<i64>,
+    traffic_source_id: Option<i64>,
+    owner_id: Option<i64>,
+    updated_by: Option<i64>,
+    updated_at: NaiveDateTime,
+    search_text: String,
+}
+
+impl<'a> ContactValues<'a> {
+    fn new(input: &'a ContactInput, actor_id: i64, at: NaiveDateTime) -> Self {
+        ContactValues {
+            first_name: input.first_name.trim(),
+            last_name: input.last_name.trim(),
+            email: normalized_email(&input.email),
+            phone: input.phone.trim(),
+            company: input.company.trim(),
+            job_title: input.job_title.trim(),
+            street: input.street.trim(),
+            city: input.city.trim(),
+            postal_code: input.postal_code.trim(),
+            country: input.country.trim(),
+            website: input.website.trim(),
+            notes: &input.notes,
+            status_id: input.status_id,
+            traffic_source_id: input.traffic_source_id,
+            owner_id: input.owner_id,
+            updated_by: Some(actor_id),
+            updated_at: at,
+            search_text: search_text(input),
+        }
+    }
+}
+
+/// Writes the contact's tags (creating new ones by name) and services, replacing the old ones.
+macro_rules! replace_links {
+    ($c:ident, $contact_id:expr, $input:expr) => {{
+        let contact_id: i64 = $contact_id;
+        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(contact_id)))
+            .execute($c)
+            .await?;
+        diesel::delete(contact_services::table.filter(contact_services::contact_id.eq(contact_id)))
+            .execute($c)
+            .await?;
+        for name in clean_tag_names(&$input.tags) {
+            let existing: Option<i64> = tags::table
+                .filter(lower(tags::name).eq(name.to_lowercase()))
+                .select(tags::id)
+                .first($c)
+                .await
+                .optional()?;
+            let tag_id = match existing {
+                Some(id) => id,
+                None => {
+                    diesel::insert_into(tags::table)
+                        .values(tags::name.eq(&name))
+                        .returning(tags::id)
+                        .get_result($c)
+                        .await?
+                }
+            };
+            diesel::insert_into(contact_tags::table)
+                .values((contact_tags::contact_id.eq(contact_id), contact_tags::tag_id.eq(tag_id)))
+                .execute($c)
+                .await?;
+        }
+        let mut service_ids = $input.service_ids.clone();
+        service_ids.sort_unstable();
+        service_ids.dedup();
+        for service_id in service_ids {
+            diesel::insert_into(contact_services::table)
+                .values((
+                    contact_services::contact_id.eq(contact_id),
+                    contact_services::service_id.eq(service_id),
+                ))
+                .execute($c)
+                .await?;
+        }
+    }};
+}
+
+fn email_taken(err: &diesel::result::Error) -> bool {
+    matches!(err, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// Adds a contact; returns its id. A taken email is a message on the email field.
+pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> Result<i64, AppError> {
+    let at = now();
+    let values = ContactValues::new(input, actor_id, at);
+    let result = write_tx!(conn, c => {
+        let id: i64 = diesel::insert_into(contacts::table)
+            .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
+            .returning(contacts::id)
+            .get_result(c)
+            .await?;
+        replace_links!(c, id, input);
+        Ok::<_, diesel::result::Error>(id)
+    });
+    match result {
+        Err(e) if email_taken(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        other => Ok(other?),
+    }
+}
+
+/// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
+pub async fn update(
+    conn: &mut DbConn,
+    actor_id: i64,
+    id: i64,
+    version: i64,
+    input: &ContactInput,
+) -> Result<(), AppError> {
+    let values = ContactValues::new(input, actor_id, now());
+    let result = write_tx!(conn, c => {
+        let updated = diesel::update(contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))))
+            .set((&values, contacts::version.eq(contacts::version + 1)))
+            .execute(c)
+            .await?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        replace_links!(c, id, input);
+        Ok::<_, diesel::result::Error>(true)
+    });
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => match exists(conn, id).await? {
+            true => Err(AppError::Conflict(CONFLICT.to_owned())),
+            false => Err(AppError::NotFound),
+        },
+        Err(e) if email_taken(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn exists(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
+    let n: i64 =
+        with_db!(conn, c => contacts::table.filter(contacts::id.eq(id)).count().get_result(c).await)?;
+    Ok(n > 0)
+}
+
+pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
+    let deleted = write_tx!(conn, c => {
+        // A portal account linked to this contact loses the link, not its existence.
+        diesel::update(users::table.filter(users::contact_id.eq(id))).set(users::contact_id.eq(None::<i64>)).execute(c).await?;
+        let n = diesel::delete(contacts::table.find(id)).execute(c).await?;
+        Ok::<_, DbError>(n)
+    })?;
+    if deleted == 0 {
+        Err(AppError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct ContactRecord {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    email: Option<String>,
+    phone: String,
+    company: String,
+    job_title: String,
+    street: String,
+    city: String,
+    postal_code: String,
+    country: String,
+    website: String,
+    notes: String,
+    status_id: Option<i64>,
+    traffic_source_id: Option<i64>,
+    owner_id: Option<i64>,
+    created_by: Option<i64>,
+    updated_by: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+}
+
+async fn user_names(conn: &mut DbConn, ids: &[i64]) -> Result<BTreeMap<i64, String>, DbError> {
+    let rows: Vec<(i64, String)> = with_db!(conn, c => users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError> {
+    let record: Option<ContactRecord> = with_db!(conn, c => contacts::table
+        .find(id)
+        .select(ContactRecord::as_select())
+        .first(c)
+        .await
+        .optional())?;
+    let Some(r) = record else { return Ok(None) };
+    let all = choices(conn).await?;
+    let tag_rows: Vec<(i64, String)> = with_db!(conn, c => contact_tags::table
+        .inner_join(tags::table)
+        .filter(contact_tags::contact_id.eq(id))
+        .order(lower(tags::name))
+        .select((tags::id, tags::name))
+        .load(c)
+        .await)?;
+    let service_ids: Vec<i64> = with_db!(conn, c => contact_services::table
+        .filter(contact_services::contact_id.eq(id))
+        .select(contact_services::service_id)
+        .load(c)
+        .await)?;
+    let people: Vec<i64> = [r.owner_id, r.created_by, r.updated_by].into_iter().flatten().collect();
+    let names = user_names(conn, &people).await?;
+    let pick = |list: &[Choice], id: Option<i64>| id.and_then(|id| list.iter().find(|c| c.id == id).cloned());
+    let tag_names: Vec<String> = tag_rows.iter().map(|(_, n)| n.clone()).collect();
+    Ok(Some(Contact {
+        id: r.id,
+        status: pick(&all.statuses, r.status_id),
+        traffic_source: pick(&all.traffic_sources, r.traffic_source_id),
+        owner: r.owner_id.and_then(|o| names.get(&o).map(|n| Choice { id: o, name: n.clone(), color: None })),
+        services: all.services.iter().filter(|s| service_ids.contains(&s.id)).cloned().collect(),
+        tags: tag_rows.into_iter().map(|(id, name)| Choice { id, name, color: None }).collect(),
+        version: r.version,
+        created_at: stamp(r.created_at),
+        updated_at: stamp(r.updated_at),
+        created_by: r.created_by.and_then(|u| names.get(&u).cloned()),
+        updated_by: r.updated_by.and_then(|u| names.get(&u).cloned()),
+        input: ContactInput {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email.unwrap_or_default(),
+            phone: r.phone,
+            company: r.company,
+            job_title: r.job_title,
+            street: r.street,
+            city: r.city,
+            postal_code: r.postal_code,
+            country: r.country,
+            website: r.website,
+            notes: r.notes,
+            status_id: r.status_id,
+            traffic_source_id: r.traffic_source_id,
+            owner_id: r.owner_id,
+            service_ids,
+            tags: tag_names,
+        },
+    }))
+}
+
+fn like_pattern(search: &str) -> String {
+    let escaped: String = search
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '\\' | '%' | '_' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+type ListRow = (i64, String, String, Option<String>, String, String, Option<i64>, Option<i64>, NaiveDateTime);
+
+/// One page of contacts matching `query`, sorted as asked (ties broken by id, so pages are stable).
+pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage, DbError> {
+    let pattern = like_pattern(&query.search);
+    let page = query.page.max(1);
+    let (total, rows) = with_db!(conn, c => {
+        let build = || {
+            let mut q = contacts::table.left_join(contact_statuses::table).into_boxed();
+            if !query.search.trim().is_empty() {
+                q = q.filter(contacts::search_text.like(pattern.clone()).escape('\\'));
+            }
+            if let Some(id) = query.status_id {
+                q = q.filter(contacts::status_id.eq(id));
+            }
+            if let Some(id) = query.traffic_source_id {
+                q = q.filter(contacts::traffic_source_id.eq(id));
+            }
+            if let Some(id) = query.owner_id {
+                q = q.filter(contacts::owner_id.eq(id));
+            }
+            if let Some(id) = query.tag_id {
+                q = q.filter(contacts::id.eq_any(contact_tags::table.filter(contact_tags::tag_id.eq(id)).select(contact_tags::contact_id)));
+            }
+            if let Some(id) = query.service_id {
+                q = q.filter(contacts::id.eq_any(contact_services::table.filter(contact_services::service_id.eq(id)).select(contact_services::contact_id)));
+            }
+            q
+        };
+        let total: i64 = build().count().get_result(c).await?;
+        let q = build();
+        let q = match (query.sort, query.descending) {
+            (SortKey::Name, false) => q.order((lower(contacts::last_name).asc(), lower(contacts::first_name).asc(), contacts::id.asc())),
+            (SortKey::Name, true) => q.order((lower(contacts::last_name).desc(), lower(contacts::first_name).desc(), contacts::id.desc())),
+            (SortKey::Email, false) => q.order((contacts::email.asc(), contacts::id.asc())),
+            (SortKey::Email, true) => q.order((contacts::email.desc(), contacts::id.desc())),
+            (SortKey::Company, false) => q.order((lower(contacts::company).asc(), contacts::id.asc())),
+            (SortKey::Company, true) => q.order((lower(contacts::company).desc(), contacts::id.desc())),
+            // Contacts without a status come last either way (the backends disagree on NULLs).
+            (SortKey::Status, false) => q.order((contacts::status_id.is_null().asc(), contact_statuses::position.nullable().asc(), contacts::id.asc())),
+            (SortKey::Status, true) => q.order((contacts::status_id.is_null().asc(), contact_statuses::position.nullable().desc(), contacts::id.desc())),
+            (SortKey::Updated, false) => q.order((contacts::updated_at.asc(), contacts::id.asc())),
+            (SortKey::Updated, true) => q.order((contacts::updated_at.desc(), contacts::id.desc())),
+        };
+        let rows: Vec<ListRow> = q
+            .limit(CONTACTS_PER_PAGE)
+            .offset((page - 1) * CONTACTS_PER_PAGE)
+            .select((
+                contacts::id,
+                contacts::first_name,
+                contacts::last_name,
+                contacts::email,
+                contacts::phone,
+                contacts::company,
+                contacts::status_id,
+                contacts::owner_id,
+                contacts::updated_at,
+            ))
+            .load(c)
+            .await?;
+        Ok::<_, DbError>((total, rows))
+    })?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let owners: Vec<i64> = rows.iter().filter_map(|r| r.7).collect();
+    let names = user_names(conn, &owners).await?;
+    let statuses = choices(conn).await?.statuses;
+    let tag_rows: Vec<(i64, String)> = with_db!(conn, c => contact_tags::table
+        .inner_join(tags::table)
+        .filter(contact_tags::contact_id.eq_any(&ids))
+        .order(lower(tags::name))
+        .select((contact_tags::contact_id, tags::name))
+        .load(c)
+        .await)?;
+    let mut tags_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (contact_id, name) in tag_rows {
+        tags_of.entry(contact_id).or_default().push(name);
+    }
+    let rows = rows
+        .into_iter()
+        .map(|(id, first, last, email, phone, company, status_id, owner_id, updated_at)| ContactRow {
+            id,
+            name: display_name(&first, &last, &company),
+            email,
+            phone,
+            company,
+            status: status_id.and_then(|s| statuses.iter().find(|c| c.id == s).cloned()),
+            owner: owner_id.and_then(|o| names.get(&o).cloned()),
+            tags: tags_of.remove(&id).unwrap_or_default(),
+            updated_at: stamp(updated_at),
+        })
+        .collect();
+    Ok(ContactPage { rows, total, page, pages: ((total + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE).max(1) })
+}
+
+/// Every status with its number of contacts, in the statuses' order; and the total.
+pub async fn status_counts(conn: &mut DbConn) -> Result<(Vec<StatusCount>, i64), DbError> {
+    let statuses = choices(conn).await?.statuses;
+    let counts: Vec<(Option<i64>, i64)> = with_db!(conn, c => contacts::table
+        .group_by(contacts::status_id)
+        .select((contacts::status_id, diesel::dsl::count_star()))
+        .load(c)
+        .await)?;
+    let total = counts.iter().map(|(_, n)| n).sum();
+    let table = statuses
+        .into_iter()
+        .map(|status| {
+            let contacts = counts.iter().find(|(id, _)| *id == Some(status.id)).map(|(_, n)| *n).unwrap_or(0);
+            StatusCount { status, contacts }
+        })
+        .collect();
+    Ok((table, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::repo::{create as create_user, NewAccount};
+    use crate::accounts::{password, UserKind};
+    use crate::db::testing::each_backend;
+
+    async fn staff(conn: &mut DbConn, email: &str) -> i64 {
+        let hash = password::hash("correct horse battery staple").await;
+        let new = NewAccount {
+            email,
+            display_name: email,
+            password_hash: &hash,
+            kind: UserKind::Staff,
+            is_active: true,
+            is_admin: false,
+        };
+        create_user(conn, &new).await.unwrap().id
+    }
+
+    fn person(first: &str, last: &str, email: &str, company: &str) -> ContactInput {
+        ContactInput {
+            first_name: first.into(),
+            last_name: last.into(),
+            email: email.into(),
+            company: company.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn contacts_round_trip_with_tags_services_and_unique_emails() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let all = choices(&mut conn).await.unwrap();
+            assert_eq!(
+                all.statuses.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                ["Lead", "Prospect", "Customer", "Inactive"],
+                "{name}"
+            );
+            let mut input = person(" Grace ", "Hopper", "Grace@Navy.MIL", "US Navy");
+            input.status_id = Some(all.statuses[2].id);
+            input.service_ids = vec![all.services[0].id, all.services[1].id, all.services[0].id];
+            input.tags = vec!["VIP".into(), " vip ".into(), "Compilers".into(), "".into()];
+            input.owner_id = Some(me);
+            let id = create(&mut conn, me, &input).await.unwrap();
+
+            let c = get(&mut conn, id).await.unwrap().unwrap();
+            assert_eq!(c.display_name(), "Grace Hopper", "{name}");
+            assert_eq!(c.input.email, "grace@navy.mil", "{name}: emails are stored lower-cased");
+            assert_eq!(c.status.as_ref().map(|s| s.name.as_str()), Some("Customer"), "{name}");
+            assert_eq!(c.services.len(), 2, "{name}");
+            assert_eq!(
+                c.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+                ["Compilers", "VIP"],
+                "{name}"
+            );
+            assert_eq!(
+                (c.owner.as_ref().map(|o| o.id), c.created_by.as_deref(), c.version),
+                (Some(me), Some("me@example.com"), 1),
+                "{name}"
+            );
+
+            // A second contact reuses the existing tag, whatever its case.
+            let mut other = person("Ada", "Lovelace", "", "");
+            other.tags = vec!["vip".into()];
+            create(&mut conn, me, &other).await.unwrap();
+            assert_eq!(choices(&mut conn).await.unwrap().tags.len(), 2, "{name}");
+            // Contacts without email do not clash; the same email does, in any case.
+            create(&mut conn, me, &person("No", "Email", "  ", "")).await.unwrap();
+            let dup =
+                create(&mut conn, me, &person("Fake", "Grace", "GRACE@navy.mil", "")).await.unwrap_err();
+            assert_eq!(dup.field("email").as_deref(), Some(EMAIL_TAKEN), "{name}");
+
+            delete(&mut conn, id).await.unwrap();
+            assert!(get(&mut conn, id).await.unwrap().is_none(), "{name}");
+            assert_eq!(delete(&mut conn, id).await.unwrap_err(), AppError::NotFound, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_save_based_on_an_old_version_is_refused() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let id = create(&mut conn, me, &person("Alan", "Turing", "alan@example.com", "")).await.unwrap();
+            let mut first_tab = person("Alan M.", "Turing", "alan@example.com", "");
+            first_tab.tags = vec!["Maths".into()];
+            update(&mut conn, me, id, 1, &first_tab).await.unwrap();
+            let second_tab = person("Alan", "Turing", "alan@example.com", "Bletchley Park");
+            let conflict = update(&mut conn, me, id, 1, &second_tab).await.unwrap_err();
+            assert!(matches!(conflict, AppError::Conflict(_)), "{name}: {conflict:?}");
+            let saved = get(&mut conn, id).await.unwrap().unwrap();
+            assert_eq!(
+                (saved.input.first_name.as_str(), saved.input.company.as_str(), saved.version),
+                ("Alan M.", "", 2),
+                "{name}: the first save stands"
+            );
+            assert_eq!(saved.input.tags, vec!["Maths".to_owned()], "{name}");
+            update(&mut conn, me, id, 2, &second_tab).await.unwrap();
+            assert_eq!(
+                get(&mut conn, id).await.unwrap().unwrap().input.tags,
+                Vec::<String>::new(),
+                "{name}: tags are replaced"
+            );
+            assert_eq!(
+                update(&mut conn, me, 9999, 1, &second_tab).await.unwrap_err(),
+                AppError::NotFound,
+                "{name}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_list_searches_filters_sorts_and_pages() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let all = choices(&mut conn).await.unwrap();
+            for i in 0..30 {
+                let mut c = person(
+                    &format!("Person{i:02}"),
+                    &format!("Zed{:02}", 29 - i),
+                    &format!("p{i}@example.com"),
+                    "Acme",
+                );
+                c.status_id = Some(all.statuses[i % 2].id);
+                if i % 3 == 0 {
+                    c.tags = vec!["Even-ish".into()];
+                }
+                create(&mut conn, me, &c).await.unwrap();
+            }
+            let mut grace = person("Grace", "Hopper", "grace@navy.mil", "US Navy");
+            grace.phone = "+1 555 0100".into();
+            grace.service_ids = vec![all.services[3].id];
+            grace.traffic_source_id = Some(all.traffic_sources[1].id);
+            grace.owner_id = Some(me);
+            let grace_id = create(&mut conn, me, &grace).await.unwrap();
+
+            let q = |f: fn(&mut ContactQuery)| {
+                let mut q = ContactQuery::default();
+                f(&mut q);
+                q
+            };
+            let first = list(&mut conn, &ContactQuery::default()).await.unwrap();
+            assert_eq!((first.total, first.pages, first.rows.len()), (31, 2, 25), "{name}");
+            assert_eq!(first.rows[0].name, "Grace Hopper", "{name}: by last name");
+            assert_eq!(first.rows[1].name, "Person29 Zed00", "{name}");
+            let last = list(&mut conn, &q(|q| q.page = 2)).await.unwrap();
+            assert_eq!(last.rows.len(), 6, "{name}");
+            assert_eq!(
+                list(&mut conn, &q(|q| q.page = 9)).await.unwrap().rows.len(),
+                0,
+                "{name}: past the end is empty"
+            );
+            let desc = list(&mut conn, &q(|q| q.descending = true)).await.unwrap();
+            assert_eq!(desc.rows[0].name, "Person00 Zed29", "{name}");
+
+            for term in ["HOPPER", "navy.mil", "555 0100", "us nav"] {
+                let found = list(&mut conn, &ContactQuery { search: term.into(), ..Default::default() })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    found.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+                    vec![grace_id],
+                    "{name}: {term}"
+                );
+            }
+            assert_eq!(
+                list(&mut conn, &ContactQuery { search: "%".into(), ..Default::default() })
+                    .await
+                    .unwrap()
+                    .total,
+                0,
+                "{name}"
+            );
+
+            let lead = all.statuses[0].id;
+            assert_eq!(
+                list(&mut conn, &ContactQuery { status_id: Some(lead), ..Default::default() })
+                    .await
+                    .unwrap()
+                    .total,
+                15,
+                "{name}"
+            );
+            let tag = choices(&mut conn).await.unwrap().tags[0].id;
+            assert_eq!(
+                list(&mut conn, &ContactQuery { tag_id: Some(tag), ..Default::default() })
+                    .await
+                    .unwrap()
+                    .total,
+                10,
+                "{name}"
+            );
+            for query in [
+                ContactQuery { service_id: Some(all.services[3].id), ..Default::default() },
+                ContactQuery { traffic_source_id: Some(all.traffic_sources[1].id), ..Default::default() },
+                ContactQuery { owner_id: Some(me), ..Default::default() },
+            ] {
+                let found = list(&mut conn, &query).await.unwrap();
+                assert_eq!(
+                    found.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+                    vec![grace_id],
+                    "{name}: {query:?}"
+                );
+                assert_eq!(found.rows[0].owner.as_deref(), Some("me@example.com"), "{name}");
+            }
+            let by_status =
+                list(&mut conn, &ContactQuery { sort: SortKey::Status, ..Default::default() }).await.unwrap();
+            assert_eq!(by_status.rows[0].status.as_ref().map(|s| s.name.as_str()), Some("Lead"), "{name}");
+
+            let (table, total) = status_counts(&mut conn).await.unwrap();
+            assert_eq!(total, 31, "{name}");
+            assert_eq!(table.iter().map(|s| s.contacts).collect::<Vec<_>>(), [15, 15, 0, 0], "{name}");
+        }
+    }
+}

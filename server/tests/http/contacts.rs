@@ -1,0 +1,137 @@
+//! Who may read and change contacts, through every contacts server function.
+
+use app::accounts::UserKind;
+use app::db::testing;
+use app::users::repo::{self, Actor, UserUpdate};
+use axum::http::StatusCode;
+
+use crate::support::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
+        app.add_user("nogroup@example.com", UserKind::Staff, false).await;
+        let member = app.add_user("member@example.com", UserKind::Staff, false).await;
+        app.add_user("client@example.com", UserKind::Client, false).await;
+        {
+            // The seeded "Staff" group: view, create and edit contacts, but not delete.
+            let mut conn = app.db.pool.get().await.unwrap();
+            let staff_group =
+                repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
+            let update = UserUpdate {
+                display_name: "member".into(),
+                email: "member@example.com".into(),
+                is_admin: false,
+                group_ids: vec![staff_group.id],
+            };
+            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
+                .await
+                .unwrap();
+        }
+        let admin = app.login("admin@example.com", None).await;
+        let grace = contact("Grace", "grace@navy.mil");
+        let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let created = app.call("/api/staff/save_contact", Some(&admin), &grace).await;
+        assert_eq!(created.status, StatusCode::OK, "{name}: {}", created.body);
+        let id = created
+            .location()
+            .unwrap()
+            .trim_start_matches("/staff/contacts/")
+            .trim_end_matches("?saved=1")
+            .to_owned();
+
+        let callers = [
+            ("anonymous", None),
+            ("client", Some(app.login("client@example.com", None).await)),
+            ("staff without a group", Some(app.login("nogroup@example.com", None).await)),
+            ("member of Staff", Some(app.login("member@example.com", None).await)),
+            ("admin", Some(admin.clone())),
+        ];
+        let mut edit = contact("Grace B.", "grace@navy.mil");
+        edit.push(("id", id.clone()));
+        edit.push(("version", "1".into()));
+        let new_one = contact("Ada", "");
+        let delete = vec![("id", id.clone()), ("confirm", "yes".into())];
+        let only_id = vec![("id", id.clone())];
+        let nothing = Vec::new();
+        let table: Vec<(&str, &Vec<(&str, String)>, [u16; 5])> = vec![
+            ("/api/staff/contact_choices", &nothing, [401, 403, 403, 200, 200]),
+            ("/api/staff/contacts", &nothing, [401, 403, 403, 200, 200]),
+            ("/api/staff/contact", &only_id, [401, 403, 403, 200, 200]),
+            ("/api/staff/save_contact", &new_one, [401, 403, 403, 200, 200]),
+        ];
+        for (path, args, expected) in table {
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            for ((who, cookie), want) in callers.iter().zip(expected) {
+                let r = app.call(path, cookie.as_deref(), &args).await;
+                assert_eq!(r.status.as_u16(), want, "{name}: {who} calling {path}: {}", r.body);
+            }
+        }
+        // Edits: refused callers change nothing, then the member's edit lands.
+        let edit_args: Vec<(&str, &str)> = edit.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (who, cookie) in &callers[..3] {
+            let r = app.call("/api/staff/save_contact", cookie.as_deref(), &edit_args).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+        }
+        let shown = app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await;
+        assert!(
+            shown.body.contains(r#""first_name":"Grace""#) && shown.body.contains(r#""version":1"#),
+            "{name}: {}",
+            shown.body
+        );
+        let r = app.call("/api/staff/save_contact", callers[3].1.as_deref(), &edit_args).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.body);
+        // The admin's form was opened at version 1 too: a conflict, and the typed values come back.
+        let stale = app.call("/api/staff/save_contact", Some(&admin), &edit_args).await;
+        assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(
+            stale.body.contains("Someone else saved this contact") && stale.body.contains("Grace B."),
+            "{name}: {}",
+            stale.body
+        );
+
+        // Deleting needs its own permission: the Staff group does not have it.
+        let delete_args: Vec<(&str, &str)> = delete.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (who, cookie) in &callers[..4] {
+            let r = app.call("/api/staff/delete_contact", cookie.as_deref(), &delete_args).await;
+            assert!(matches!(r.status.as_u16(), 401 | 403), "{name}: {who}");
+        }
+        assert_eq!(
+            app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await.status,
+            StatusCode::OK,
+            "{name}: still there"
+        );
+        let r = app.call("/api/staff/delete_contact", Some(&admin), &delete_args).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.body);
+        assert_eq!(
+            app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await.status,
+            StatusCode::NOT_FOUND,
+            "{name}"
+        );
+    }
+}
+
+fn contact(first: &str, email: &str) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = [
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "street",
+        "city",
+        "postal_code",
+        "country",
+        "website",
+        "notes",
+    ]
+    .into_iter()
+    .map(|k| (k, String::new()))
+    .collect();
+    fields.push(("first_name", first.to_owned()));
+    fields.push(("email", email.to_owned()));
+    fields.push(("tags", "VIP, Navy".to_owned()));
+    fields
+}
