@@ -13,6 +13,8 @@ mod server {
     pub use crate::users::Permission;
 }
 
+/// A select's value: empty means "none".
+#[cfg(feature = "ssr")]
 fn id_or_none(value: Option<String>) -> Option<i64> {
     value.and_then(|v| v.trim().parse().ok())
 }

@@ -252,22 +252,27 @@ pub fn ContactFormPage() -> impl IntoView {
     let id = id_param();
     let save = ServerAction::<SaveContact>::new();
     let error = error_of(save.value());
-    let data = Resource::new(
+    // Two resources, not one future with two calls: on the server, a server function called
+    // after another one's `.await` in the same future no longer sees the request's context.
+    let choices = Resource::new(|| (), |_| contact_choices());
+    let contact = Resource::new(
         move || id.get(),
         |id| async move {
-            let choices = contact_choices().await?;
-            let contact = match id {
-                Some(id) => Some(load_contact(id).await?),
-                None => None,
-            };
-            Ok::<_, AppError>((choices, contact))
+            match id {
+                Some(id) => load_contact(id).await.map(Some),
+                None => Ok(None),
+            }
         },
     );
     view! {
         <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
                 {move || Suspend::new(async move {
-                    data.await.map(|(choices, contact)| {
+                    let loaded = match (choices.await, contact.await) {
+                        (Ok(choices), Ok(contact)) => Ok((choices, contact)),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    };
+                    loaded.map(|(choices, contact): (Choices, Option<Contact>)| {
                         let title = contact.as_ref().map(|c| format!("Edit {}", c.display_name())).unwrap_or_else(|| "Add contact".into());
                         let input = contact.as_ref().map(|c| c.input.clone()).unwrap_or_default();
                         let (contact_id, version) = (contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.version));
