@@ -44,3 +44,11 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// An absolute link to `path` on this site, as the request reached us (for links people copy).
+pub async fn absolute_url(path: &str) -> Result<String, AppError> {
+    let parts = leptos_axum::extract::<Parts>().await.map_err(|_| AppError::Internal)?;
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    Ok(format!("{scheme}://{host}{path}"))
+}

@@ -103,3 +103,44 @@ test('the dashboard counts contacts by status and links to the filtered list', a
   await expect(table).toBeVisible();
   await expect(table.getByRole('row')).toHaveCount(5);
 });
+
+test('a contact invited to the portal sets a password and sees only their own details', async ({ browser }) => {
+  const staff = await (await browser.newContext()).newPage();
+  await asAdmin(staff);
+  await staff.goto('/staff/contacts/new');
+  await hydrated(staff);
+  await staff.getByLabel('First name').fill('Dorothy');
+  await staff.getByLabel('Last name').fill('Vaughan');
+  await staff.getByLabel('Email').fill('dorothy@example.com');
+  await staff.getByLabel('Phone').fill('+1 757 555 0142');
+  await staff.getByLabel('City').fill('Hampton');
+  await staff.getByRole('button', { name: 'Save contact' }).click();
+  await expect(staff.getByRole('heading', { level: 1, name: 'Dorothy Vaughan' })).toBeVisible();
+  await hydrated(staff);
+  await expect(staff.getByText('This contact has no portal access.')).toBeVisible();
+  await staff.getByRole('button', { name: 'Invite to portal' }).click();
+  const link = await staff.getByLabel('Link to send').inputValue();
+  await expect(staff.getByText(/dorothy@example.com can sign in to the portal/)).toBeVisible();
+
+  const client = await (await browser.newContext()).newPage();
+  await client.goto(link);
+  await hydrated(client);
+  await client.getByLabel('New password').fill('computers in the west area');
+  await client.getByRole('button', { name: 'Set password' }).click();
+  await expect(client).toHaveURL(/password_set=1/);
+  await signIn(client, 'dorothy@example.com', 'computers in the west area');
+  await expect(client).toHaveURL(/\/portal$/);
+  await client.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Your details' }).click();
+  const record = client.getByRole('region', { name: 'What we have on file' });
+  await expect(record.getByText('+1 757 555 0142')).toBeVisible();
+  await expect(record.getByText('Hampton')).toBeVisible();
+  await expect(client.getByText('Katherine')).toHaveCount(0);
+  const response = await client.goto('/staff/contacts');
+  expect(response?.status()).toBe(403);
+
+  // Staff revoke the access: the client's session ends.
+  await staff.getByRole('button', { name: 'Revoke portal access' }).click();
+  await expect(staff.getByText('Portal access for dorothy@example.com is revoked.')).toBeVisible();
+  await client.goto('/portal/details');
+  await expect(client).toHaveURL(/\/login\?next=\/portal\/details$/);
+});

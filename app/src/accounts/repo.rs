@@ -233,6 +233,17 @@ pub async fn upsert_admin(
     Ok(row.into())
 }
 
+/// The contact a client account is linked to.
+pub async fn linked_contact(conn: &mut DbConn, user_id: i64) -> Result<Option<i64>, DbError> {
+    let id: Option<Option<i64>> = with_db!(conn, c => users::table
+        .find(user_id)
+        .select(users::contact_id)
+        .first(c)
+        .await
+        .optional())?;
+    Ok(id.flatten())
+}
+
 /// Staff accounts that registered and wait for an administrator.
 pub async fn count_pending_staff(conn: &mut DbConn) -> Result<i64, DbError> {
     Ok(with_db!(conn, c => users::table

@@ -161,3 +161,38 @@ pub async fn delete_contact(id: i64, confirm: Option<String>) -> Result<(), AppE
     .await;
     respond(result)
 }
+
+/// Gives the contact a client account for the portal and returns a one-time set-password link
+/// for staff to send (there is no mail server).
+#[server(prefix = "/api/staff", endpoint = "invite_to_portal")]
+pub async fn invite_to_portal(id: i64) -> Result<String, AppError> {
+    use crate::users::repo::{create_password_token, Actor};
+    use server::*;
+    let result = async {
+        let me = require(Permission::ContactsEdit).await?;
+        let actor = Actor::from(&me);
+        let mut conn = conn().await?;
+        let user_id = repo::grant_portal_access(&mut conn, &actor, id).await?;
+        let token = create_password_token(&mut conn, &actor, user_id).await?;
+        crate::api::absolute_url(&format!("/set-password?token={token}")).await
+    }
+    .await;
+    respond(result)
+}
+
+/// Ends the contact's portal access: the client account is deactivated and signed out.
+#[server(prefix = "/api/staff", endpoint = "revoke_portal")]
+pub async fn revoke_portal(id: i64) -> Result<(), AppError> {
+    use crate::users::repo::{set_active, Actor};
+    use server::*;
+    let result = async {
+        let me = require(Permission::ContactsEdit).await?;
+        let mut conn = conn().await?;
+        let access = repo::portal_access(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        set_active(&mut conn, &Actor::from(&me), access.user_id, false).await?;
+        leptos_axum::redirect(&format!("/staff/contacts/{id}?saved=1"));
+        Ok(())
+    }
+    .await;
+    respond(result)
+}

@@ -119,6 +119,16 @@ pub struct Contact {
     pub updated_at: String,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
+    /// The client account linked to this contact, if it was invited to the portal.
+    pub portal: Option<PortalAccess>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalAccess {
+    pub user_id: i64,
+    pub email: String,
+    pub is_active: bool,
+    pub last_sign_in: Option<String>,
 }
 
 impl Contact {

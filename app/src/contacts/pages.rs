@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{contact_choices, list_contacts, load_contact, DeleteContact, SaveContact};
+use super::api::{
+    contact_choices, list_contacts, load_contact, DeleteContact, InviteToPortal, RevokePortal, SaveContact,
+};
 use super::{Choice, Choices, Contact, ContactPage, SortKey};
 use crate::accounts::encode_query_value;
 use crate::accounts::pages::Auth;
@@ -170,9 +172,11 @@ pub fn StatusBadge(status: Choice) -> impl IntoView {
 #[component]
 pub fn ContactProfilePage() -> impl IntoView {
     let id = id_param();
+    let invite = ServerAction::<InviteToPortal>::new();
+    let revoke = ServerAction::<RevokePortal>::new();
     let contact = Resource::new(
-        move || id.get(),
-        |id| async move {
+        move || (id.get(), invite.version().get(), revoke.version().get()),
+        |(id, ..)| async move {
             match id {
                 Some(id) => load_contact(id).await,
                 None => Err(AppError::NotFound),
@@ -224,6 +228,46 @@ pub fn ContactProfilePage() -> impl IntoView {
                                 <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                                 <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                             </dl>
+                            {can_edit().then(|| {
+                                let state = match &c.portal {
+                                    None => "This contact has no portal access.".to_owned(),
+                                    Some(p) if p.is_active => format!(
+                                        "{} can sign in to the portal. Last sign-in: {}.",
+                                        p.email,
+                                        p.last_sign_in.clone().unwrap_or_else(|| "never".into())
+                                    ),
+                                    Some(p) => format!("Portal access for {} is revoked.", p.email),
+                                };
+                                let active = c.portal.as_ref().is_some_and(|p| p.is_active);
+                                view! {
+                                    <section class="card" aria-labelledby="portal-heading">
+                                        <h2 id="portal-heading">"Client portal"</h2>
+                                        <p>{state}</p>
+                                        <ActionForm action=invite>
+                                            <input type="hidden" name="id" value=id.to_string()/>
+                                            <button type="submit" class="secondary">
+                                                {if active { "Create a new set-password link" } else { "Invite to portal" }}
+                                            </button>
+                                        </ActionForm>
+                                        {move || invite.value().get().map(|r| match r {
+                                            Ok(url) => view! {
+                                                <div class="field">
+                                                    <label for="portal-link">"Link to send"</label>
+                                                    <input id="portal-link" type="text" readonly=true value=url/>
+                                                    <p class="hint">"It works once, for 24 hours. Send it to the client yourself."</p>
+                                                </div>
+                                            }.into_any(),
+                                            Err(e) => view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                                        })}
+                                        {active.then(|| view! {
+                                            <ActionForm action=revoke>
+                                                <input type="hidden" name="id" value=id.to_string()/>
+                                                <button type="submit" class="secondary">"Revoke portal access"</button>
+                                            </ActionForm>
+                                        })}
+                                    </section>
+                                }
+                            })}
                             {can_delete().then(|| view! {
                                 <section class="card danger" aria-labelledby="delete-heading">
                                     <h2 id="delete-heading">"Delete"</h2>

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::{
-    display_name, Choice, Choices, Contact, ContactInput, ContactPage, ContactQuery, ContactRow, SortKey,
-    StatusCount, CONTACTS_PER_PAGE,
+    display_name, Choice, Choices, Contact, ContactInput, ContactPage, ContactQuery, ContactRow,
+    PortalAccess, SortKey, StatusCount, CONTACTS_PER_PAGE,
 };
 use crate::db::schema::{
     contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources, users,
@@ -322,6 +322,7 @@ pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError>
         .await)?;
     let people: Vec<i64> = [r.owner_id, r.created_by, r.updated_by].into_iter().flatten().collect();
     let names = user_names(conn, &people).await?;
+    let portal = portal_access(conn, id).await?;
     let pick = |list: &[Choice], id: Option<i64>| id.and_then(|id| list.iter().find(|c| c.id == id).cloned());
     let tag_names: Vec<String> = tag_rows.iter().map(|(_, n)| n.clone()).collect();
     Ok(Some(Contact {
@@ -336,6 +337,7 @@ pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError>
         updated_at: stamp(r.updated_at),
         created_by: r.created_by.and_then(|u| names.get(&u).cloned()),
         updated_by: r.updated_by.and_then(|u| names.get(&u).cloned()),
+        portal,
         input: ContactInput {
             first_name: r.first_name,
             last_name: r.last_name,
@@ -356,6 +358,90 @@ pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError>
             tags: tag_names,
         },
     }))
+}
+
+/// The client account linked to contact `id`, if any.
+pub async fn portal_access(conn: &mut DbConn, id: i64) -> Result<Option<PortalAccess>, DbError> {
+    let row: Option<(i64, String, bool, Option<NaiveDateTime>)> = with_db!(conn, c => users::table
+        .filter(users::contact_id.eq(id).and(users::kind.eq("client")))
+        .select((users::id, users::email, users::is_active, users::last_login_at))
+        .first(c)
+        .await
+        .optional())?;
+    Ok(row.map(|(user_id, email, is_active, last)| PortalAccess {
+        user_id,
+        email,
+        is_active,
+        last_sign_in: last.map(stamp),
+    }))
+}
+
+/// Gives contact `id` a client account (or reactivates the one it has) and returns the id of the
+/// account, for a set-password link. The contact needs an email; a staff account with that email
+/// is never turned into a client.
+pub async fn grant_portal_access(
+    conn: &mut DbConn,
+    actor: &crate::users::repo::Actor,
+    id: i64,
+) -> Result<i64, AppError> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let contact = get(conn, id).await?.ok_or(AppError::NotFound)?;
+    let email = contact.input.email.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(AppError::Conflict(
+            "Add an email address to this contact first: it is how the client signs in.".into(),
+        ));
+    }
+    // Nobody knows this password; the client chooses theirs through the link.
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let unusable = crate::accounts::password::hash(&format!("{secret:?}")).await;
+    let name = contact.display_name();
+    let at = now();
+    write_tx!(conn, c => {
+        let existing: Option<(i64, String, Option<i64>)> = users::table
+            .filter(users::email.eq(&email))
+            .select((users::id, users::kind, users::contact_id))
+            .first(c)
+            .await
+            .optional()?;
+        let user_id = match existing {
+            Some((_, kind, _)) if kind != "client" => {
+                return Err(AppError::Conflict("A staff account uses this email; it cannot also be a client's.".into()));
+            }
+            Some((_, _, Some(other))) if other != id => {
+                return Err(AppError::Conflict("Another contact's portal account already uses this email.".into()));
+            }
+            Some((user_id, _, _)) => {
+                diesel::update(users::table.find(user_id))
+                    .set((users::contact_id.eq(Some(id)), users::is_active.eq(true)))
+                    .execute(c)
+                    .await?;
+                user_id
+            }
+            None => diesel::insert_into(users::table)
+                .values((
+                    users::email.eq(&email),
+                    users::display_name.eq(&name),
+                    users::password_hash.eq(unusable.as_str()),
+                    users::kind.eq("client"),
+                    users::is_active.eq(true),
+                    users::is_admin.eq(false),
+                    users::contact_id.eq(Some(id)),
+                    users::created_at.eq(at),
+                ))
+                .returning(users::id)
+                .get_result(c)
+                .await?,
+        };
+        // Only one client account per contact.
+        diesel::update(users::table.filter(users::contact_id.eq(id).and(users::id.ne(user_id))))
+            .set(users::contact_id.eq(None::<i64>))
+            .execute(c)
+            .await?;
+        Ok::<_, AppError>(user_id)
+    })
+    .inspect(|_| tracing::info!(contact_id = id, actor = actor.id, "portal access granted"))
 }
 
 fn like_pattern(search: &str) -> String {

@@ -15,11 +15,35 @@ pub async fn my_details() -> Result<ClientDetails, AppError> {
         // Read again by the session's own id: never by an id the browser sent.
         let account =
             crate::accounts::repo::find_by_id(&mut conn, client.id).await?.ok_or(AppError::NotFound)?;
+        // The one contact linked to this account; there is no way to ask for another.
+        let contact_id = crate::accounts::repo::linked_contact(&mut conn, client.id).await?;
+        let record = match contact_id {
+            Some(id) => crate::contacts::repo::get(&mut conn, id).await?.map(|c| {
+                let address = [
+                    c.input.street.clone(),
+                    format!("{} {}", c.input.postal_code, c.input.city).trim().to_owned(),
+                    c.input.country.clone(),
+                ]
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+                super::ContactCard {
+                    name: c.display_name(),
+                    address,
+                    email: c.input.email,
+                    phone: c.input.phone,
+                    company: c.input.company,
+                }
+            }),
+            None => None,
+        };
         Ok(ClientDetails {
             display_name: account.display_name,
             email: account.email,
             member_since: account.created_at.format("%-d %B %Y").to_string(),
             last_sign_in: account.last_login_at.map(|t| t.format("%-d %B %Y, %H:%M UTC").to_string()),
+            record,
         })
     }
     .await;

@@ -11,4 +11,16 @@ pub struct ClientDetails {
     pub email: String,
     pub member_since: String,
     pub last_sign_in: Option<String>,
+    /// The contact record the business keeps, when this account is linked to one.
+    pub record: Option<ContactCard>,
+}
+
+/// What a client may see of their own contact record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
+    pub address: String,
 }

@@ -52,6 +52,18 @@ pub fn PortalDetailsPage() -> impl IntoView {
                             <dt>"Client since"</dt><dd>{d.member_since}</dd>
                             <dt>"Last sign-in"</dt><dd>{d.last_sign_in.unwrap_or_else(|| "This is your first visit".into())}</dd>
                         </dl>
+                        {d.record.map(|r| view! {
+                            <section class="card" aria-labelledby="record-heading">
+                                <h2 id="record-heading">"What we have on file"</h2>
+                                <dl class="facts">
+                                    <dt>"Name"</dt><dd>{r.name}</dd>
+                                    <dt>"Email"</dt><dd>{r.email}</dd>
+                                    <dt>"Phone"</dt><dd>{r.phone}</dd>
+                                    <dt>"Company"</dt><dd>{r.company}</dd>
+                                    <dt>"Address"</dt><dd>{r.address}</dd>
+                                </dl>
+                            </section>
+                        })}
                     })
                 })}
             </ErrorBoundary>

@@ -135,3 +135,90 @@ fn contact(first: &str, email: &str) -> Vec<(&'static str, String)> {
     fields.push(("tags", "VIP, Navy".to_owned()));
     fields
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invited_contact_signs_in_to_the_portal_and_sees_only_their_own_record() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        app.add_user("nogroup@example.com", UserKind::Staff, false).await;
+        let admin = app.login("admin@example.com", None).await;
+        let mut ids = Vec::new();
+        for (first, email, phone) in
+            [("Grace", "grace@navy.mil", "+1 555 0100"), ("Other", "other@example.com", "+1 555 0199")]
+        {
+            let mut fields = contact(first, email);
+            fields.retain(|(k, _)| *k != "phone");
+            fields.push(("phone", phone.to_owned()));
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.call("/api/staff/save_contact", Some(&admin), &fields).await;
+            ids.push(
+                r.location()
+                    .unwrap()
+                    .trim_start_matches("/staff/contacts/")
+                    .trim_end_matches("?saved=1")
+                    .to_owned(),
+            );
+        }
+        let nogroup = app.login("nogroup@example.com", None).await;
+        for (who, cookie, want) in
+            [("anonymous", None, 401), ("staff without a group", Some(nogroup.as_str()), 403)]
+        {
+            let r = app.call("/api/staff/invite_to_portal", cookie, &[("id", &ids[0])]).await;
+            assert_eq!(r.status.as_u16(), want, "{name}: {who}");
+        }
+        let link = app.call("/api/staff/invite_to_portal", Some(&admin), &[("id", &ids[0])]).await;
+        assert_eq!(link.status, StatusCode::OK, "{name}: {}", link.body);
+        let url: String = serde_json::from_str(&link.body).unwrap();
+        let token = url.split("token=").nth(1).unwrap().to_owned();
+        let set = app
+            .call("/api/public/set_password", None, &[("token", &token), ("password", "tidal pools at dawn")])
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{name}: {}", set.body);
+
+        let client = app
+            .call(
+                "/api/public/login",
+                None,
+                &[("email", "grace@navy.mil"), ("password", "tidal pools at dawn")],
+            )
+            .await;
+        assert_eq!(client.location(), Some("/portal"), "{name}: {}", client.body);
+        let client = client.session_cookie().unwrap();
+        let details = app.call("/api/portal/my_details", Some(&client), &[]).await;
+        assert!(details.body.contains("+1 555 0100"), "{name}: {}", details.body);
+        assert!(!details.body.contains("other@example.com") && !details.body.contains("0199"), "{name}");
+        let page = app.get("/portal/details", Some(&client)).await;
+        assert!(
+            page.body.contains("+1 555 0100") && !page.body.contains("other@example.com"),
+            "{name}: not in the HTML or its hydration data"
+        );
+        for path in ["/api/staff/contact", "/api/staff/contacts"] {
+            let r = app.call(path, Some(&client), &[("id", &ids[1])]).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {path}");
+        }
+        let staff_view = app.call("/api/staff/contact", Some(&admin), &[("id", &ids[0])]).await;
+        assert!(staff_view.body.contains(r#""is_active":true"#), "{name}: {}", staff_view.body);
+
+        let revoked = app.call("/api/staff/revoke_portal", Some(&admin), &[("id", &ids[0])]).await;
+        assert_eq!(revoked.status, StatusCode::OK, "{name}: {}", revoked.body);
+        assert_eq!(
+            app.call("/api/portal/my_details", Some(&client), &[]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+        // A contact without an email cannot be invited.
+        let no_email = contact("Nomail", "");
+        let no_email: Vec<(&str, &str)> = no_email.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app.call("/api/staff/save_contact", Some(&admin), &no_email).await;
+        let id = r
+            .location()
+            .unwrap()
+            .trim_start_matches("/staff/contacts/")
+            .trim_end_matches("?saved=1")
+            .to_owned();
+        let r = app.call("/api/staff/invite_to_portal", Some(&admin), &[("id", &id)]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{name}: {}", r.body);
+    }
+}
