@@ -36,6 +36,7 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/staff/contacts/export.csv", get(app::contacts::export::export_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn(guard_areas))

@@ -2,6 +2,8 @@
 //! source, tags and an owner.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

@@ -67,6 +67,17 @@ pub fn ContactsPage() -> impl IntoView {
     );
     let choices = Resource::new(|| (), |_| contact_choices());
     let can_create = can(Permission::ContactsCreate);
+    let can_export = can(Permission::ContactsExport);
+    let export_href = move || {
+        let parts: Vec<String> = FILTERS
+            .iter()
+            .filter_map(|k| {
+                let v = param(k);
+                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
+            })
+            .collect();
+        format!("/staff/contacts/export.csv?{}", parts.join("&"))
+    };
     // A column header links to the list sorted by it; a second click reverses the order.
     let sort_href = move |key: SortKey| {
         let current = SortKey::parse(&param("sort")).unwrap_or_default();
@@ -96,9 +107,16 @@ pub fn ContactsPage() -> impl IntoView {
         <Title text="Contacts"/>
         <h1>"Contacts"</h1>
         {saved_notice()}
-        <Show when=can_create>
-            <p><a class="button" href="/staff/contacts/new">"Add contact"</a></p>
-        </Show>
+        <p class="actions">
+            <Show when=can_create>
+                <a class="button" href="/staff/contacts/new">"Add contact"</a>
+            </Show>
+            " "
+            <Show when=can_export>
+                // A plain link: the browser downloads the file the server streams.
+                <a class="button secondary" href=export_href rel="external" download="">"Export CSV"</a>
+            </Show>
+        </p>
         <form method="get" action="/staff/contacts" class="filters" role="search" aria-label="Find contacts">
             <div class="field">
                 <label for="filter-q">"Search"</label>

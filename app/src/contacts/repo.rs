@@ -457,6 +457,38 @@ fn like_pattern(search: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The list's filters as a boxed query over contacts joined with their status; written once and
+/// used by the list and the export.
+macro_rules! filtered {
+    ($query:expr, $pattern:expr) => {{
+        let query: &ContactQuery = $query;
+        let mut q = contacts::table.left_join(contact_statuses::table).into_boxed();
+        if !query.search.trim().is_empty() {
+            q = q.filter(contacts::search_text.like($pattern.clone()).escape('\\'));
+        }
+        if let Some(id) = query.status_id {
+            q = q.filter(contacts::status_id.eq(id));
+        }
+        if let Some(id) = query.traffic_source_id {
+            q = q.filter(contacts::traffic_source_id.eq(id));
+        }
+        if let Some(id) = query.owner_id {
+            q = q.filter(contacts::owner_id.eq(id));
+        }
+        if let Some(id) = query.tag_id {
+            q = q.filter(contacts::id.eq_any(
+                contact_tags::table.filter(contact_tags::tag_id.eq(id)).select(contact_tags::contact_id),
+            ));
+        }
+        if let Some(id) = query.service_id {
+            q = q.filter(contacts::id.eq_any(
+                contact_services::table.filter(contact_services::service_id.eq(id)).select(contact_services::contact_id),
+            ));
+        }
+        q
+    }};
+}
+
 type ListRow = (i64, String, String, Option<String>, String, String, Option<i64>, Option<i64>, NaiveDateTime);
 
 /// One page of contacts matching `query`, sorted as asked (ties broken by id, so pages are stable).
@@ -464,28 +496,7 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     let pattern = like_pattern(&query.search);
     let page = query.page.max(1);
     let (total, rows) = with_db!(conn, c => {
-        let build = || {
-            let mut q = contacts::table.left_join(contact_statuses::table).into_boxed();
-            if !query.search.trim().is_empty() {
-                q = q.filter(contacts::search_text.like(pattern.clone()).escape('\\'));
-            }
-            if let Some(id) = query.status_id {
-                q = q.filter(contacts::status_id.eq(id));
-            }
-            if let Some(id) = query.traffic_source_id {
-                q = q.filter(contacts::traffic_source_id.eq(id));
-            }
-            if let Some(id) = query.owner_id {
-                q = q.filter(contacts::owner_id.eq(id));
-            }
-            if let Some(id) = query.tag_id {
-                q = q.filter(contacts::id.eq_any(contact_tags::table.filter(contact_tags::tag_id.eq(id)).select(contact_tags::contact_id)));
-            }
-            if let Some(id) = query.service_id {
-                q = q.filter(contacts::id.eq_any(contact_services::table.filter(contact_services::service_id.eq(id)).select(contact_services::contact_id)));
-            }
-            q
-        };
+        let build = || filtered!(query, pattern);
         let total: i64 = build().count().get_result(c).await?;
         let q = build();
         let q = match (query.sort, query.descending) {
@@ -549,6 +560,31 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
         })
         .collect();
     Ok(ContactPage { rows, total, page, pages: ((total + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE).max(1) })
+}
+
+/// One batch of the export: full records of the contacts matching `query` with an id above
+/// `after`, in id order (keyset paging keeps every batch as cheap as the first).
+pub async fn export_batch(
+    conn: &mut DbConn,
+    query: &ContactQuery,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Contact>, DbError> {
+    let pattern = like_pattern(&query.search);
+    let ids: Vec<i64> = with_db!(conn, c => filtered!(query, pattern)
+        .filter(contacts::id.gt(after))
+        .order(contacts::id.asc())
+        .limit(limit)
+        .select(contacts::id)
+        .load(c)
+        .await)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(contact) = get(conn, id).await? {
+            out.push(contact);
+        }
+    }
+    Ok(out)
 }
 
 /// Every status with its number of contacts, in the statuses' order; and the total.

@@ -222,3 +222,45 @@ async fn an_invited_contact_signs_in_to_the_portal_and_sees_only_their_own_recor
         assert_eq!(r.status, StatusCode::CONFLICT, "{name}: {}", r.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_streams_the_filtered_list_as_safe_csv() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let member = app.add_user("member@example.com", UserKind::Staff, false).await;
+        {
+            let mut conn = app.db.pool.get().await.unwrap();
+            let staff_group = repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
+            let update = UserUpdate { display_name: "member".into(), email: "member@example.com".into(), is_admin: false, group_ids: vec![staff_group.id] };
+            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update).await.unwrap();
+        }
+        let admin = app.login("admin@example.com", None).await;
+        for (first, company) in [("Grace", "=HYPERLINK(\"http://evil\")"), ("Alan", "Bletchley"), ("Ada", "Analytical")] {
+            let mut fields = contact(first, &format!("{}@example.com", first.to_lowercase()));
+            fields.retain(|(k, _)| *k != "company");
+            fields.push(("company", company.to_owned()));
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(app.call("/api/staff/save_contact", Some(&admin), &fields).await.status, StatusCode::OK);
+        }
+        let all = app.get("/staff/contacts/export.csv", Some(&admin)).await;
+        assert_eq!(all.status, StatusCode::OK, "{name}: {}", all.body);
+        assert_eq!(all.headers.get("content-type").unwrap(), "text/csv; charset=utf-8");
+        assert!(all.headers.get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment;"));
+        let lines: Vec<&str> = all.body.lines().collect();
+        assert_eq!(lines.len(), 4, "{name}: a header and three contacts: {}", all.body);
+        assert!(lines[0].starts_with("ID,First name,Last name,Email"), "{name}");
+        assert!(all.body.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{name}: formulas are neutralized: {}", all.body);
+        assert!(all.body.contains("\"Navy, VIP\""), "{name}: tags");
+
+        let filtered = app.get("/staff/contacts/export.csv?q=bletch", Some(&admin)).await;
+        assert_eq!(filtered.body.lines().count(), 2, "{name}: {}", filtered.body);
+        assert!(filtered.body.contains("Alan"), "{name}");
+
+        // The seeded Staff group may view but not export; clients and visitors get nothing.
+        let member = app.login("member@example.com", None).await;
+        assert_eq!(app.get("/staff/contacts/export.csv", Some(&member)).await.status, StatusCode::FORBIDDEN, "{name}");
+        assert!(app.get("/staff/contacts/export.csv", None).await.status.is_redirection(), "{name}");
+    }
+}
