@@ -144,3 +144,21 @@ test('a contact invited to the portal sets a password and sees only their own de
   await client.goto('/portal/details');
   await expect(client).toHaveURL(/\/login\?next=\/portal\/details$/);
 });
+
+test('the filtered list downloads as CSV', async ({ page }) => {
+  await asAdmin(page);
+  await page.goto('/staff/contacts?q=katherine');
+  await hydrated(page);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export CSV' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^contacts-\d{4}-\d{2}-\d{2}\.csv$/);
+  const stream = await download.createReadStream();
+  let text = '';
+  for await (const chunk of stream) text += chunk;
+  const lines = text.trim().split('\n');
+  expect(lines[0]).toContain('First name,Last name,Email');
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toContain('Katherine');
+});
