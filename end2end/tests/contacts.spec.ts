@@ -45,7 +45,7 @@ test('staff add a contact with a new tag, find it, edit it, and delete it', asyn
   await expect(page.getByRole('link', { name: 'Margaret Hamilton' })).toBeVisible();
   await expect(page.getByText('1 contact', { exact: true })).toBeVisible();
   await page.goto('/staff/contacts');
-  await page.getByLabel('Tag').selectOption({ label: 'Apollo' });
+  await page.getByLabel('Tag', { exact: true }).selectOption({ label: 'Apollo' });
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page.getByRole('link', { name: 'Margaret Hamilton' })).toBeVisible();
   await page.goBack();
@@ -161,4 +161,27 @@ test('the filtered list downloads as CSV', async ({ page }) => {
   expect(lines[0]).toContain('First name,Last name,Email');
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain('Katherine');
+});
+
+test('two contacts are tagged at once from the list', async ({ page }) => {
+  await asAdmin(page);
+  for (const [first, last] of [['Mary', 'Jackson'], ['Christine', 'Darden']]) {
+    await page.goto('/staff/contacts/new');
+    await hydrated(page);
+    await page.getByLabel('First name').fill(first);
+    await page.getByLabel('Last name').fill(last);
+    await page.getByRole('button', { name: 'Save contact' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: `${first} ${last}` })).toBeVisible();
+  }
+  await page.goto('/staff/contacts');
+  await hydrated(page);
+  await page.getByLabel('Select Mary Jackson').check();
+  await page.getByLabel('Select Christine Darden').check();
+  await page.getByLabel('Action').selectOption({ label: 'Add a tag' });
+  await page.getByLabel('Tag name').fill('Hidden Figures');
+  await page.getByRole('button', { name: 'Apply to selected' }).click();
+  await expect(page.getByText('Changes saved.')).toBeVisible();
+  await expect(page.getByRole('row', { name: /Mary Jackson/ })).toContainText('Hidden Figures');
+  await expect(page.getByRole('row', { name: /Christine Darden/ })).toContainText('Hidden Figures');
+  await expect(page.getByRole('row', { name: /Katherine Johnson/ })).not.toContainText('Hidden Figures');
 });

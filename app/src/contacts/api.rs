@@ -196,3 +196,47 @@ pub async fn revoke_portal(id: i64) -> Result<(), AppError> {
     .await;
     respond(result)
 }
+
+/// Applies one action to the selected contacts of the list, then goes back to the same list.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/staff", endpoint = "bulk_contacts")]
+pub async fn bulk_contacts(
+    ids: Option<Vec<i64>>,
+    action: String,
+    tag: Option<String>,
+    status_id: Option<String>,
+    owner_id: Option<String>,
+    confirm: Option<String>,
+    back: Option<String>,
+) -> Result<(), AppError> {
+    use server::*;
+    use repo::BulkChange;
+    let result = async {
+        let change = match action.as_str() {
+            "add_tag" => BulkChange::AddTag(tag.unwrap_or_default()),
+            "remove_tag" => BulkChange::RemoveTag(tag.unwrap_or_default()),
+            "set_status" => BulkChange::SetStatus(id_or_none(status_id)),
+            "set_owner" => BulkChange::SetOwner(id_or_none(owner_id)),
+            "delete" => BulkChange::Delete,
+            _ => return Err(AppError::invalid("action", "Choose what to do with the selected contacts.")),
+        };
+        let permission = if matches!(change, BulkChange::Delete) { Permission::ContactsDelete } else { Permission::ContactsEdit };
+        let me = require(permission).await?;
+        let ids = ids.unwrap_or_default();
+        if ids.is_empty() {
+            return Err(AppError::invalid("ids", "Select at least one contact."));
+        }
+        if matches!(change, BulkChange::Delete) && confirm.is_none() {
+            return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
+        }
+        let count = repo::bulk_change(&mut conn().await?, me.id, &ids, &change).await?;
+        tracing::info!(user_id = me.id, action = %action, count, "bulk change on contacts");
+        let back = back.filter(|b| b.starts_with("/staff/contacts") && !b.starts_with("//")).unwrap_or_else(|| "/staff/contacts".into());
+        let sep = if back.contains('?') { '&' } else { '?' };
+        let back = if back.contains("saved=1") { back } else { format!("{back}{sep}saved=1") };
+        leptos_axum::redirect(&back);
+        Ok(())
+    }
+    .await;
+    respond(result)
+}

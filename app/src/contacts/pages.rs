@@ -2,10 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::{
-    contact_choices, list_contacts, load_contact, DeleteContact, InviteToPortal, RevokePortal, SaveContact,
+    contact_choices, list_contacts, load_contact, BulkContacts, DeleteContact, InviteToPortal, RevokePortal,
+    SaveContact,
 };
 use super::{Choice, Choices, Contact, ContactPage, SortKey};
 use crate::accounts::encode_query_value;
@@ -49,9 +50,12 @@ fn FilterSelect(
 pub fn ContactsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let bulk = ServerAction::<BulkContacts>::new();
+    let bulk_error = error_of(bulk.value());
+    let location = use_location();
     let contacts = Resource::new(
-        move || query.get(),
-        |q| {
+        move || (query.get(), bulk.version().get()),
+        |(q, _)| {
             list_contacts(
                 q.get("q"),
                 q.get("status"),
@@ -143,11 +147,19 @@ pub fn ContactsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let params: Vec<(&'static str, String)> =
                         FILTERS.iter().chain(["sort", "dir"].iter()).map(|k| (*k, param(k))).collect();
+                    let c: Choices = choices.await.unwrap_or_default();
+                    let back = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked().trim_start_matches('?').is_empty().then(String::new).unwrap_or_else(|| format!("?{}", location.search.get_untracked().trim_start_matches('?'))));
+                    let field_error = move |name: &'static str| {
+                        move || bulk_error.get().and_then(|e| e.field(name)).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+                    };
                     contacts.await.map(|page: ContactPage| view! {
                         <p>{match page.total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                        <ActionForm action=bulk attr:class="bulk-form">
+                        <input type="hidden" name="back" value=back/>
                         <table>
                             <thead>
                                 <tr>
+                                    <th scope="col"><span class="visually-hidden">"Select"</span></th>
                                     {header(SortKey::Name, "Name")}
                                     {header(SortKey::Email, "Email")}
                                     <th scope="col">"Phone"</th>
@@ -161,6 +173,7 @@ pub fn ContactsPage() -> impl IntoView {
                             <tbody>
                                 {page.rows.into_iter().map(|r| view! {
                                     <tr>
+                                        <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
                                         <td><a href=format!("/staff/contacts/{}", r.id)>{r.name}</a></td>
                                         <td>{r.email.unwrap_or_default()}</td>
                                         <td>{r.phone}</td>
@@ -173,6 +186,49 @@ pub fn ContactsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {field_error("ids")}
+                        <fieldset class="bulk">
+                            <legend>"With the selected contacts"</legend>
+                            <div class="filters">
+                                <div class="field">
+                                    <label for="bulk-action">"Action"</label>
+                                    <select id="bulk-action" name="action">
+                                        <option value="add_tag">"Add a tag"</option>
+                                        <option value="remove_tag">"Remove a tag"</option>
+                                        <option value="set_status">"Set the status"</option>
+                                        <option value="set_owner">"Change the owner"</option>
+                                        <option value="delete">"Delete"</option>
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="bulk-tag">"Tag name"</label>
+                                    <input id="bulk-tag" name="tag" type="text"/>
+                                </div>
+                                <div class="field">
+                                    <label for="bulk-status">"New status"</label>
+                                    <select id="bulk-status" name="status_id">
+                                        <option value="">"None"</option>
+                                        {c.statuses.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="bulk-owner">"New owner"</label>
+                                    <select id="bulk-owner" name="owner_id">
+                                        <option value="">"Nobody"</option>
+                                        {c.owners.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <div class="checkbox">
+                                    <input type="checkbox" id="bulk-confirm" name="confirm" value="yes"/>
+                                    <label for="bulk-confirm">"Yes, delete the selected contacts"</label>
+                                </div>
+                                <button type="submit">"Apply to selected"</button>
+                            </div>
+                            {field_error("tag")}
+                            {field_error("confirm")}
+                            {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
+                        </fieldset>
+                        </ActionForm>
                         <Pager base="/staff/contacts" params page=page.page pages=page.pages/>
                     })
                 })}

@@ -587,6 +587,89 @@ pub async fn export_batch(
     Ok(out)
 }
 
+/// What a bulk action does to the selected contacts.
+#[derive(Debug, Clone)]
+pub enum BulkChange {
+    AddTag(String),
+    RemoveTag(String),
+    SetStatus(Option<i64>),
+    SetOwner(Option<i64>),
+    Delete,
+}
+
+/// Applies `change` to the contacts `ids` in one transaction; returns how many were affected.
+/// Every changed contact gets a new version, so a form opened before sees a conflict.
+pub async fn bulk_change(conn: &mut DbConn, actor_id: i64, ids: &[i64], change: &BulkChange) -> Result<usize, AppError> {
+    let at = now();
+    write_tx!(conn, c => {
+        let touched = match change {
+            BulkChange::AddTag(name) | BulkChange::RemoveTag(name) => {
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err(AppError::invalid("tag", "Enter the tag's name."));
+                }
+                let existing: Option<i64> = tags::table
+                    .filter(lower(tags::name).eq(name.to_lowercase()))
+                    .select(tags::id)
+                    .first(c)
+                    .await
+                    .optional()?;
+                let adding = matches!(change, BulkChange::AddTag(_));
+                let tag_id = match (existing, adding) {
+                    (Some(id), _) => id,
+                    (None, true) => diesel::insert_into(tags::table).values(tags::name.eq(name)).returning(tags::id).get_result(c).await?,
+                    (None, false) => return Ok(0),
+                };
+                let current: Vec<i64> = contact_tags::table
+                    .filter(contact_tags::tag_id.eq(tag_id).and(contact_tags::contact_id.eq_any(ids)))
+                    .select(contact_tags::contact_id)
+                    .load(c)
+                    .await?;
+                let existing_ids: Vec<i64> = contacts::table.filter(contacts::id.eq_any(ids)).select(contacts::id).load(c).await?;
+                let changed: Vec<i64> = if adding {
+                    existing_ids.into_iter().filter(|id| !current.contains(id)).collect()
+                } else {
+                    current
+                };
+                for id in &changed {
+                    if adding {
+                        diesel::insert_into(contact_tags::table)
+                            .values((contact_tags::contact_id.eq(id), contact_tags::tag_id.eq(tag_id)))
+                            .execute(c)
+                            .await?;
+                    }
+                }
+                if !adding {
+                    diesel::delete(contact_tags::table.filter(contact_tags::tag_id.eq(tag_id).and(contact_tags::contact_id.eq_any(&changed))))
+                        .execute(c)
+                        .await?;
+                }
+                diesel::update(contacts::table.filter(contacts::id.eq_any(&changed)))
+                    .set((contacts::version.eq(contacts::version + 1), contacts::updated_at.eq(at), contacts::updated_by.eq(Some(actor_id))))
+                    .execute(c)
+                    .await?
+            }
+            BulkChange::SetStatus(status) => {
+                diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+                    .set((contacts::status_id.eq(status), contacts::version.eq(contacts::version + 1), contacts::updated_at.eq(at), contacts::updated_by.eq(Some(actor_id))))
+                    .execute(c)
+                    .await?
+            }
+            BulkChange::SetOwner(owner) => {
+                diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+                    .set((contacts::owner_id.eq(owner), contacts::version.eq(contacts::version + 1), contacts::updated_at.eq(at), contacts::updated_by.eq(Some(actor_id))))
+                    .execute(c)
+                    .await?
+            }
+            BulkChange::Delete => {
+                diesel::update(users::table.filter(users::contact_id.eq_any(ids))).set(users::contact_id.eq(None::<i64>)).execute(c).await?;
+                diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await?
+            }
+        };
+        Ok::<_, AppError>(touched)
+    })
+}
+
 /// Every status with its number of contacts, in the statuses' order; and the total.
 pub async fn status_counts(conn: &mut DbConn) -> Result<(Vec<StatusCount>, i64), DbError> {
     let statuses = choices(conn).await?.statuses;
@@ -719,6 +802,35 @@ mod tests {
                 AppError::NotFound,
                 "{name}"
             );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bulk_actions_change_only_the_selected_contacts() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let all = choices(&mut conn).await.unwrap();
+            let a = create(&mut conn, me, &person("A", "One", "a@example.com", "")).await.unwrap();
+            let b = create(&mut conn, me, &person("B", "Two", "b@example.com", "")).await.unwrap();
+            let untouched = create(&mut conn, me, &person("C", "Three", "c@example.com", "")).await.unwrap();
+
+            assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("Newsletter".into())).await.unwrap(), 2, "{name}");
+            assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("newsletter".into())).await.unwrap(), 0, "{name}: already tagged");
+            bulk_change(&mut conn, me, &[a, b], &BulkChange::SetStatus(Some(all.statuses[1].id))).await.unwrap();
+            bulk_change(&mut conn, me, &[b], &BulkChange::SetOwner(Some(me))).await.unwrap();
+            bulk_change(&mut conn, me, &[b], &BulkChange::RemoveTag("NEWSLETTER".into())).await.unwrap();
+            let (ca, cb, cc) = (get(&mut conn, a).await.unwrap().unwrap(), get(&mut conn, b).await.unwrap().unwrap(), get(&mut conn, untouched).await.unwrap().unwrap());
+            assert_eq!(ca.input.tags, vec!["Newsletter".to_owned()], "{name}");
+            assert!(cb.input.tags.is_empty(), "{name}");
+            assert_eq!((ca.input.status_id, cb.input.owner_id), (Some(all.statuses[1].id), Some(me)), "{name}");
+            assert_eq!((ca.version, cb.version, cc.version), (3, 5, 1), "{name}: each change is a new version");
+            assert_eq!((cc.input.status_id, cc.input.tags.len()), (None, 0), "{name}");
+            assert!(bulk_change(&mut conn, me, &[a], &BulkChange::AddTag("  ".into())).await.unwrap_err().field("tag").is_some(), "{name}");
+
+            assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::Delete).await.unwrap(), 2, "{name}");
+            assert_eq!(list(&mut conn, &ContactQuery::default()).await.unwrap().total, 1, "{name}");
         }
     }
 
