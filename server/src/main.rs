@@ -61,6 +61,11 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Add deterministic demo contacts (with tags, statuses, services and owners).
+    SeedDemo {
+        #[arg(long, default_value_t = 1000)]
+        contacts: usize,
+    },
     /// Create an active staff or client account (password from CRM_USER_PASSWORD, or prompted).
     CreateUser {
         #[arg(long)]
@@ -99,6 +104,12 @@ async fn main() -> Result<(), BoxError> {
         Command::Serve => serve(pool, &sessions).await,
         Command::CreateAdmin { email, name } => create_admin(&pool, &email, &name).await,
         Command::CreateUser { email, name, kind } => create_user(&pool, &email, &name, &kind).await,
+        Command::SeedDemo { contacts } => {
+            let started = std::time::Instant::now();
+            let added = app::contacts::demo::seed(&mut pool.get().await?, contacts).await?;
+            println!("Added {added} demo contacts in {:.1} s.", started.elapsed().as_secs_f64());
+            Ok(())
+        }
     }
 }
 

@@ -209,8 +209,8 @@ pub async fn bulk_contacts(
     confirm: Option<String>,
     back: Option<String>,
 ) -> Result<(), AppError> {
-    use server::*;
     use repo::BulkChange;
+    use server::*;
     let result = async {
         let change = match action.as_str() {
             "add_tag" => BulkChange::AddTag(tag.unwrap_or_default()),
@@ -220,7 +220,11 @@ pub async fn bulk_contacts(
             "delete" => BulkChange::Delete,
             _ => return Err(AppError::invalid("action", "Choose what to do with the selected contacts.")),
         };
-        let permission = if matches!(change, BulkChange::Delete) { Permission::ContactsDelete } else { Permission::ContactsEdit };
+        let permission = if matches!(change, BulkChange::Delete) {
+            Permission::ContactsDelete
+        } else {
+            Permission::ContactsEdit
+        };
         let me = require(permission).await?;
         let ids = ids.unwrap_or_default();
         if ids.is_empty() {
@@ -231,7 +235,9 @@ pub async fn bulk_contacts(
         }
         let count = repo::bulk_change(&mut conn().await?, me.id, &ids, &change).await?;
         tracing::info!(user_id = me.id, action = %action, count, "bulk change on contacts");
-        let back = back.filter(|b| b.starts_with("/staff/contacts") && !b.starts_with("//")).unwrap_or_else(|| "/staff/contacts".into());
+        let back = back
+            .filter(|b| b.starts_with("/staff/contacts") && !b.starts_with("//"))
+            .unwrap_or_else(|| "/staff/contacts".into());
         let sep = if back.contains('?') { '&' } else { '?' };
         let back = if back.contains("saved=1") { back } else { format!("{back}{sep}saved=1") };
         leptos_axum::redirect(&back);

@@ -16,8 +16,26 @@ use crate::users::Permission;
 const BATCH: i64 = 500;
 
 const HEADER: [&str; 20] = [
-    "ID", "First name", "Last name", "Email", "Phone", "Company", "Job title", "Street", "City", "Postal code",
-    "Country", "Website", "Status", "Traffic source", "Owner", "Tags", "Services", "Created", "Updated", "Notes",
+    "ID",
+    "First name",
+    "Last name",
+    "Email",
+    "Phone",
+    "Company",
+    "Job title",
+    "Street",
+    "City",
+    "Postal code",
+    "Country",
+    "Website",
+    "Status",
+    "Traffic source",
+    "Owner",
+    "Tags",
+    "Services",
+    "Created",
+    "Updated",
+    "Notes",
 ];
 
 /// Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return) as a formula;
@@ -85,7 +103,9 @@ pub async fn export_csv(
             .await
             .map(|p| p.contains(&Permission::ContactsExport))
             .unwrap_or(false),
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The database is busy; try again.").into_response(),
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "The database is busy; try again.").into_response()
+        }
     };
     if !allowed {
         return (StatusCode::FORBIDDEN, "You may not export contacts.").into_response();

@@ -481,9 +481,13 @@ macro_rules! filtered {
             ));
         }
         if let Some(id) = query.service_id {
-            q = q.filter(contacts::id.eq_any(
-                contact_services::table.filter(contact_services::service_id.eq(id)).select(contact_services::contact_id),
-            ));
+            q = q.filter(
+                contacts::id.eq_any(
+                    contact_services::table
+                        .filter(contact_services::service_id.eq(id))
+                        .select(contact_services::contact_id),
+                ),
+            );
         }
         q
     }};
@@ -599,7 +603,12 @@ pub enum BulkChange {
 
 /// Applies `change` to the contacts `ids` in one transaction; returns how many were affected.
 /// Every changed contact gets a new version, so a form opened before sees a conflict.
-pub async fn bulk_change(conn: &mut DbConn, actor_id: i64, ids: &[i64], change: &BulkChange) -> Result<usize, AppError> {
+pub async fn bulk_change(
+    conn: &mut DbConn,
+    actor_id: i64,
+    ids: &[i64],
+    change: &BulkChange,
+) -> Result<usize, AppError> {
     let at = now();
     write_tx!(conn, c => {
         let touched = match change {
@@ -816,18 +825,47 @@ mod tests {
             let b = create(&mut conn, me, &person("B", "Two", "b@example.com", "")).await.unwrap();
             let untouched = create(&mut conn, me, &person("C", "Three", "c@example.com", "")).await.unwrap();
 
-            assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("Newsletter".into())).await.unwrap(), 2, "{name}");
-            assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("newsletter".into())).await.unwrap(), 0, "{name}: already tagged");
-            bulk_change(&mut conn, me, &[a, b], &BulkChange::SetStatus(Some(all.statuses[1].id))).await.unwrap();
+            assert_eq!(
+                bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("Newsletter".into())).await.unwrap(),
+                2,
+                "{name}"
+            );
+            assert_eq!(
+                bulk_change(&mut conn, me, &[a, b], &BulkChange::AddTag("newsletter".into())).await.unwrap(),
+                0,
+                "{name}: already tagged"
+            );
+            bulk_change(&mut conn, me, &[a, b], &BulkChange::SetStatus(Some(all.statuses[1].id)))
+                .await
+                .unwrap();
             bulk_change(&mut conn, me, &[b], &BulkChange::SetOwner(Some(me))).await.unwrap();
             bulk_change(&mut conn, me, &[b], &BulkChange::RemoveTag("NEWSLETTER".into())).await.unwrap();
-            let (ca, cb, cc) = (get(&mut conn, a).await.unwrap().unwrap(), get(&mut conn, b).await.unwrap().unwrap(), get(&mut conn, untouched).await.unwrap().unwrap());
+            let (ca, cb, cc) = (
+                get(&mut conn, a).await.unwrap().unwrap(),
+                get(&mut conn, b).await.unwrap().unwrap(),
+                get(&mut conn, untouched).await.unwrap().unwrap(),
+            );
             assert_eq!(ca.input.tags, vec!["Newsletter".to_owned()], "{name}");
             assert!(cb.input.tags.is_empty(), "{name}");
-            assert_eq!((ca.input.status_id, cb.input.owner_id), (Some(all.statuses[1].id), Some(me)), "{name}");
-            assert_eq!((ca.version, cb.version, cc.version), (3, 5, 1), "{name}: each change is a new version");
+            assert_eq!(
+                (ca.input.status_id, cb.input.owner_id),
+                (Some(all.statuses[1].id), Some(me)),
+                "{name}"
+            );
+            assert_eq!(
+                (ca.version, cb.version, cc.version),
+                (3, 5, 1),
+                "{name}: each change is a new version"
+            );
             assert_eq!((cc.input.status_id, cc.input.tags.len()), (None, 0), "{name}");
-            assert!(bulk_change(&mut conn, me, &[a], &BulkChange::AddTag("  ".into())).await.unwrap_err().field("tag").is_some(), "{name}");
+            assert!(
+                bulk_change(&mut conn, me, &[a], &BulkChange::AddTag("  ".into()))
+                    .await
+                    .unwrap_err()
+                    .field("tag")
+                    .is_some(),
+                "{name}"
+            );
 
             assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::Delete).await.unwrap(), 2, "{name}");
             assert_eq!(list(&mut conn, &ContactQuery::default()).await.unwrap().total, 1, "{name}");

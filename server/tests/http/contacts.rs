@@ -232,17 +232,30 @@ async fn the_export_streams_the_filtered_list_as_safe_csv() {
         let member = app.add_user("member@example.com", UserKind::Staff, false).await;
         {
             let mut conn = app.db.pool.get().await.unwrap();
-            let staff_group = repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
-            let update = UserUpdate { display_name: "member".into(), email: "member@example.com".into(), is_admin: false, group_ids: vec![staff_group.id] };
-            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update).await.unwrap();
+            let staff_group =
+                repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
+            let update = UserUpdate {
+                display_name: "member".into(),
+                email: "member@example.com".into(),
+                is_admin: false,
+                group_ids: vec![staff_group.id],
+            };
+            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
+                .await
+                .unwrap();
         }
         let admin = app.login("admin@example.com", None).await;
-        for (first, company) in [("Grace", "=HYPERLINK(\"http://evil\")"), ("Alan", "Bletchley"), ("Ada", "Analytical")] {
+        for (first, company) in
+            [("Grace", "=HYPERLINK(\"http://evil\")"), ("Alan", "Bletchley"), ("Ada", "Analytical")]
+        {
             let mut fields = contact(first, &format!("{}@example.com", first.to_lowercase()));
             fields.retain(|(k, _)| *k != "company");
             fields.push(("company", company.to_owned()));
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            assert_eq!(app.call("/api/staff/save_contact", Some(&admin), &fields).await.status, StatusCode::OK);
+            assert_eq!(
+                app.call("/api/staff/save_contact", Some(&admin), &fields).await.status,
+                StatusCode::OK
+            );
         }
         let all = app.get("/staff/contacts/export.csv", Some(&admin)).await;
         assert_eq!(all.status, StatusCode::OK, "{name}: {}", all.body);
@@ -251,7 +264,11 @@ async fn the_export_streams_the_filtered_list_as_safe_csv() {
         let lines: Vec<&str> = all.body.lines().collect();
         assert_eq!(lines.len(), 4, "{name}: a header and three contacts: {}", all.body);
         assert!(lines[0].starts_with("ID,First name,Last name,Email"), "{name}");
-        assert!(all.body.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{name}: formulas are neutralized: {}", all.body);
+        assert!(
+            all.body.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            "{name}: formulas are neutralized: {}",
+            all.body
+        );
         assert!(all.body.contains("\"Navy, VIP\""), "{name}: tags");
 
         let filtered = app.get("/staff/contacts/export.csv?q=bletch", Some(&admin)).await;
@@ -260,7 +277,11 @@ async fn the_export_streams_the_filtered_list_as_safe_csv() {
 
         // The seeded Staff group may view but not export; clients and visitors get nothing.
         let member = app.login("member@example.com", None).await;
-        assert_eq!(app.get("/staff/contacts/export.csv", Some(&member)).await.status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(
+            app.get("/staff/contacts/export.csv", Some(&member)).await.status,
+            StatusCode::FORBIDDEN,
+            "{name}"
+        );
         assert!(app.get("/staff/contacts/export.csv", None).await.status.is_redirection(), "{name}");
     }
 }
@@ -275,30 +296,70 @@ async fn bulk_actions_need_edit_or_delete_permission() {
         let member = app.add_user("member@example.com", UserKind::Staff, false).await;
         {
             let mut conn = app.db.pool.get().await.unwrap();
-            let staff_group = repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
-            let update = UserUpdate { display_name: "member".into(), email: "member@example.com".into(), is_admin: false, group_ids: vec![staff_group.id] };
-            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update).await.unwrap();
+            let staff_group =
+                repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
+            let update = UserUpdate {
+                display_name: "member".into(),
+                email: "member@example.com".into(),
+                is_admin: false,
+                group_ids: vec![staff_group.id],
+            };
+            repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
+                .await
+                .unwrap();
         }
         let admin = app.login("admin@example.com", None).await;
         let grace = contact("Grace", "grace@navy.mil");
         let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = app.call("/api/staff/save_contact", Some(&admin), &grace).await;
-        let id = r.location().unwrap().trim_start_matches("/staff/contacts/").trim_end_matches("?saved=1").to_owned();
-        let tag = [("ids[]", id.as_str()), ("action", "add_tag"), ("tag", "Newsletter"), ("back", "/staff/contacts?q=grace")];
+        let id = r
+            .location()
+            .unwrap()
+            .trim_start_matches("/staff/contacts/")
+            .trim_end_matches("?saved=1")
+            .to_owned();
+        let tag = [
+            ("ids[]", id.as_str()),
+            ("action", "add_tag"),
+            ("tag", "Newsletter"),
+            ("back", "/staff/contacts?q=grace"),
+        ];
         let delete = [("ids[]", id.as_str()), ("action", "delete"), ("confirm", "yes")];
         let member = app.login("member@example.com", None).await;
         let nogroup = app.login("nogroup@example.com", None).await;
-        assert_eq!(app.call("/api/staff/bulk_contacts", None, &tag).await.status, StatusCode::UNAUTHORIZED, "{name}");
-        assert_eq!(app.call("/api/staff/bulk_contacts", Some(&nogroup), &tag).await.status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(
+            app.call("/api/staff/bulk_contacts", None, &tag).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}"
+        );
+        assert_eq!(
+            app.call("/api/staff/bulk_contacts", Some(&nogroup), &tag).await.status,
+            StatusCode::FORBIDDEN,
+            "{name}"
+        );
         let ok = app.call("/api/staff/bulk_contacts", Some(&member), &tag).await;
         assert_eq!(ok.status, StatusCode::OK, "{name}: {}", ok.body);
         assert_eq!(ok.location(), Some("/staff/contacts?q=grace&saved=1"), "{name}");
-        assert_eq!(app.call("/api/staff/bulk_contacts", Some(&member), &delete).await.status, StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(
+            app.call("/api/staff/bulk_contacts", Some(&member), &delete).await.status,
+            StatusCode::FORBIDDEN,
+            "{name}"
+        );
         let shown = app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await;
         assert!(shown.body.contains("Newsletter"), "{name}: {}", shown.body);
-        let none = app.call("/api/staff/bulk_contacts", Some(&admin), &[("action", "delete"), ("confirm", "yes")]).await;
+        let none = app
+            .call("/api/staff/bulk_contacts", Some(&admin), &[("action", "delete"), ("confirm", "yes")])
+            .await;
         assert!(none.body.contains("Select at least one contact."), "{name}: {}", none.body);
-        assert_eq!(app.call("/api/staff/bulk_contacts", Some(&admin), &delete).await.status, StatusCode::OK, "{name}");
-        assert_eq!(app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await.status, StatusCode::NOT_FOUND, "{name}");
+        assert_eq!(
+            app.call("/api/staff/bulk_contacts", Some(&admin), &delete).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+        assert_eq!(
+            app.call("/api/staff/contact", Some(&admin), &[("id", &id)]).await.status,
+            StatusCode::NOT_FOUND,
+            "{name}"
+        );
     }
 }

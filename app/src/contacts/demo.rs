@@ -1,0 +1,281 @@
+//! Deterministic demo data (`server seed-demo`): the same contacts, tags and assignments every
+//! time, in batches, so a database of 100,000 contacts is minutes of nobody's time.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::schema::{contact_services, contact_tags, contacts, tags};
+use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+
+const FIRST: [&str; 24] = [
+    "Ada",
+    "Alan",
+    "Barbara",
+    "Claude",
+    "Dorothy",
+    "Edsger",
+    "Frances",
+    "Grace",
+    "Hedy",
+    "Ivan",
+    "Jean",
+    "Ken",
+    "Linus",
+    "Margaret",
+    "Niklaus",
+    "Ole",
+    "Radia",
+    "Rosalind",
+    "Sophie",
+    "Tim",
+    "Ursula",
+    "Vint",
+    "Whitfield",
+    "Yukihiro",
+];
+const LAST: [&str; 20] = [
+    "Lovelace",
+    "Turing",
+    "Liskov",
+    "Shannon",
+    "Vaughan",
+    "Dijkstra",
+    "Allen",
+    "Hopper",
+    "Lamarr",
+    "Sutherland",
+    "Bartik",
+    "Thompson",
+    "Torvalds",
+    "Hamilton",
+    "Wirth",
+    "Dahl",
+    "Perlman",
+    "Franklin",
+    "Wilson",
+    "Berners-Lee",
+];
+const COMPANIES: [&str; 12] = [
+    "Acme Plumbing",
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella Dental",
+    "Stark Bakery",
+    "Wayne Florists",
+    "Hooli Cafe",
+    "Vandelay Imports",
+    "Soylent Farms",
+    "Cyberdyne Repairs",
+    "Tyrell Gardens",
+];
+const CITIES: [&str; 8] = ["Lisbon", "Leeds", "Lyon", "Leipzig", "Turin", "Tampere", "Ghent", "Cork"];
+pub const DEMO_TAGS: [&str; 10] = [
+    "VIP",
+    "Newsletter",
+    "Wholesale",
+    "Referral partner",
+    "Event 2026",
+    "Trial",
+    "Late payer",
+    "Local",
+    "Abroad",
+    "Press",
+];
+
+/// xorshift64*: tiny, deterministic, and plenty for demo data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = contacts)]
+struct DemoContact {
+    first_name: String,
+    last_name: String,
+    email: Option<String>,
+    phone: String,
+    company: String,
+    city: String,
+    country: String,
+    status_id: Option<i64>,
+    traffic_source_id: Option<i64>,
+    owner_id: Option<i64>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    search_text: String,
+}
+
+/// Adds `count` demo contacts (after those already there) and returns how many were added.
+pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
+    let choices = super::repo::choices(conn).await?;
+    let mut tag_ids = Vec::new();
+    for name in DEMO_TAGS {
+        let existing: Option<i64> = with_db!(conn, c => tags::table
+            .filter(lower(tags::name).eq(name.to_lowercase()))
+            .select(tags::id)
+            .first(c)
+            .await
+            .optional())?;
+        let id = match existing {
+            Some(id) => id,
+            None => write_tx!(conn, c => {
+                let id: i64 = diesel::insert_into(tags::table).values(tags::name.eq(name)).returning(tags::id).get_result(c).await?;
+                Ok::<_, DbError>(id)
+            })?,
+        };
+        tag_ids.push(id);
+    }
+    let start: i64 = with_db!(conn, c => contacts::table.count().get_result(c).await)?;
+    let ids = |list: &[super::Choice]| list.iter().map(|c| c.id).collect::<Vec<_>>();
+    let (statuses, sources, services, owners) =
+        (ids(&choices.statuses), ids(&choices.traffic_sources), ids(&choices.services), ids(&choices.owners));
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let base = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default().naive_utc();
+    const BATCH: usize = 500;
+    let mut added = 0;
+    while added < count {
+        let size = BATCH.min(count - added);
+        let mut batch = Vec::with_capacity(size);
+        for k in 0..size {
+            let n = start + (added + k) as i64;
+            let (first, last) = (*rng.pick(&FIRST), *rng.pick(&LAST));
+            let email = format!("{}.{}.{n}@demo.example", first.to_lowercase(), last.to_lowercase());
+            let phone = format!("+44 20 {:04} {:04}", rng.next() % 10_000, rng.next() % 10_000);
+            let company = if rng.chance(70) { rng.pick(&COMPANIES).to_string() } else { String::new() };
+            let at = base + chrono::Duration::minutes((n * 7) % 500_000);
+            batch.push(DemoContact {
+                search_text: format!(
+                    "{} {} {email} {phone} {}",
+                    first.to_lowercase(),
+                    last.to_lowercase(),
+                    company.to_lowercase()
+                ),
+                first_name: first.to_owned(),
+                last_name: last.to_owned(),
+                email: Some(email),
+                phone,
+                company,
+                city: rng.pick(&CITIES).to_string(),
+                country: "United Kingdom".to_owned(),
+                status_id: (!statuses.is_empty()).then(|| *rng.pick(&statuses)),
+                traffic_source_id: (!sources.is_empty() && rng.chance(80)).then(|| *rng.pick(&sources)),
+                owner_id: (!owners.is_empty() && rng.chance(60)).then(|| *rng.pick(&owners)),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+        let emails: Vec<String> = batch.iter().filter_map(|c| c.email.clone()).collect();
+        let mut links: HashMap<String, (Vec<i64>, Vec<i64>)> = HashMap::new();
+        for email in &emails {
+            let tags_for: Vec<i64> = (0..rng.next() % 3).map(|_| *rng.pick(&tag_ids)).collect();
+            let services_for: Vec<i64> = if services.is_empty() {
+                Vec::new()
+            } else {
+                (0..rng.next() % 3).map(|_| *rng.pick(&services)).collect()
+            };
+            links.insert(email.clone(), (tags_for, services_for));
+        }
+        write_tx!(conn, c => {
+            // Row by row: diesel-async cannot send a multi-row INSERT to SQLite; inside one
+            // transaction per batch this is still fast on both backends.
+            for row in &batch {
+                diesel::insert_into(contacts::table).values(row).execute(c).await?;
+            }
+            let inserted: Vec<(i64, Option<String>)> = contacts::table
+                .filter(contacts::email.eq_any(&emails))
+                .select((contacts::id, contacts::email))
+                .load(c)
+                .await?;
+            let mut tag_rows = Vec::new();
+            let mut service_rows = Vec::new();
+            for (id, email) in inserted {
+                let Some((t, s)) = email.and_then(|e| links.get(&e)) else { continue };
+                let mut t = t.clone();
+                t.sort_unstable();
+                t.dedup();
+                let mut s = s.clone();
+                s.sort_unstable();
+                s.dedup();
+                tag_rows.extend(t.into_iter().map(|tag| (contact_tags::contact_id.eq(id), contact_tags::tag_id.eq(tag))));
+                service_rows.extend(s.into_iter().map(|svc| (contact_services::contact_id.eq(id), contact_services::service_id.eq(svc))));
+            }
+            for row in &tag_rows {
+                diesel::insert_into(contact_tags::table).values(row).execute(c).await?;
+            }
+            for row in &service_rows {
+                diesel::insert_into(contact_services::table).values(row).execute(c).await?;
+            }
+            Ok::<_, DbError>(())
+        })?;
+        added += size;
+    }
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::ContactQuery;
+    use crate::db::testing::each_backend;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn demo_data_is_deterministic_and_searchable() {
+        let mut first_names = Vec::new();
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            assert_eq!(seed(&mut conn, 1200).await.unwrap(), 1200, "{name}");
+            assert_eq!(seed(&mut conn, 30).await.unwrap(), 30, "{name}: seeding again adds more");
+            let page = crate::contacts::repo::list(
+                &mut conn,
+                &ContactQuery { sort: crate::contacts::SortKey::Updated, ..Default::default() },
+            )
+            .await
+            .unwrap();
+            assert_eq!(page.total, 1230, "{name}");
+            first_names.push(page.rows[0].name.clone());
+            let tagged = crate::contacts::repo::list(
+                &mut conn,
+                &ContactQuery { search: "@demo.example".into(), ..Default::default() },
+            )
+            .await
+            .unwrap();
+            assert_eq!(tagged.total, 1230, "{name}");
+            let vip = crate::contacts::repo::choices(&mut conn)
+                .await
+                .unwrap()
+                .tags
+                .into_iter()
+                .find(|t| t.name == "VIP")
+                .unwrap();
+            let with_vip = crate::contacts::repo::list(
+                &mut conn,
+                &ContactQuery { tag_id: Some(vip.id), ..Default::default() },
+            )
+            .await
+            .unwrap();
+            assert!(with_vip.total > 100 && with_vip.total < 400, "{name}: {}", with_vip.total);
+        }
+        first_names.dedup();
+        assert_eq!(first_names.len(), 1, "the same data on every backend: {first_names:?}");
+    }
+}
