@@ -6,7 +6,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
-use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage};
+use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
 use crate::system::pages::{HomePage, StatusPage};
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("contacts"), StaticSegment("new")) view=ContactFormPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("contacts"), ParamSegment("id")) view=ContactProfilePage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("contacts"), ParamSegment("id"), StaticSegment("edit")) view=ContactFormPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("groups") view=GroupsPage ssr=SsrMode::Async/>

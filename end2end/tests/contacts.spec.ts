@@ -185,3 +185,20 @@ test('two contacts are tagged at once from the list', async ({ page }) => {
   await expect(page.getByRole('row', { name: /Christine Darden/ })).toContainText('Hidden Figures');
   await expect(page.getByRole('row', { name: /Katherine Johnson/ })).not.toContainText('Hidden Figures');
 });
+
+test('the tags page counts contacts per tag and renames a tag', async ({ page }) => {
+  await asAdmin(page);
+  await page.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Tags' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Tags' })).toBeVisible();
+  await page.getByRole('link', { name: '2 contacts tagged Hidden Figures' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Contacts' })).toBeVisible();
+  await expect(page.getByText('2 contacts', { exact: true })).toBeVisible();
+
+  await page.goto('/staff/tags');
+  await hydrated(page);
+  await page.getByLabel('Tag to rename').selectOption({ label: 'Hidden Figures' });
+  await page.getByLabel('New name').fill('Pioneers');
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await expect(page.getByText('Changes saved.')).toBeVisible();
+  await expect(page.getByRole('link', { name: '2 contacts tagged Pioneers' })).toBeVisible();
+});

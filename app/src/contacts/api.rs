@@ -246,3 +246,57 @@ pub async fn bulk_contacts(
     .await;
     respond(result)
 }
+
+/// Every tag with how many contacts carry it.
+#[server(prefix = "/api/staff", endpoint = "tags")]
+pub async fn list_tags() -> Result<Vec<(super::Choice, i64)>, AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::ContactsView).await?;
+        Ok(repo::tag_counts(&mut conn().await?).await?)
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "rename_tag")]
+pub async fn rename_tag(id: i64, name: String) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::TagsSegmentsManage).await?;
+        repo::rename_tag(&mut conn().await?, id, &name).await?;
+        leptos_axum::redirect("/staff/tags?saved=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "merge_tags")]
+pub async fn merge_tags(from: i64, into: i64) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::TagsSegmentsManage).await?;
+        repo::merge_tags(&mut conn().await?, from, into).await?;
+        leptos_axum::redirect("/staff/tags?saved=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+#[server(prefix = "/api/staff", endpoint = "delete_tag")]
+pub async fn delete_tag(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        require(Permission::TagsSegmentsManage).await?;
+        if confirm.is_none() {
+            return Err(AppError::invalid("confirm", "Tick the box to confirm: contacts lose this tag."));
+        }
+        repo::delete_tag(&mut conn().await?, id).await?;
+        leptos_axum::redirect("/staff/tags?deleted=1");
+        Ok(())
+    }
+    .await;
+    respond(result)
+}

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::{
-    contact_choices, list_contacts, load_contact, BulkContacts, DeleteContact, InviteToPortal, RevokePortal,
-    SaveContact,
+    contact_choices, list_contacts, list_tags, load_contact, BulkContacts, DeleteContact, DeleteTag,
+    InviteToPortal, MergeTags, RenameTag, RevokePortal, SaveContact,
 };
 use super::{Choice, Choices, Contact, ContactPage, SortKey};
 use crate::accounts::encode_query_value;
@@ -465,6 +465,100 @@ pub fn ContactFormPage() -> impl IntoView {
                                 " "
                                 <a href=cancel>"Cancel"</a>
                             </ActionForm>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// All tags with their contact counts (each count opens the list filtered by the tag), and for
+/// staff who manage tags: rename, merge and delete.
+#[component]
+pub fn TagsPage() -> impl IntoView {
+    let rename = ServerAction::<RenameTag>::new();
+    let merge = ServerAction::<MergeTags>::new();
+    let delete = ServerAction::<DeleteTag>::new();
+    let tags = Resource::new(
+        move || (rename.version().get(), merge.version().get(), delete.version().get()),
+        |_| list_tags(),
+    );
+    let (rename_error, merge_error, delete_error) =
+        (error_of(rename.value()), error_of(merge.value()), error_of(delete.value()));
+    let can_manage = can(Permission::TagsSegmentsManage);
+    let options = |tags: Vec<(i64, String)>| {
+        tags.into_iter()
+            .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> })
+            .collect_view()
+    };
+    view! {
+        <Title text="Tags"/>
+        <h1>"Tags"</h1>
+        {saved_notice()}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || Suspend::new(async move {
+                    tags.await.map(|tags| {
+                        let names: Vec<(i64, String)> = tags.iter().map(|(t, _)| (t.id, t.name.clone())).collect();
+                        let (to_rename, from, into, to_delete) = (names.clone(), names.clone(), names.clone(), names);
+                        let manage = can_manage().then(|| view! {
+                            <section class="card" aria-labelledby="rename-heading">
+                                <h2 id="rename-heading">"Rename a tag"</h2>
+                                <ActionForm action=rename attr:class="filters">
+                                    <div class="field">
+                                        <label for="rename-id">"Tag to rename"</label>
+                                        <select id="rename-id" name="id">{options(to_rename)}</select>
+                                    </div>
+                                    <FormField label="New name" name="name" required=true error=rename_error/>
+                                    <button type="submit">"Rename"</button>
+                                </ActionForm>
+                            </section>
+                            <section class="card" aria-labelledby="merge-heading">
+                                <h2 id="merge-heading">"Merge two tags"</h2>
+                                <ActionForm action=merge attr:class="filters">
+                                    <div class="field">
+                                        <label for="merge-from">"Move contacts from"</label>
+                                        <select id="merge-from" name="from">{options(from)}</select>
+                                    </div>
+                                    <div class="field">
+                                        <label for="merge-into">"Into"</label>
+                                        <select id="merge-into" name="into">{options(into)}</select>
+                                    </div>
+                                    <button type="submit">"Merge"</button>
+                                </ActionForm>
+                                <FormAlert error=merge_error/>
+                                {move || merge_error.get().and_then(|e| e.field("into")).map(|m| view! { <p class="field-error">{m}</p> })}
+                            </section>
+                            <section class="card danger" aria-labelledby="delete-heading">
+                                <h2 id="delete-heading">"Delete a tag"</h2>
+                                <ActionForm action=delete attr:class="filters">
+                                    <div class="field">
+                                        <label for="delete-id">"Tag to delete"</label>
+                                        <select id="delete-id" name="id">{options(to_delete)}</select>
+                                    </div>
+                                    <div class="checkbox">
+                                        <input type="checkbox" id="delete-confirm" name="confirm" value="yes" required=true/>
+                                        <label for="delete-confirm">"Yes, remove it from every contact"</label>
+                                    </div>
+                                    <button type="submit" class="danger">"Delete tag"</button>
+                                </ActionForm>
+                                <FormAlert error=delete_error/>
+                            </section>
+                        });
+                        view! {
+                            <table>
+                                <thead><tr><th scope="col">"Tag"</th><th scope="col">"Contacts"</th></tr></thead>
+                                <tbody>
+                                    {tags.iter().map(|(t, n)| view! {
+                                        <tr>
+                                            <td>{t.name.clone()}</td>
+                                            <td><a href=format!("/staff/contacts?tag={}", t.id) aria-label=format!("{n} contacts tagged {}", t.name)>{*n}</a></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {manage}
                         }
                     })
                 })}

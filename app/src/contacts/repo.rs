@@ -591,6 +591,83 @@ pub async fn export_batch(
     Ok(out)
 }
 
+/// Every tag with the number of contacts carrying it, by name.
+pub async fn tag_counts(conn: &mut DbConn) -> Result<Vec<(Choice, i64)>, DbError> {
+    let all: Vec<(i64, String)> = with_db!(conn, c => tags::table
+        .order(lower(tags::name))
+        .select((tags::id, tags::name))
+        .load(c)
+        .await)?;
+    let counts: Vec<(i64, i64)> = with_db!(conn, c => contact_tags::table
+        .group_by(contact_tags::tag_id)
+        .select((contact_tags::tag_id, diesel::dsl::count_star()))
+        .load(c)
+        .await)?;
+    let counts: BTreeMap<i64, i64> = counts.into_iter().collect();
+    Ok(all
+        .into_iter()
+        .map(|(id, name)| (Choice { id, name, color: None }, counts.get(&id).copied().unwrap_or(0)))
+        .collect())
+}
+
+pub async fn rename_tag(conn: &mut DbConn, id: i64, name: &str) -> Result<(), AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "Enter the new name."));
+    }
+    write_tx!(conn, c => {
+        let clash: i64 = tags::table
+            .filter(lower(tags::name).eq(name.to_lowercase()).and(tags::id.ne(id)))
+            .count()
+            .get_result(c)
+            .await?;
+        if clash > 0 {
+            return Err(AppError::invalid("name", "Another tag has this name: merge them instead."));
+        }
+        let n = diesel::update(tags::table.find(id)).set(tags::name.eq(name)).execute(c).await?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Deletes a tag; contacts lose it.
+pub async fn delete_tag(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
+    write_tx!(conn, c => {
+        diesel::delete(contact_tags::table.filter(contact_tags::tag_id.eq(id))).execute(c).await?;
+        let n = diesel::delete(tags::table.find(id)).execute(c).await?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Moves every contact of tag `from` to tag `into`, then deletes `from`.
+pub async fn merge_tags(conn: &mut DbConn, from: i64, into: i64) -> Result<(), AppError> {
+    if from == into {
+        return Err(AppError::invalid("into", "Choose two different tags."));
+    }
+    write_tx!(conn, c => {
+        let both: i64 = tags::table.filter(tags::id.eq_any([from, into])).count().get_result(c).await?;
+        if both != 2 {
+            return Err(AppError::NotFound);
+        }
+        let already: Vec<i64> = contact_tags::table.filter(contact_tags::tag_id.eq(into)).select(contact_tags::contact_id).load(c).await?;
+        let moving: Vec<i64> = contact_tags::table.filter(contact_tags::tag_id.eq(from)).select(contact_tags::contact_id).load(c).await?;
+        for contact_id in moving.into_iter().filter(|id| !already.contains(id)) {
+            diesel::insert_into(contact_tags::table)
+                .values((contact_tags::contact_id.eq(contact_id), contact_tags::tag_id.eq(into)))
+                .execute(c)
+                .await?;
+        }
+        diesel::delete(contact_tags::table.filter(contact_tags::tag_id.eq(from))).execute(c).await?;
+        diesel::delete(tags::table.find(from)).execute(c).await?;
+        Ok::<_, AppError>(())
+    })
+}
+
 /// What a bulk action does to the selected contacts.
 #[derive(Debug, Clone)]
 pub enum BulkChange {
@@ -869,6 +946,49 @@ mod tests {
 
             assert_eq!(bulk_change(&mut conn, me, &[a, b], &BulkChange::Delete).await.unwrap(), 2, "{name}");
             assert_eq!(list(&mut conn, &ContactQuery::default()).await.unwrap().total, 1, "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn tags_are_counted_renamed_merged_and_deleted() {
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let mut a = person("A", "One", "", "");
+            a.tags = vec!["Clients".into(), "Customers".into()];
+            let a = create(&mut conn, me, &a).await.unwrap();
+            let mut b = person("B", "Two", "", "");
+            b.tags = vec!["Customers".into()];
+            let b = create(&mut conn, me, &b).await.unwrap();
+            let counts = tag_counts(&mut conn).await.unwrap();
+            assert_eq!(
+                counts.iter().map(|(t, n)| (t.name.as_str(), *n)).collect::<Vec<_>>(),
+                [("Clients", 1), ("Customers", 2)],
+                "{name}"
+            );
+            let (clients, customers) = (counts[0].0.id, counts[1].0.id);
+
+            assert!(
+                rename_tag(&mut conn, clients, "CUSTOMERS").await.unwrap_err().field("name").is_some(),
+                "{name}"
+            );
+            rename_tag(&mut conn, clients, "Clients (old)").await.unwrap();
+            merge_tags(&mut conn, clients, customers).await.unwrap();
+            let counts = tag_counts(&mut conn).await.unwrap();
+            assert_eq!(
+                counts.iter().map(|(t, n)| (t.name.as_str(), *n)).collect::<Vec<_>>(),
+                [("Customers", 2)],
+                "{name}: no duplicate on A"
+            );
+            assert_eq!(
+                get(&mut conn, a).await.unwrap().unwrap().input.tags,
+                vec!["Customers".to_owned()],
+                "{name}"
+            );
+            delete_tag(&mut conn, customers).await.unwrap();
+            assert!(get(&mut conn, b).await.unwrap().unwrap().input.tags.is_empty(), "{name}");
+            assert_eq!(delete_tag(&mut conn, customers).await.unwrap_err(), AppError::NotFound, "{name}");
         }
     }
 

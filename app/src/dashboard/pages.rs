@@ -24,6 +24,7 @@ pub fn StaffArea() -> impl IntoView {
             <A href="/staff" exact=true>"Dashboard"</A>
             <Show when=can_view_contacts>
                 <A href="/staff/contacts">"Contacts"</A>
+                <A href="/staff/tags">"Tags"</A>
             </Show>
             <Show when=can_manage_users>
                 <A href="/staff/users">"Users"</A>

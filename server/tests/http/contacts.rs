@@ -363,3 +363,49 @@ async fn bulk_actions_need_edit_or_delete_permission() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_are_listed_for_viewers_and_managed_only_with_the_permission() {
+    let app = TestApp::new(testing::sqlite().await);
+    let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
+    let member = app.add_user("member@example.com", UserKind::Staff, false).await;
+    app.add_user("client@example.com", UserKind::Client, false).await;
+    {
+        let mut conn = app.db.pool.get().await.unwrap();
+        let staff_group =
+            repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
+        let update = UserUpdate {
+            display_name: "member".into(),
+            email: "member@example.com".into(),
+            is_admin: false,
+            group_ids: vec![staff_group.id],
+        };
+        repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
+            .await
+            .unwrap();
+    }
+    let admin = app.login("admin@example.com", None).await;
+    let grace = contact("Grace", "grace@navy.mil");
+    let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.call("/api/staff/save_contact", Some(&admin), &grace).await;
+    let member = app.login("member@example.com", None).await;
+    let client = app.login("client@example.com", None).await;
+    assert_eq!(app.call("/api/staff/tags", None, &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("/api/staff/tags", Some(&client), &[]).await.status, StatusCode::FORBIDDEN);
+    let listed = app.call("/api/staff/tags", Some(&member), &[]).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(listed.body.contains("Navy") && listed.body.contains("VIP"), "{}", listed.body);
+    let id =
+        serde_json::from_str::<Vec<(serde_json::Value, i64)>>(&listed.body).unwrap()[0].0["id"].to_string();
+    for (path, args) in [
+        ("/api/staff/rename_tag", vec![("id", id.as_str()), ("name", "Fleet")]),
+        ("/api/staff/delete_tag", vec![("id", id.as_str()), ("confirm", "yes")]),
+    ] {
+        assert_eq!(app.call(path, Some(&member), &args).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        app.call("/api/staff/rename_tag", Some(&admin), &[("id", &id), ("name", "Fleet")]).await.status,
+        StatusCode::OK
+    );
+    assert!(app.call("/api/staff/tags", Some(&admin), &[]).await.body.contains("Fleet"));
+}
