@@ -88,6 +88,19 @@ impl ContactInput {
         errors
     }
 
+    /// Street, postal code and city, country — whatever of them is filled in, on one line.
+    pub fn address_line(&self) -> String {
+        [
+            self.street.clone(),
+            format!("{} {}", self.postal_code, self.city).trim().to_owned(),
+            self.country.clone(),
+        ]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
     /// The submitted text fields, to give back with errors so nothing typed is lost.
     pub fn echo(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -272,11 +272,7 @@ pub fn ContactProfilePage() -> impl IntoView {
                         let fact = |label: &'static str, value: String| {
                             (!value.trim().is_empty()).then(|| view! { <dt>{label}</dt><dd>{value}</dd> })
                         };
-                        let address = [i.street.clone(), format!("{} {}", i.postal_code, i.city).trim().to_owned(), i.country.clone()]
-                            .into_iter()
-                            .filter(|s| !s.trim().is_empty())
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let address = i.address_line();
                         view! {
                             <Title text=name.clone()/>
                             <h1>{name.clone()}</h1>

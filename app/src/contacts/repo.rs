@@ -444,19 +444,6 @@ pub async fn grant_portal_access(
     .inspect(|_| tracing::info!(contact_id = id, actor = actor.id, "portal access granted"))
 }
 
-fn like_pattern(search: &str) -> String {
-    let escaped: String = search
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '\\' | '%' | '_' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
 /// The list's filters as a boxed query over contacts joined with their status; written once and
 /// used by the list and the export.
 macro_rules! filtered {
@@ -497,7 +484,7 @@ type ListRow = (i64, String, String, Option<String>, String, String, Option<i64>
 
 /// One page of contacts matching `query`, sorted as asked (ties broken by id, so pages are stable).
 pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage, DbError> {
-    let pattern = like_pattern(&query.search);
+    let pattern = crate::db::like_pattern(&query.search);
     let page = query.page.max(1);
     let (total, rows) = with_db!(conn, c => {
         let build = || filtered!(query, pattern);
@@ -574,7 +561,7 @@ pub async fn export_batch(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Contact>, DbError> {
-    let pattern = like_pattern(&query.search);
+    let pattern = crate::db::like_pattern(&query.search);
     let ids: Vec<i64> = with_db!(conn, c => filtered!(query, pattern)
         .filter(contacts::id.gt(after))
         .order(contacts::id.asc())

@@ -23,6 +23,21 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// A case-insensitive "contains" pattern for `LIKE … ESCAPE '\\'`: lower-cased, with the
+/// wildcards a person might type taken literally. Compare it with lower-cased text.
+pub fn like_pattern(search: &str) -> String {
+    let escaped: String = search
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '\\' | '%' | '_' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub type PgConn = AsyncPgConnection;
 

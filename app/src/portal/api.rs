@@ -18,23 +18,12 @@ pub async fn my_details() -> Result<ClientDetails, AppError> {
         // The one contact linked to this account; there is no way to ask for another.
         let contact_id = crate::accounts::repo::linked_contact(&mut conn, client.id).await?;
         let record = match contact_id {
-            Some(id) => crate::contacts::repo::get(&mut conn, id).await?.map(|c| {
-                let address = [
-                    c.input.street.clone(),
-                    format!("{} {}", c.input.postal_code, c.input.city).trim().to_owned(),
-                    c.input.country.clone(),
-                ]
-                .into_iter()
-                .filter(|s| !s.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join(", ");
-                super::ContactCard {
-                    name: c.display_name(),
-                    address,
-                    email: c.input.email,
-                    phone: c.input.phone,
-                    company: c.input.company,
-                }
+            Some(id) => crate::contacts::repo::get(&mut conn, id).await?.map(|c| super::ContactCard {
+                name: c.display_name(),
+                address: c.input.address_line(),
+                email: c.input.email,
+                phone: c.input.phone,
+                company: c.input.company,
             }),
             None => None,
         };

@@ -92,22 +92,9 @@ pub async fn effective_permissions(
     }
 }
 
-fn like_pattern(search: &str) -> String {
-    let escaped: String = search
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '\\' | '%' | '_' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
 /// One page of users matching `filter`, by name.
 pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPage, DbError> {
-    let pattern = like_pattern(&filter.search);
+    let pattern = crate::db::like_pattern(&filter.search);
     let page = filter.page.max(1);
     let (total, rows) = with_db!(conn, c => {
         let build = || {
