@@ -14,6 +14,9 @@ pub struct UserEditor {
     pub group_ids: Vec<i64>,
     pub groups: Vec<(i64, String)>,
     pub is_self: bool,
+    /// Contacts this user owns, and who could take them over if the user is deleted.
+    pub owned_contacts: i64,
+    pub colleagues: Vec<(i64, String)>,
 }
 
 /// A group editor: the group (None for a new one) and the staff who could be members.
@@ -78,7 +81,15 @@ pub async fn load_user(id: i64) -> Result<UserEditor, AppError> {
             .into_iter()
             .find(|u| u.id == id)
             .ok_or(AppError::NotFound)?;
-        Ok(UserEditor { user, group_ids, groups, is_self: me.id == id })
+        let owned_contacts = repo::owned_contacts(&mut conn, id).await?;
+        let colleagues = crate::contacts::repo::choices(&mut conn)
+            .await?
+            .owners
+            .into_iter()
+            .filter(|o| o.id != id)
+            .map(|o| (o.id, o.name))
+            .collect();
+        Ok(UserEditor { user, group_ids, groups, is_self: me.id == id, owned_contacts, colleagues })
     }
     .await;
     respond(result)
@@ -150,14 +161,19 @@ pub async fn reset_user_password(id: i64, password: String) -> Result<(), AppErr
 }
 
 #[server(prefix = "/api/staff", endpoint = "delete_user")]
-pub async fn delete_user(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+pub async fn delete_user(
+    id: i64,
+    confirm: Option<String>,
+    new_owner: Option<String>,
+) -> Result<(), AppError> {
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
         if confirm.is_none() {
             return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
         }
-        repo::delete_user(&mut conn().await?, &Actor::from(&me), id).await?;
+        let new_owner = new_owner.and_then(|o| o.trim().parse().ok());
+        repo::delete_user(&mut conn().await?, &Actor::from(&me), id, new_owner).await?;
         leptos_axum::redirect("/staff/users?deleted=1");
         Ok(())
     }

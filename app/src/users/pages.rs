@@ -148,6 +148,8 @@ pub fn UserEditPage() -> impl IntoView {
                         let delete_label = format!("Yes, delete {} for good", user.display_name);
                         let groups = e.groups.clone();
                         let member_of = e.group_ids.clone();
+                        let colleagues = e.colleagues.clone();
+                        let owned = e.owned_contacts;
                         view! {
                             <h1>{user.display_name}</h1>
                             <p><a href="/staff/users">"Back to all users"</a></p>
@@ -222,6 +224,14 @@ pub fn UserEditPage() -> impl IntoView {
                                     <ActionForm action=delete>
                                         <FormAlert error=delete_error/>
                                         <input type="hidden" name="id" value=id.to_string()/>
+                                        <div class="field">
+                                            <label for="field-new_owner">{format!("Give their contacts ({owned}) to")}</label>
+                                            <select id="field-new_owner" name="new_owner">
+                                                <option value="">"Nobody"</option>
+                                                {colleagues.into_iter().map(|(cid, cname)| view! { <option value=cid.to_string()>{cname}</option> }).collect_view()}
+                                            </select>
+                                            {move || delete_error.get().and_then(|e| e.field("new_owner")).map(|m| view! { <p class="field-error">{m}</p> })}
+                                        </div>
                                         <div class="checkbox">
                                             <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
                                             <label for="field-confirm">{delete_label}</label>

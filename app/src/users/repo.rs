@@ -157,6 +157,14 @@ pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPa
     Ok(UserPage { users, total, page, pages: ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1) })
 }
 
+/// How many contacts `user_id` owns.
+pub async fn owned_contacts(conn: &mut DbConn, user_id: i64) -> Result<i64, DbError> {
+    use crate::db::schema::contacts;
+    Ok(
+        with_db!(conn, c => contacts::table.filter(contacts::owner_id.eq(user_id)).count().get_result(c).await)?,
+    )
+}
+
 pub async fn group_ids_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<i64>, DbError> {
     Ok(with_db!(conn, c => group_members::table
         .filter(group_members::user_id.eq(user_id))
@@ -274,15 +282,39 @@ pub async fn update_user(
 }
 
 /// Deletes an account. Nobody deletes themselves or the last active administrator.
-pub async fn delete_user(conn: &mut DbConn, actor: &Actor, user_id: i64) -> Result<(), AppError> {
+/// Their contacts go to `new_owner` (or to nobody); the history they wrote keeps their name.
+pub async fn delete_user(
+    conn: &mut DbConn,
+    actor: &Actor,
+    user_id: i64,
+    new_owner: Option<i64>,
+) -> Result<(), AppError> {
+    use crate::db::schema::contacts;
     if actor.id == user_id {
         return Err(AppError::Conflict("You cannot delete your own account.".to_owned()));
+    }
+    if new_owner == Some(user_id) {
+        return Err(AppError::invalid("new_owner", "Choose someone other than the person being deleted."));
     }
     write_tx!(conn, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
         if row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
         }
+        if let Some(owner) = new_owner {
+            let is_staff: i64 = users::table
+                .filter(users::id.eq(owner).and(users::kind.eq(UserKind::Staff.as_str())).and(users::is_active.eq(true)))
+                .count()
+                .get_result(c)
+                .await?;
+            if is_staff == 0 {
+                return Err(AppError::invalid("new_owner", "Choose an active staff member."));
+            }
+        }
+        diesel::update(contacts::table.filter(contacts::owner_id.eq(user_id)))
+            .set(contacts::owner_id.eq(new_owner))
+            .execute(c)
+            .await?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
         diesel::delete(users::table.find(user_id)).execute(c).await?;
         diesel::insert_into(audit_log::table)
@@ -777,12 +809,12 @@ mod tests {
                 "{name}"
             );
             assert!(
-                matches!(delete_user(&mut conn, &actor, admin.id).await, Err(AppError::Conflict(_))),
+                matches!(delete_user(&mut conn, &actor, admin.id, None).await, Err(AppError::Conflict(_))),
                 "{name}"
             );
             assert!(
                 matches!(
-                    delete_user(&mut conn, &Actor::from(&admin), admin.id).await,
+                    delete_user(&mut conn, &Actor::from(&admin), admin.id, None).await,
                     Err(AppError::Conflict(_))
                 ),
                 "{name}: not yourself"
@@ -801,8 +833,32 @@ mod tests {
             };
             update_user(&mut conn, &Actor::from(&admin), other.id, &promote).await.unwrap();
             update_user(&mut conn, &actor, admin.id, &demote).await.unwrap();
-            delete_user(&mut conn, &actor, admin.id).await.unwrap();
+            delete_user(&mut conn, &actor, admin.id, None).await.unwrap();
             assert!(find_by_id(&mut conn, admin.id).await.unwrap().is_none(), "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn deleting_a_user_hands_their_contacts_to_the_chosen_colleague() {
+        use crate::contacts::{repo as contacts, ContactInput};
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+            let leaving = user(&mut conn, "leaving@example.com", UserKind::Staff, false).await;
+            let staying = user(&mut conn, "staying@example.com", UserKind::Staff, false).await;
+            let client = user(&mut conn, "client@example.com", UserKind::Client, false).await;
+            let input =
+                ContactInput { first_name: "Owned".into(), owner_id: Some(leaving.id), ..Default::default() };
+            let contact = contacts::create(&mut conn, leaving.id, &input).await.unwrap();
+            assert_eq!(owned_contacts(&mut conn, leaving.id).await.unwrap(), 1, "{name}");
+            let actor = Actor::from(&admin);
+            let to_client = delete_user(&mut conn, &actor, leaving.id, Some(client.id)).await.unwrap_err();
+            assert!(to_client.field("new_owner").is_some(), "{name}: only staff can own contacts");
+            delete_user(&mut conn, &actor, leaving.id, Some(staying.id)).await.unwrap();
+            let c = contacts::get(&mut conn, contact).await.unwrap().unwrap();
+            assert_eq!(c.input.owner_id, Some(staying.id), "{name}");
+            assert_eq!(c.created_by, None, "{name}: the author is gone, the contact stays");
         }
     }
 
