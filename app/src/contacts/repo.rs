@@ -194,8 +194,32 @@ fn email_taken(err: &diesel::result::Error) -> bool {
     matches!(err, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
+fn stale_choice(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)
+    )
+}
+
+const STALE_CHOICE: &str = "One of the chosen options no longer exists. Reload the page and choose again.";
+
+/// The owner must be an active staff member (the foreign key alone would accept a client).
+async fn check_owner(conn: &mut DbConn, owner: Option<i64>) -> Result<(), AppError> {
+    let Some(owner) = owner else { return Ok(()) };
+    let staff: i64 = with_db!(conn, c => users::table
+        .filter(users::id.eq(owner).and(users::kind.eq("staff")).and(users::is_active.eq(true)))
+        .count()
+        .get_result(c)
+        .await)?;
+    if staff == 0 {
+        return Err(AppError::invalid("owner_id", "Choose an active staff member as the owner."));
+    }
+    Ok(())
+}
+
 /// Adds a contact; returns its id. A taken email is a message on the email field.
 pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> Result<i64, AppError> {
+    check_owner(conn, input.owner_id).await?;
     let at = now();
     let values = ContactValues::new(input, actor_id, at);
     let result = write_tx!(conn, c => {
@@ -209,6 +233,7 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
     });
     match result {
         Err(e) if email_taken(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) if stale_choice(&e) => Err(AppError::Conflict(STALE_CHOICE.to_owned())),
         other => Ok(other?),
     }
 }
@@ -221,6 +246,7 @@ pub async fn update(
     version: i64,
     input: &ContactInput,
 ) -> Result<(), AppError> {
+    check_owner(conn, input.owner_id).await?;
     let values = ContactValues::new(input, actor_id, now());
     let result = write_tx!(conn, c => {
         let updated = diesel::update(contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))))
@@ -240,6 +266,7 @@ pub async fn update(
             false => Err(AppError::NotFound),
         },
         Err(e) if email_taken(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) if stale_choice(&e) => Err(AppError::Conflict(STALE_CHOICE.to_owned())),
         Err(e) => Err(e.into()),
     }
 }
@@ -837,6 +864,15 @@ mod tests {
             let dup =
                 create(&mut conn, me, &person("Fake", "Grace", "GRACE@navy.mil", "")).await.unwrap_err();
             assert_eq!(dup.field("email").as_deref(), Some(EMAIL_TAKEN), "{name}");
+
+            // Choices must exist, and owners must be staff.
+            let stale = ContactInput { first_name: "X".into(), status_id: Some(9999), ..Default::default() };
+            assert!(matches!(create(&mut conn, me, &stale).await, Err(AppError::Conflict(_))), "{name}");
+            let stale =
+                ContactInput { first_name: "X".into(), service_ids: vec![9999], ..Default::default() };
+            assert!(matches!(create(&mut conn, me, &stale).await, Err(AppError::Conflict(_))), "{name}");
+            let nobody = ContactInput { first_name: "X".into(), owner_id: Some(9999), ..Default::default() };
+            assert!(create(&mut conn, me, &nobody).await.unwrap_err().field("owner_id").is_some(), "{name}");
 
             delete(&mut conn, id).await.unwrap();
             assert!(get(&mut conn, id).await.unwrap().is_none(), "{name}");
