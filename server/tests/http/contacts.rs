@@ -7,6 +7,9 @@ use axum::http::StatusCode;
 
 use crate::support::TestApp;
 
+/// A server function, its arguments, and the status each caller should get.
+type Row<'a> = (&'a str, &'a Vec<(&'a str, String)>, [u16; 5]);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() {
     for db in testing::each_backend().await {
@@ -40,10 +43,10 @@ async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() 
         edit.push(("id", id.clone()));
         edit.push(("version", "1".into()));
         let new_one = contact("Ada", "");
-        let delete = vec![("id", id.clone()), ("confirm", "yes".into())];
+        let delete = [("id", id.clone()), ("confirm", "yes".to_owned())];
         let only_id = vec![("id", id.clone())];
         let nothing = Vec::new();
-        let table: Vec<(&str, &Vec<(&str, String)>, [u16; 5])> = vec![
+        let table: Vec<Row> = vec![
             ("/api/staff/contact_choices", &nothing, [401, 403, 403, 200, 200]),
             ("/api/staff/contacts", &nothing, [401, 403, 403, 200, 200]),
             ("/api/staff/contact", &only_id, [401, 403, 403, 200, 200]),
