@@ -236,7 +236,7 @@ pub async fn bulk_contacts(
         let count = repo::bulk_change(&mut conn().await?, me.id, &ids, &change).await?;
         tracing::info!(user_id = me.id, action = %action, count, "bulk change on contacts");
         let back = back
-            .filter(|b| b.starts_with("/staff/contacts") && !b.starts_with("//"))
+            .filter(|b| b.starts_with("/staff/contacts") && !b.chars().any(char::is_control))
             .unwrap_or_else(|| "/staff/contacts".into());
         let sep = if back.contains('?') { '&' } else { '?' };
         let back = if back.contains("saved=1") { back } else { format!("{back}{sep}saved=1") };

@@ -303,6 +303,18 @@ async fn bulk_actions_need_edit_or_delete_permission() {
         let ok = app.call("/api/staff/bulk_contacts", Some(&member), &tag).await;
         assert_eq!(ok.status, StatusCode::OK, "{name}: {}", ok.body);
         assert_eq!(ok.location(), Some("/staff/contacts?q=grace&saved=1"), "{name}");
+        let sneaky = [
+            ("ids[]", id.as_str()),
+            ("action", "add_tag"),
+            ("tag", "Newsletter"),
+            ("back", "/staff/contacts\r\nX-Evil: 1"),
+        ];
+        let r = app.call("/api/staff/bulk_contacts", Some(&member), &sneaky).await;
+        assert_eq!(
+            r.location(),
+            Some("/staff/contacts?saved=1"),
+            "{name}: a return address with line breaks is ignored"
+        );
         assert_eq!(
             app.call("/api/staff/bulk_contacts", Some(&member), &delete).await.status,
             StatusCode::FORBIDDEN,
