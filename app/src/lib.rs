@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod dashboard;
 pub mod error;
 pub mod portal;
+pub mod settings;
 pub mod shell;
 pub mod system;
 pub mod ui;

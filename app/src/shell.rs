@@ -9,6 +9,7 @@ use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
 use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
+use crate::settings::pages::SettingsPage;
 use crate::system::pages::{HomePage, StatusPage};
 use crate::ui::NotFoundPage;
 use crate::users::pages::{
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("contacts"), ParamSegment("id")) view=ContactProfilePage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("contacts"), ParamSegment("id"), StaticSegment("edit")) view=ContactFormPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("groups") view=GroupsPage ssr=SsrMode::Async/>

@@ -202,3 +202,28 @@ test('the tags page counts contacts per tag and renames a tag', async ({ page })
   await expect(page.getByText('Changes saved.')).toBeVisible();
   await expect(page.getByRole('link', { name: '2 contacts tagged Pioneers' })).toBeVisible();
 });
+
+test('settings: a new status is added, moved, and deleted with its contacts moved', async ({ page }) => {
+  await asAdmin(page);
+  await page.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();
+  await hydrated(page);
+  const statuses = page.getByRole('region', { name: 'Statuses' });
+  await statuses.getByLabel('Name', { exact: true }).fill('Partner');
+  await statuses.getByRole('button', { name: 'Add' }).click();
+  await expect(page.getByText('Changes saved.')).toBeVisible();
+  await expect(statuses.getByRole('row', { name: /Partner/ })).toBeVisible();
+  await statuses.getByRole('button', { name: 'Move Partner up' }).click();
+  await expect(statuses.getByRole('row').nth(4)).toContainText('Partner');
+
+  await statuses.getByLabel('Name', { exact: true }).fill('lead');
+  await statuses.getByRole('button', { name: 'Add' }).click();
+  await expect(statuses.getByText('This list already has an entry with that name.')).toBeVisible();
+
+  await statuses.getByLabel('Status to delete').selectOption({ label: 'Partner' });
+  await statuses.getByLabel('Move its contacts to').selectOption({ label: 'Lead' });
+  await statuses.getByLabel('Yes, delete it').check();
+  await statuses.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('Deleted.')).toBeVisible();
+  await expect(statuses.getByRole('row', { name: /Partner/ })).toHaveCount(0);
+});

@@ -19,6 +19,7 @@ pub fn StaffArea() -> impl IntoView {
     let can = move |p: Permission| auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(p));
     let can_manage_users = move || can(Permission::UsersManage);
     let can_view_contacts = move || can(Permission::ContactsView);
+    let can_manage_settings = move || can(Permission::SettingsManage);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
             <A href="/staff" exact=true>"Dashboard"</A>
@@ -30,6 +31,9 @@ pub fn StaffArea() -> impl IntoView {
                 <A href="/staff/users">"Users"</A>
                 <A href="/staff/groups">"Groups"</A>
                 <A href="/staff/audit">"Audit log"</A>
+            </Show>
+            <Show when=can_manage_settings>
+                <A href="/staff/settings">"Settings"</A>
             </Show>
             <A href="/staff/profile">"Your profile"</A>
         </AreaLayout>

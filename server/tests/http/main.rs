@@ -3,5 +3,6 @@
 mod accounts;
 mod contacts;
 mod foundation;
+mod settings;
 mod support;
 mod users;
