@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod activities;
 pub mod contacts;
 pub mod dashboard;
 pub mod error;

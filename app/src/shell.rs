@@ -6,6 +6,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
+use crate::activities::pages::ActivityEditPage;
 use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("contacts"), StaticSegment("new")) view=ContactFormPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("contacts"), ParamSegment("id")) view=ContactProfilePage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("contacts"), ParamSegment("id"), StaticSegment("edit")) view=ContactFormPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("activities"), ParamSegment("id")) view=ActivityEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>

@@ -140,6 +140,8 @@ pub fn saved_notice() -> impl IntoView {
         let q = query.read();
         let text = if q.get("saved").is_some() {
             Some("Changes saved.")
+        } else if q.get("logged").is_some() {
+            Some("Activity logged.")
         } else if q.get("deleted").is_some() {
             Some("Deleted.")
         } else {

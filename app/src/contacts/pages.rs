@@ -11,6 +11,8 @@ use super::api::{
 use super::{Choice, Choices, Contact, ContactPage, SortKey};
 use crate::accounts::encode_query_value;
 use crate::accounts::pages::Auth;
+use crate::activities::pages::{timeline_resource, ActivitySection, TimelineActions};
+use crate::activities::Timeline;
 use crate::error::AppError;
 use crate::ui::{error_of, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
 use crate::users::Permission;
@@ -257,6 +259,8 @@ pub fn ContactProfilePage() -> impl IntoView {
             }
         },
     );
+    TimelineActions::provide();
+    let timeline = timeline_resource(id);
     let delete = ServerAction::<DeleteContact>::new();
     let delete_error = error_of(delete.value());
     let (can_edit, can_delete) = (can(Permission::ContactsEdit), can(Permission::ContactsDelete));
@@ -264,7 +268,11 @@ pub fn ContactProfilePage() -> impl IntoView {
         <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
                 {move || Suspend::new(async move {
-                    contact.await.map(|c: Contact| {
+                    let loaded = match (contact.await, timeline.await) {
+                        (Ok(contact), Ok(timeline)) => Ok((contact, timeline)),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    };
+                    loaded.map(|(c, timeline): (Contact, Timeline)| {
                         let name = c.display_name();
                         let i = c.input.clone();
                         let id = c.id;
@@ -298,6 +306,7 @@ pub fn ContactProfilePage() -> impl IntoView {
                                 <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                                 <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                             </dl>
+                            <ActivitySection contact_id=id timeline/>
                             {can_edit().then(|| {
                                 let state = match &c.portal {
                                     None => "This contact has no portal access.".to_owned(),

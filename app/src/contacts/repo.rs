@@ -10,8 +10,10 @@ use super::{
     display_name, Choice, Choices, Contact, ContactInput, ContactPage, ContactQuery, ContactRow,
     PortalAccess, SortKey, StatusCount, CONTACTS_PER_PAGE,
 };
+use crate::activities::repo::{record_added, record_changes, snapshots};
 use crate::db::schema::{
-    contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources, users,
+    contact_services, contact_statuses, contact_tags, contacts, contacts_search, services, tags,
+    traffic_sources, users,
 };
 use crate::db::{lower, with_db, write_tx, DbConn, DbError};
 use crate::error::AppError;
@@ -229,6 +231,7 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
             .get_result(c)
             .await?;
         replace_links!(c, id, input);
+        record_added!(c, actor_id, id);
         Ok::<_, diesel::result::Error>(id)
     });
     match result {
@@ -249,6 +252,7 @@ pub async fn update(
     check_owner(conn, input.owner_id).await?;
     let values = ContactValues::new(input, actor_id, now());
     let result = write_tx!(conn, c => {
+        let before = snapshots!(c, &[id])?;
         let updated = diesel::update(contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))))
             .set((&values, contacts::version.eq(contacts::version + 1)))
             .execute(c)
@@ -257,6 +261,8 @@ pub async fn update(
             return Ok(false);
         }
         replace_links!(c, id, input);
+        let after = snapshots!(c, &[id])?;
+        record_changes!(c, actor_id, "Edited the contact", before, after);
         Ok::<_, diesel::result::Error>(true)
     });
     match result {
@@ -478,7 +484,18 @@ macro_rules! filtered {
         let query: &ContactQuery = $query;
         let mut q = contacts::table.left_join(contact_statuses::table).into_boxed();
         if !query.search.trim().is_empty() {
-            q = q.filter(contacts::search_text.like($pattern.clone()).escape('\\'));
+            // Through the trigram index. ESCAPE is only added when the term has a wildcard to
+            // take literally: SQLite's trigram index is not used for LIKE … ESCAPE.
+            let pattern: String = $pattern.clone();
+            let matching = contacts_search::table.select(contacts_search::rowid);
+            q = if pattern.contains('\\') {
+                q.filter(
+                    contacts::id
+                        .eq_any(matching.filter(contacts_search::search_text.like(pattern).escape('\\'))),
+                )
+            } else {
+                q.filter(contacts::id.eq_any(matching.filter(contacts_search::search_text.like(pattern))))
+            };
         }
         if let Some(id) = query.status_id {
             q = q.filter(contacts::status_id.eq(id));
@@ -702,6 +719,10 @@ pub async fn bulk_change(
 ) -> Result<usize, AppError> {
     let at = now();
     write_tx!(conn, c => {
+        let before = match change {
+            BulkChange::Delete => BTreeMap::new(),
+            _ => snapshots!(c, ids)?,
+        };
         let touched = match change {
             BulkChange::AddTag(name) | BulkChange::RemoveTag(name) => {
                 let name = name.trim();
@@ -766,6 +787,10 @@ pub async fn bulk_change(
                 diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await?
             }
         };
+        if !before.is_empty() {
+            let after = snapshots!(c, ids)?;
+            record_changes!(c, actor_id, "Changed in a bulk action", before, after);
+        }
         Ok::<_, AppError>(touched)
     })
 }

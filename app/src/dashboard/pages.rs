@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::api::load_dashboard;
 use crate::accounts::pages::{AreaLayout, Auth};
 use crate::accounts::UserKind;
+use crate::activities::pages::MyOpenTasks;
 use crate::contacts::pages::StatusBadge;
 use crate::ui::ErrorList;
 use crate::users::Permission;
@@ -87,5 +88,6 @@ pub fn DashboardPage() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
+        <MyOpenTasks/>
     }
 }

@@ -184,6 +184,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        body -> Text,
+        happened_at -> Timestamp,
+        due_on -> Nullable<Date>,
+        done_at -> Nullable<Timestamp>,
+        author_id -> Nullable<BigInt>,
+        author_name -> Text,
+        changes -> Nullable<Text>,
+        created_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The trigram search index over `contacts.search_text` (`rowid` = contact id): an FTS5 table
+    /// on SQLite, a view over the pg_trgm-indexed column on PostgreSQL.
+    contacts_search (rowid) {
+        rowid -> BigInt,
+        search_text -> Text,
+    }
+}
+
+diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(contact_tags -> tags (tag_id));
 diesel::joinable!(contact_services -> contacts (contact_id));
@@ -192,7 +220,9 @@ diesel::joinable!(contacts -> contact_statuses (status_id));
 diesel::joinable!(contacts -> traffic_sources (traffic_source_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    activities,
     contacts,
+    contacts_search,
     contact_statuses,
     services,
     traffic_sources,

@@ -2,7 +2,6 @@
 
 use app::accounts::UserKind;
 use app::db::testing;
-use app::users::repo::{self, Actor, UserUpdate};
 use axum::http::StatusCode;
 
 use crate::support::TestApp;
@@ -19,7 +18,7 @@ async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() 
         app.add_user("nogroup@example.com", UserKind::Staff, false).await;
         let member = app.add_user("member@example.com", UserKind::Staff, false).await;
         app.add_user("client@example.com", UserKind::Client, false).await;
-        join_seeded_staff_group(&app, admin_id, member).await;
+        app.join_group(admin_id, member, "member@example.com", "Staff").await;
         let admin = app.login("admin@example.com", None).await;
         let grace = contact("Grace", "grace@navy.mil");
         let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -219,7 +218,7 @@ async fn the_export_streams_the_filtered_list_as_safe_csv() {
         let app = TestApp::new(db);
         let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
         let member = app.add_user("member@example.com", UserKind::Staff, false).await;
-        join_seeded_staff_group(&app, admin_id, member).await;
+        app.join_group(admin_id, member, "member@example.com", "Staff").await;
         let admin = app.login("admin@example.com", None).await;
         for (first, company) in
             [("Grace", "=HYPERLINK(\"http://evil\")"), ("Alan", "Bletchley"), ("Ada", "Analytical")]
@@ -270,7 +269,7 @@ async fn bulk_actions_need_edit_or_delete_permission() {
         let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
         app.add_user("nogroup@example.com", UserKind::Staff, false).await;
         let member = app.add_user("member@example.com", UserKind::Staff, false).await;
-        join_seeded_staff_group(&app, admin_id, member).await;
+        app.join_group(admin_id, member, "member@example.com", "Staff").await;
         let admin = app.login("admin@example.com", None).await;
         let grace = contact("Grace", "grace@navy.mil");
         let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -345,7 +344,7 @@ async fn tags_are_listed_for_viewers_and_managed_only_with_the_permission() {
     let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
     let member = app.add_user("member@example.com", UserKind::Staff, false).await;
     app.add_user("client@example.com", UserKind::Client, false).await;
-    join_seeded_staff_group(&app, admin_id, member).await;
+    app.join_group(admin_id, member, "member@example.com", "Staff").await;
     let admin = app.login("admin@example.com", None).await;
     let grace = contact("Grace", "grace@navy.mil");
     let grace: Vec<(&str, &str)> = grace.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -370,21 +369,4 @@ async fn tags_are_listed_for_viewers_and_managed_only_with_the_permission() {
         StatusCode::OK
     );
     assert!(app.call("/api/staff/tags", Some(&admin), &[]).await.body.contains("Fleet"));
-}
-
-/// Puts `member@example.com` (id `member`) in the seeded "Staff" group: view, create and edit
-/// contacts, but not delete or export.
-async fn join_seeded_staff_group(app: &TestApp, admin_id: i64, member: i64) {
-    let mut conn = app.db.pool.get().await.unwrap();
-    let staff_group =
-        repo::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == "Staff").unwrap();
-    let update = UserUpdate {
-        display_name: "member".into(),
-        email: "member@example.com".into(),
-        is_admin: false,
-        group_ids: vec![staff_group.id],
-    };
-    repo::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
-        .await
-        .unwrap();
 }

@@ -1,6 +1,7 @@
 //! HTTP-level tests through the real router: probes, pages, sign-in, sessions and guards.
 
 mod accounts;
+mod activities;
 mod contacts;
 mod foundation;
 mod settings;

@@ -109,3 +109,22 @@ impl TestApp {
         reply.session_cookie().expect("a session cookie after signing in")
     }
 }
+
+impl TestApp {
+    /// Puts `member` (whose email is `email`) into the seeded group `group` ("Staff", "Managers").
+    pub async fn join_group(&self, admin_id: i64, member: i64, email: &str, group: &str) {
+        use app::users::repo::{self as users, Actor, UserUpdate};
+        let mut conn = self.db.pool.get().await.unwrap();
+        let group =
+            users::list_groups(&mut conn).await.unwrap().into_iter().find(|g| g.name == group).unwrap();
+        let update = UserUpdate {
+            display_name: email[..email.find('@').unwrap()].to_owned(),
+            email: email.to_owned(),
+            is_admin: false,
+            group_ids: vec![group.id],
+        };
+        users::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
+            .await
+            .unwrap();
+    }
+}
