@@ -22,7 +22,7 @@ async function addContact(page: Page, first: string, last: string) {
 
 test('staff log a call on a contact, edit it, and delete it', async ({ page }) => {
   await asAdmin(page);
-  await addContact(page, 'Katherine', 'Johnson');
+  await addContact(page, 'Evelyn', 'Boyd');
   const activity = page.getByRole('region', { name: 'Activity' });
   await expect(activity.getByText('Added the contact')).toBeVisible();
 
@@ -58,7 +58,7 @@ test('staff log a call on a contact, edit it, and delete it', async ({ page }) =
   await hydrated(page);
   await page.getByLabel('Subject').fill('Discussed re-entry');
   await page.getByRole('button', { name: 'Save activity' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Katherine Johnson' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Evelyn Boyd' })).toBeVisible();
   const edited = page.getByRole('article', { name: 'Discussed re-entry' });
   await expect(edited).toContainText('edited');
 
@@ -104,7 +104,7 @@ test("changing a contact's status and tags adds a history entry with before and 
   await page.getByRole('link', { name: 'Edit contact' }).click();
   await hydrated(page);
   await page.getByLabel('Status').selectOption({ label: 'Customer' });
-  await page.getByLabel('Tags').fill('Wind tunnel, Engineering');
+  await page.getByLabel('Add tags').fill('Wind tunnel, Engineering');
   await page.getByRole('button', { name: 'Save contact' }).click();
   await expect(page.getByText('Changes saved.')).toBeVisible();
 

@@ -96,6 +96,7 @@ pub async fn save_contact(
     traffic_source_id: Option<String>,
     owner_id: Option<String>,
     service_ids: Option<Vec<i64>>,
+    tag_list: Option<Vec<String>>,
     tags: Option<String>,
 ) -> Result<(), AppError> {
     use server::*;
@@ -119,7 +120,12 @@ pub async fn save_contact(
             traffic_source_id: id_or_none(traffic_source_id),
             owner_id: id_or_none(owner_id),
             service_ids: service_ids.unwrap_or_default(),
-            tags: tags.unwrap_or_default().split(',').map(str::to_owned).collect(),
+            // The ticked chips, then the names typed into "Add tags".
+            tags: tag_list
+                .unwrap_or_default()
+                .into_iter()
+                .chain(tags.unwrap_or_default().split(',').map(str::to_owned))
+                .collect(),
         };
         let echo = input.echo();
         let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (*k, v.as_str())).collect();

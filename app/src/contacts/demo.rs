@@ -124,6 +124,72 @@ struct DemoContact {
     search_text: String,
 }
 
+type Link = (i64, i64);
+
+/// Writing a batch of demo rows: one multi-row INSERT per table on PostgreSQL, where every
+/// statement is a network round trip; a statement per row on SQLite, which runs in-process (and
+/// whose async wrapper has no multi-row INSERT).
+trait InsertBatch {
+    fn insert_contacts(
+        &mut self,
+        rows: &[DemoContact],
+    ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
+    fn insert_links(
+        &mut self,
+        tags: &[Link],
+        services: &[Link],
+    ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
+}
+
+impl InsertBatch for crate::db::SqliteConn {
+    async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
+        for row in rows {
+            diesel::insert_into(contacts::table).values(row).execute(self).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_links(&mut self, tags: &[Link], services: &[Link]) -> QueryResult<()> {
+        for (contact, tag) in tags {
+            diesel::insert_into(contact_tags::table)
+                .values((contact_tags::contact_id.eq(contact), contact_tags::tag_id.eq(tag)))
+                .execute(self)
+                .await?;
+        }
+        for (contact, service) in services {
+            diesel::insert_into(contact_services::table)
+                .values((contact_services::contact_id.eq(contact), contact_services::service_id.eq(service)))
+                .execute(self)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl InsertBatch for crate::db::PgConn {
+    async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
+        diesel::insert_into(contacts::table).values(rows).execute(self).await.map(|_| ())
+    }
+
+    async fn insert_links(&mut self, tags: &[Link], services: &[Link]) -> QueryResult<()> {
+        let tags: Vec<_> = tags
+            .iter()
+            .map(|(c, t)| (contact_tags::contact_id.eq(*c), contact_tags::tag_id.eq(*t)))
+            .collect();
+        let services: Vec<_> = services
+            .iter()
+            .map(|(c, s)| (contact_services::contact_id.eq(*c), contact_services::service_id.eq(*s)))
+            .collect();
+        if !tags.is_empty() {
+            diesel::insert_into(contact_tags::table).values(tags).execute(self).await?;
+        }
+        if !services.is_empty() {
+            diesel::insert_into(contact_services::table).values(services).execute(self).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Adds `count` demo contacts (after those already there) and returns how many were added.
 pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
     let choices = super::repo::choices(conn).await?;
@@ -195,11 +261,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             links.insert(email.clone(), (tags_for, services_for));
         }
         write_tx!(conn, c => {
-            // Row by row: diesel-async cannot send a multi-row INSERT to SQLite; inside one
-            // transaction per batch this is still fast on both backends.
-            for row in &batch {
-                diesel::insert_into(contacts::table).values(row).execute(c).await?;
-            }
+            c.insert_contacts(&batch).await?;
             let inserted: Vec<(i64, Option<String>)> = contacts::table
                 .filter(contacts::email.eq_any(&emails))
                 .select((contacts::id, contacts::email))
@@ -215,15 +277,10 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
                 let mut s = s.clone();
                 s.sort_unstable();
                 s.dedup();
-                tag_rows.extend(t.into_iter().map(|tag| (contact_tags::contact_id.eq(id), contact_tags::tag_id.eq(tag))));
-                service_rows.extend(s.into_iter().map(|svc| (contact_services::contact_id.eq(id), contact_services::service_id.eq(svc))));
+                tag_rows.extend(t.into_iter().map(|tag| (id, tag)));
+                service_rows.extend(s.into_iter().map(|svc| (id, svc)));
             }
-            for row in &tag_rows {
-                diesel::insert_into(contact_tags::table).values(row).execute(c).await?;
-            }
-            for row in &service_rows {
-                diesel::insert_into(contact_services::table).values(row).execute(c).await?;
-            }
+            c.insert_links(&tag_rows, &service_rows).await?;
             Ok::<_, DbError>(())
         })?;
         added += size;

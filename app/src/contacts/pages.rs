@@ -369,6 +369,76 @@ pub fn ContactProfilePage() -> impl IntoView {
     }
 }
 
+/// The contact's tags as chips (ticked checkboxes: untick one to remove the tag) and a field to
+/// add more. With JavaScript, Enter or a comma turns what was typed into a chip; without it, the
+/// typed names are sent as they are. Names that do not exist yet become new tags.
+#[component]
+fn TagPicker(
+    initial: Vec<String>,
+    suggestions: Vec<Choice>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    // After a failed post without JavaScript, the tags sent come back with the error.
+    let start = error
+        .get_untracked()
+        .and_then(|e| e.value("tags"))
+        .map(|joined| joined.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
+        .unwrap_or(initial);
+    let chips = RwSignal::new(start.into_iter().enumerate().collect::<Vec<(usize, String)>>());
+    let draft = RwSignal::new(String::new());
+    let add_draft = move || {
+        let typed = draft.get_untracked();
+        chips.update(|list| {
+            for name in typed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if !list.iter().any(|(_, t)| t.to_lowercase() == name.to_lowercase()) {
+                    list.push((list.len(), name.to_owned()));
+                }
+            }
+        });
+        draft.set(String::new());
+    };
+    let message = move || error.get().and_then(|e| e.field("tags"));
+    view! {
+        <fieldset class="tag-picker">
+            <legend>"Tags"</legend>
+            <div class="chips">
+                <For each=move || chips.get() key=|(_, name)| name.to_lowercase() let((i, name))>
+                    <span class="chip">
+                        <input type="checkbox" id=format!("tag-chip-{i}") name="tag_list[]" value=name.clone() checked=true/>
+                        <label for=format!("tag-chip-{i}")>{name}</label>
+                    </span>
+                </For>
+            </div>
+            <div class="field">
+                <label for="field-tags">"Add tags"</label>
+                <p class="hint" id="field-tags-hint">
+                    "Type a name and press Enter, or several separated by commas. New names become new tags. Untick a tag to remove it."
+                </p>
+                <input
+                    id="field-tags"
+                    name="tags"
+                    type="text"
+                    list="tag-suggestions"
+                    autocomplete="off"
+                    aria-describedby="field-tags-hint"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" || ev.key() == "," {
+                            ev.prevent_default();
+                            add_draft();
+                        }
+                    }
+                />
+                <datalist id="tag-suggestions">
+                    {suggestions.into_iter().map(|t| view! { <option value=t.name/> }).collect_view()}
+                </datalist>
+                {move || message().map(|m| view! { <p class="field-error">{m}</p> })}
+            </div>
+        </fieldset>
+    }
+}
+
 /// Adds a contact (at `/staff/contacts/new`) or edits one (at `/staff/contacts/:id/edit`).
 #[component]
 pub fn ContactFormPage() -> impl IntoView {
@@ -440,13 +510,7 @@ pub fn ContactFormPage() -> impl IntoView {
                                     {select("Traffic source", "traffic_source_id", choices.traffic_sources.clone(), input.traffic_source_id)}
                                     {select("Owner", "owner_id", choices.owners.clone(), input.owner_id)}
                                 </div>
-                                <FormField
-                                    label="Tags"
-                                    name="tags"
-                                    value=input.tags.join(", ")
-                                    hint="Separate tags with commas. A name that does not exist yet becomes a new tag."
-                                    error
-                                />
+                                <TagPicker initial=input.tags.clone() suggestions=choices.tags.clone() error/>
                                 <fieldset>
                                     <legend>"Services"</legend>
                                     {choices.services.iter().map(|s| {

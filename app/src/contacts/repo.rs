@@ -333,64 +333,98 @@ async fn user_names(conn: &mut DbConn, ids: &[i64]) -> Result<BTreeMap<i64, Stri
 }
 
 pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError> {
-    let record: Option<ContactRecord> = with_db!(conn, c => contacts::table
-        .find(id)
+    Ok(get_many(conn, &[id]).await?.pop())
+}
+
+/// Full records of the contacts `ids` (those that exist), in the order of `ids`; a fixed number
+/// of queries however many there are.
+pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, DbError> {
+    let records: Vec<ContactRecord> = with_db!(conn, c => contacts::table
+        .filter(contacts::id.eq_any(ids))
         .select(ContactRecord::as_select())
-        .first(c)
-        .await
-        .optional())?;
-    let Some(r) = record else { return Ok(None) };
+        .load(c)
+        .await)?;
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
     let all = choices(conn).await?;
-    let tag_rows: Vec<(i64, String)> = with_db!(conn, c => contact_tags::table
+    let tag_rows: Vec<(i64, i64, String)> = with_db!(conn, c => contact_tags::table
         .inner_join(tags::table)
-        .filter(contact_tags::contact_id.eq(id))
+        .filter(contact_tags::contact_id.eq_any(ids))
         .order(lower(tags::name))
-        .select((tags::id, tags::name))
+        .select((contact_tags::contact_id, tags::id, tags::name))
         .load(c)
         .await)?;
-    let service_ids: Vec<i64> = with_db!(conn, c => contact_services::table
-        .filter(contact_services::contact_id.eq(id))
-        .select(contact_services::service_id)
+    let service_rows: Vec<(i64, i64)> = with_db!(conn, c => contact_services::table
+        .filter(contact_services::contact_id.eq_any(ids))
+        .select((contact_services::contact_id, contact_services::service_id))
         .load(c)
         .await)?;
-    let people: Vec<i64> = [r.owner_id, r.created_by, r.updated_by].into_iter().flatten().collect();
+    let people: Vec<i64> =
+        records.iter().flat_map(|r| [r.owner_id, r.created_by, r.updated_by]).flatten().collect();
     let names = user_names(conn, &people).await?;
-    let portal = portal_access(conn, id).await?;
+    let portal_rows: Vec<(Option<i64>, i64, String, bool, Option<NaiveDateTime>)> = with_db!(conn, c => users::table
+        .filter(users::contact_id.eq_any(ids).and(users::kind.eq("client")))
+        .select((users::contact_id, users::id, users::email, users::is_active, users::last_login_at))
+        .load(c)
+        .await)?;
     let pick = |list: &[Choice], id: Option<i64>| id.and_then(|id| list.iter().find(|c| c.id == id).cloned());
-    let tag_names: Vec<String> = tag_rows.iter().map(|(_, n)| n.clone()).collect();
-    Ok(Some(Contact {
-        id: r.id,
-        status: pick(&all.statuses, r.status_id),
-        traffic_source: pick(&all.traffic_sources, r.traffic_source_id),
-        owner: r.owner_id.and_then(|o| names.get(&o).map(|n| Choice { id: o, name: n.clone(), color: None })),
-        services: all.services.iter().filter(|s| service_ids.contains(&s.id)).cloned().collect(),
-        tags: tag_rows.into_iter().map(|(id, name)| Choice { id, name, color: None }).collect(),
-        version: r.version,
-        created_at: stamp(r.created_at),
-        updated_at: stamp(r.updated_at),
-        created_by: r.created_by.and_then(|u| names.get(&u).cloned()),
-        updated_by: r.updated_by.and_then(|u| names.get(&u).cloned()),
-        portal,
-        input: ContactInput {
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email.unwrap_or_default(),
-            phone: r.phone,
-            company: r.company,
-            job_title: r.job_title,
-            street: r.street,
-            city: r.city,
-            postal_code: r.postal_code,
-            country: r.country,
-            website: r.website,
-            notes: r.notes,
-            status_id: r.status_id,
-            traffic_source_id: r.traffic_source_id,
-            owner_id: r.owner_id,
-            service_ids,
-            tags: tag_names,
-        },
-    }))
+    let mut by_id: BTreeMap<i64, Contact> = BTreeMap::new();
+    for r in records {
+        let id = r.id;
+        let tags: Vec<Choice> = tag_rows
+            .iter()
+            .filter(|(c, ..)| *c == id)
+            .map(|(_, tag, name)| Choice { id: *tag, name: name.clone(), color: None })
+            .collect();
+        let service_ids: Vec<i64> = service_rows.iter().filter(|(c, _)| *c == id).map(|(_, s)| *s).collect();
+        let portal =
+            portal_rows.iter().find(|p| p.0 == Some(id)).map(|(_, user_id, email, is_active, last)| {
+                PortalAccess {
+                    user_id: *user_id,
+                    email: email.clone(),
+                    is_active: *is_active,
+                    last_sign_in: last.map(stamp),
+                }
+            });
+        let contact = Contact {
+            id,
+            status: pick(&all.statuses, r.status_id),
+            traffic_source: pick(&all.traffic_sources, r.traffic_source_id),
+            owner: r
+                .owner_id
+                .and_then(|o| names.get(&o).map(|n| Choice { id: o, name: n.clone(), color: None })),
+            services: all.services.iter().filter(|s| service_ids.contains(&s.id)).cloned().collect(),
+            version: r.version,
+            created_at: stamp(r.created_at),
+            updated_at: stamp(r.updated_at),
+            created_by: r.created_by.and_then(|u| names.get(&u).cloned()),
+            updated_by: r.updated_by.and_then(|u| names.get(&u).cloned()),
+            portal,
+            input: ContactInput {
+                first_name: r.first_name,
+                last_name: r.last_name,
+                email: r.email.unwrap_or_default(),
+                phone: r.phone,
+                company: r.company,
+                job_title: r.job_title,
+                street: r.street,
+                city: r.city,
+                postal_code: r.postal_code,
+                country: r.country,
+                website: r.website,
+                notes: r.notes,
+                status_id: r.status_id,
+                traffic_source_id: r.traffic_source_id,
+                owner_id: r.owner_id,
+                service_ids,
+                tags: tags.iter().map(|t| t.name.clone()).collect(),
+            },
+            tags,
+        };
+        by_id.insert(id, contact);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// The client account linked to contact `id`, if any.
@@ -613,13 +647,7 @@ pub async fn export_batch(
         .select(contacts::id)
         .load(c)
         .await)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(contact) = get(conn, id).await? {
-            out.push(contact);
-        }
-    }
-    Ok(out)
+    get_many(conn, &ids).await
 }
 
 /// Every tag with the number of contacts carrying it, by name.

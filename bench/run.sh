@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Load test of the contact list and profile pages at scale, on SQLite and on PostgreSQL.
+#
+#   bash bench/run.sh [contacts=100000] [connections=32] [seconds=10]
+#
+# Builds the server with the `perf` profile (release optimisations, quicker to build), seeds a
+# fresh database per backend with deterministic demo data, signs in as an admin and measures
+# each page with wrk (Debian's package) at the given concurrency, printing p50/p95/p99 latency,
+# requests per second and the server's peak memory. Not part of the test suite: it measures,
+# it does not pass or fail. Needs the PostgreSQL server of TEST_POSTGRES_URL for the second half.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/env.sh
+CONTACTS="${1:-100000}"
+CONNECTIONS="${2:-32}"
+SECONDS_EACH="${3:-10}"
+PORT="${BENCH_PORT:-3300}"
+PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+OUT=target/bench
+PASSWORD="bench horse battery staple"
+mkdir -p "$OUT"
+
+if ! command -v wrk >/dev/null; then
+    step "installing wrk"
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+
+step "building the server (profile perf)"
+cargo build --profile perf -p server --bin server
+BIN=target/perf/server
+
+SCENARIOS=(
+    "list, first page|/staff/contacts"
+    "list, filtered + sorted|/staff/contacts?status=2&sort=updated&dir=desc"
+    "search|/staff/contacts?q=hopper"
+    "search, filtered|/staff/contacts?q=acme&status=3"
+    "list, deep page|/staff/contacts?page=2000"
+    "profile|/staff/contacts/$(( CONTACTS / 2 ))"
+)
+
+declare -a ROWS
+bench_backend() {  # $1: label, $2: DATABASE_URL
+    local label="$1" url="$2"
+    step "$label: migrate, seed $CONTACTS contacts"
+    DATABASE_URL="$url" CRM_LOG=warn "$BIN" migrate >/dev/null
+    DATABASE_URL="$url" CRM_LOG=warn CRM_ADMIN_PASSWORD="$PASSWORD" \
+        "$BIN" create-admin --email bench@example.com --name "Bench Admin" >/dev/null
+    local seeded
+    seeded="$(DATABASE_URL="$url" CRM_LOG=warn "$BIN" seed-demo --contacts "$CONTACTS")"
+    echo "$seeded"
+    ROWS+=("| $label | seeding $CONTACTS contacts | ${seeded#Added * in } | | | |")
+
+    DATABASE_URL="$url" CRM_LOG=warn LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site \
+        "$BIN" > "$OUT/server-$label.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+    local cookie
+    cookie="$(curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$PORT/api/public/login" \
+        -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' \
+        --data-urlencode email=bench@example.com --data-urlencode "password=$PASSWORD" \
+        | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)"
+    [ -n "$cookie" ] || { echo "could not sign in" >&2; kill "$pid"; exit 1; }
+    for scenario in "${SCENARIOS[@]}"; do
+        local name="${scenario%%|*}" path="${scenario#*|}"
+        local status
+        status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "http://127.0.0.1:$PORT$path")"
+        [ "$status" = 200 ] || { echo "$path answered $status" >&2; kill "$pid"; exit 1; }
+        # A short warm-up, then the measured run.
+        wrk -t2 -c"$CONNECTIONS" -d2s -H "Cookie: $cookie" "http://127.0.0.1:$PORT$path" >/dev/null
+        local line
+        line="$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s -H "Cookie: $cookie" \
+            -s bench/report.lua "http://127.0.0.1:$PORT$path" | grep '^RESULT')"
+        printf '%-12s %-26s %s\n' "$label" "$name" "${line#RESULT }"
+        local p50 p95 rps errors
+        p50="$(sed -E 's/.*p50=([0-9.]+).*/\1/' <<<"$line")"
+        p95="$(sed -E 's/.*p95=([0-9.]+).*/\1/' <<<"$line")"
+        rps="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
+        errors="$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")"
+        ROWS+=("| $label | $name \`$path\` | $p50 ms | $p95 ms | $rps | $errors |")
+    done
+    local peak
+    peak="$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status")"
+    ROWS+=("| $label | server peak memory (RSS) | $peak | | | |")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+rm -f "$OUT"/bench.sqlite3*
+bench_backend SQLite "$OUT/bench.sqlite3"
+if psql "$PG_URL" -qc 'DROP SCHEMA IF EXISTS crm_bench CASCADE; CREATE SCHEMA crm_bench' >/dev/null 2>&1; then
+    bench_backend PostgreSQL "$PG_URL?options=-c%20search_path%3Dcrm_bench"
+    psql "$PG_URL" -qc 'DROP SCHEMA crm_bench CASCADE' >/dev/null 2>&1 || true
+else
+    echo "PostgreSQL at $PG_URL is not reachable: skipped" >&2
+fi
+
+echo
+echo "$CONTACTS contacts, $CONNECTIONS connections, ${SECONDS_EACH}s per page, $(nproc) cores"
+echo "| backend | page | p50 | p95 | requests/s | errors |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
