@@ -91,7 +91,8 @@ if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes cold)"
-    tool_install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --locked
+    # Not --locked: its lock file pins a webpki-roots release that was since yanked.
+    tool_install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
 fi
 
 # ---------------------------------------------------------------- browser + node

@@ -96,6 +96,19 @@ impl AppError {
         }
     }
 
+    /// The same error carrying what the person typed, so a form can show it again: field
+    /// messages keep their fields, and a conflict becomes the form's message.
+    pub fn keeping_input(self, values: &[(&str, &str)]) -> Self {
+        match self {
+            AppError::Invalid(errors) => AppError::Invalid(errors.with_values(values)),
+            AppError::Conflict(message) => {
+                let errors = FieldErrors { form: Some(message), ..FieldErrors::default() };
+                AppError::Invalid(errors.with_values(values))
+            }
+            other => other,
+        }
+    }
+
     /// A single-field validation error.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();

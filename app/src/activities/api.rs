@@ -45,15 +45,7 @@ mod server {
     pub fn keep_input(err: AppError, input: &ActivityInput) -> AppError {
         let echo = input.echo();
         let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        match err {
-            AppError::Invalid(errors) => AppError::Invalid(errors.with_values(&echo)),
-            AppError::Conflict(message) => {
-                let mut errors = crate::error::FieldErrors::new();
-                errors.form = Some(message);
-                AppError::Invalid(errors.with_values(&echo))
-            }
-            other => other,
-        }
+        err.keeping_input(&echo)
     }
 
     /// Where to go after a change: a page of the staff area the form came from, or the contact.

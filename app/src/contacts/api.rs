@@ -136,15 +136,7 @@ pub async fn save_contact(
             None => repo::create(&mut conn, me.id, &input).await,
         };
         // Whatever went wrong, the form gets back what was typed.
-        let saved = saved.map_err(|err| match err {
-            AppError::Invalid(errors) => AppError::Invalid(errors.with_values(&echo)),
-            AppError::Conflict(message) => {
-                let mut errors = crate::error::FieldErrors::new();
-                errors.form = Some(message);
-                AppError::Invalid(errors.with_values(&echo))
-            }
-            other => other,
-        })?;
+        let saved = saved.map_err(|err| err.keeping_input(&echo))?;
         leptos_axum::redirect(&format!("/staff/contacts/{saved}?saved=1"));
         Ok(())
     }

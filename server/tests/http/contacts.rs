@@ -4,7 +4,7 @@ use app::accounts::UserKind;
 use app::db::testing;
 use axum::http::StatusCode;
 
-use crate::support::TestApp;
+use crate::support::{contact_form as contact, TestApp};
 
 /// A server function, its arguments, and the status each caller should get.
 type Row<'a> = (&'a str, &'a Vec<(&'a str, String)>, [u16; 5]);
@@ -100,28 +100,6 @@ async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() 
             "{name}"
         );
     }
-}
-
-fn contact(first: &str, email: &str) -> Vec<(&'static str, String)> {
-    let mut fields: Vec<(&'static str, String)> = [
-        "last_name",
-        "phone",
-        "company",
-        "job_title",
-        "street",
-        "city",
-        "postal_code",
-        "country",
-        "website",
-        "notes",
-    ]
-    .into_iter()
-    .map(|k| (k, String::new()))
-    .collect();
-    fields.push(("first_name", first.to_owned()));
-    fields.push(("email", email.to_owned()));
-    fields.push(("tags", "VIP, Navy".to_owned()));
-    fields
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -128,3 +128,26 @@ impl TestApp {
             .unwrap();
     }
 }
+
+/// The add-contact form's fields: a first name, an email, two tags, everything else empty.
+pub fn contact_form(first: &str, email: &str) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = [
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "street",
+        "city",
+        "postal_code",
+        "country",
+        "website",
+        "notes",
+    ]
+    .into_iter()
+    .map(|k| (k, String::new()))
+    .collect();
+    fields.push(("first_name", first.to_owned()));
+    fields.push(("email", email.to_owned()));
+    fields.push(("tags", "VIP, Navy".to_owned()));
+    fields
+}
