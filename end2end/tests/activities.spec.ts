@@ -100,7 +100,7 @@ test('a task added on a contact is completed from the dashboard', async ({ page 
 
 test("changing a contact's status and tags adds a history entry with before and after", async ({ page }) => {
   await asAdmin(page);
-  await addContact(page, 'Mary', 'Jackson');
+  await addContact(page, 'Eunice', 'Smith');
   await page.getByRole('link', { name: 'Edit contact' }).click();
   await hydrated(page);
   await page.getByLabel('Status').selectOption({ label: 'Customer' });

@@ -66,7 +66,7 @@ test('staff add a contact with a new tag, find it, edit it, and delete it', asyn
   // Removing a tag: untick its chip.
   await page.getByRole('checkbox', { name: 'Software' }).uncheck();
   await page.getByRole('button', { name: 'Save contact' }).click();
-  await expect(page.getByText('Director of Software Engineering')).toBeVisible();
+  await expect(page.getByText('Director of Software Engineering', { exact: true })).toBeVisible();
   await expect(page.getByRole('definition').filter({ hasText: /^Apollo$/ })).toBeVisible();
 
   // Delete, after confirming.
@@ -97,7 +97,7 @@ test('a save over someone else\'s newer save is refused and keeps the input', as
   await hydrated(second);
   await second.getByLabel('Company').fill('NASA Langley');
   await second.getByRole('button', { name: 'Save contact' }).click();
-  await expect(second.getByText('NASA Langley')).toBeVisible();
+  await expect(second.getByText('NASA Langley', { exact: true })).toBeVisible();
 
   await first.getByLabel('Company').fill('NACA');
   await first.getByRole('button', { name: 'Save contact' }).click();
