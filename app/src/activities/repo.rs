@@ -823,7 +823,8 @@ mod tests {
                 ..Default::default()
             };
             let grace = contacts_repo::create(&mut conn, ada.id, &form).await.unwrap();
-            let history = |entries: Vec<Activity>| -> Vec<(String, String, Vec<(String, String, String)>)> {
+            type Entry = (String, String, Vec<(String, String, String)>);
+            let history = |entries: Vec<Activity>| -> Vec<Entry> {
                 entries
                     .into_iter()
                     .map(|a| {

@@ -363,7 +363,8 @@ pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, Db
     let people: Vec<i64> =
         records.iter().flat_map(|r| [r.owner_id, r.created_by, r.updated_by]).flatten().collect();
     let names = user_names(conn, &people).await?;
-    let portal_rows: Vec<(Option<i64>, i64, String, bool, Option<NaiveDateTime>)> = with_db!(conn, c => users::table
+    type PortalRow = (Option<i64>, i64, String, bool, Option<NaiveDateTime>);
+    let portal_rows: Vec<PortalRow> = with_db!(conn, c => users::table
         .filter(users::contact_id.eq_any(ids).and(users::kind.eq("client")))
         .select((users::contact_id, users::id, users::email, users::is_active, users::last_login_at))
         .load(c)

@@ -50,7 +50,7 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
         };
         let timeline = vec![("contact_id", contact.clone())];
         let nothing = Vec::new();
-        let table: Vec<(&str, &Vec<(&str, String)>, [u16; 5])> = vec![
+        let table: Vec<crate::contacts::Row> = vec![
             ("/api/staff/timeline", &timeline, [401, 403, 403, 200, 200]),
             ("/api/staff/my_tasks", &nothing, [401, 403, 200, 200, 200]),
         ];

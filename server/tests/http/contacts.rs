@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use crate::support::{contact_form as contact, TestApp};
 
 /// A server function, its arguments, and the status each caller should get.
-type Row<'a> = (&'a str, &'a Vec<(&'a str, String)>, [u16; 5]);
+pub type Row<'a> = (&'a str, &'a Vec<(&'a str, String)>, [u16; 5]);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contact_functions_follow_the_permissions_and_refusals_change_nothing() {
