@@ -185,15 +185,13 @@ pub async fn complete_task(id: i64, done: String, back: Option<String>) -> Resul
 pub async fn my_open_tasks() -> Result<Option<Vec<OpenTask>>, AppError> {
     use server::*;
     let result = async {
+        let me = crate::accounts::auth::require_staff().await?;
         let mut conn = conn().await?;
-        let editor = match editor(&mut conn).await {
-            Ok(editor) => editor,
-            Err(AppError::Forbidden) if crate::accounts::auth::require_staff().await.is_ok() => {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(Some(repo::open_tasks(&mut conn, editor.actor.id, repo::now().date()).await?))
+        let permissions = crate::users::repo::effective_permissions(&mut conn, &me).await?;
+        if !permissions.contains(&Permission::ContactsView) {
+            return Ok(None);
+        }
+        Ok(Some(repo::open_tasks(&mut conn, me.id, repo::now().date()).await?))
     }
     .await;
     respond(result)

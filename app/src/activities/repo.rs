@@ -256,13 +256,13 @@ pub async fn timeline(
     Ok((rows.into_iter().take(limit as usize).map(|r| to_activity(r, viewer)).collect(), has_more))
 }
 
-/// The author and kind of entry `id`, read inside a write transaction.
+/// The author, kind and contact of entry `id`, read inside a write transaction.
 macro_rules! owner_of {
     ($c:ident, $id:expr) => {
         activities::table
             .find($id)
-            .select((activities::author_id, activities::kind))
-            .first::<(Option<i64>, String)>($c)
+            .select((activities::author_id, activities::kind, activities::contact_id))
+            .first::<(Option<i64>, String, i64)>($c)
             .await
             .optional()?
             .ok_or(AppError::NotFound)?
@@ -279,7 +279,7 @@ pub async fn update(
     let at = now();
     let v = check_input(input, at)?;
     write_tx!(conn, c => {
-        let (author_id, kind) = owner_of!(c, id);
+        let (author_id, kind, contact_id) = owner_of!(c, id);
         editor.check(author_id, &kind)?;
         diesel::update(activities::table.find(id))
             .set((
@@ -292,7 +292,6 @@ pub async fn update(
             ))
             .execute(c)
             .await?;
-        let contact_id: i64 = activities::table.find(id).select(activities::contact_id).first(c).await?;
         Ok::<_, AppError>(contact_id)
     })
 }
@@ -300,9 +299,8 @@ pub async fn update(
 /// Deletes an entry; returns the contact it belonged to.
 pub async fn delete(conn: &mut DbConn, editor: &Editor, id: i64) -> Result<i64, AppError> {
     write_tx!(conn, c => {
-        let (author_id, kind) = owner_of!(c, id);
+        let (author_id, kind, contact_id) = owner_of!(c, id);
         editor.check(author_id, &kind)?;
-        let contact_id: i64 = activities::table.find(id).select(activities::contact_id).first(c).await?;
         diesel::delete(activities::table.find(id)).execute(c).await?;
         Ok::<_, AppError>(contact_id)
     })
@@ -312,7 +310,7 @@ pub async fn delete(conn: &mut DbConn, editor: &Editor, id: i64) -> Result<i64, 
 pub async fn set_done(conn: &mut DbConn, editor: &Editor, id: i64, done: bool) -> Result<i64, AppError> {
     let at = now();
     write_tx!(conn, c => {
-        let (author_id, kind) = owner_of!(c, id);
+        let (author_id, kind, contact_id) = owner_of!(c, id);
         editor.check(author_id, &kind)?;
         if kind != ActivityKind::Task.key() {
             return Err(AppError::Conflict("Only tasks can be marked as done.".to_owned()));
@@ -321,7 +319,6 @@ pub async fn set_done(conn: &mut DbConn, editor: &Editor, id: i64, done: bool) -
             .set(activities::done_at.eq(done.then_some(at)))
             .execute(c)
             .await?;
-        let contact_id: i64 = activities::table.find(id).select(activities::contact_id).first(c).await?;
         Ok::<_, AppError>(contact_id)
     })
 }
@@ -397,34 +394,9 @@ macro_rules! snapshots {
         };
         let ids: &[i64] = $ids;
         async {
-            type Fields = (
-                i64,
-                (String, String, Option<String>, String, String, String),
-                (String, String, String, String, String, String),
-                (Option<i64>, Option<i64>, Option<i64>),
-            );
-            let rows: Vec<Fields> = contacts::table
+            let rows: Vec<$crate::contacts::repo::ContactRecord> = contacts::table
                 .filter(contacts::id.eq_any(ids))
-                .select((
-                    contacts::id,
-                    (
-                        contacts::first_name,
-                        contacts::last_name,
-                        contacts::email,
-                        contacts::phone,
-                        contacts::company,
-                        contacts::job_title,
-                    ),
-                    (
-                        contacts::street,
-                        contacts::city,
-                        contacts::postal_code,
-                        contacts::country,
-                        contacts::website,
-                        contacts::notes,
-                    ),
-                    (contacts::status_id, contacts::traffic_source_id, contacts::owner_id),
-                ))
+                .select($crate::contacts::repo::ContactRecord::as_select())
                 .load($c)
                 .await?;
             let statuses: std::collections::BTreeMap<i64, String> = contact_statuses::table
@@ -439,7 +411,7 @@ macro_rules! snapshots {
                 .await?
                 .into_iter()
                 .collect();
-            let owner_ids: Vec<i64> = rows.iter().filter_map(|r| r.3 .2).collect();
+            let owner_ids: Vec<i64> = rows.iter().filter_map(|r| r.owner_id).collect();
             let owners: std::collections::BTreeMap<i64, String> = users::table
                 .filter(users::id.eq_any(&owner_ids))
                 .select((users::id, users::display_name))
@@ -469,33 +441,27 @@ macro_rules! snapshots {
             };
             let mut out: std::collections::BTreeMap<i64, $crate::activities::repo::Snapshot> =
                 std::collections::BTreeMap::new();
-            for (
-                id,
-                (first, last, email, phone, company, job),
-                (street, city, postal, country, website, notes),
-                (status, source, owner),
-            ) in rows
-            {
+            for r in rows {
                 out.insert(
-                    id,
+                    r.id,
                     vec![
-                        ("First name", first),
-                        ("Last name", last),
-                        ("Email", email.unwrap_or_default()),
-                        ("Phone", phone),
-                        ("Company", company),
-                        ("Job title", job),
-                        ("Street", street),
-                        ("City", city),
-                        ("Postal code", postal),
-                        ("Country", country),
-                        ("Website", website),
-                        ("Notes", notes),
-                        ("Status", name_of(&statuses, status)),
-                        ("Traffic source", name_of(&sources, source)),
-                        ("Owner", name_of(&owners, owner)),
-                        ("Services", joined(&service_rows, id)),
-                        ("Tags", joined(&tag_rows, id)),
+                        ("First name", r.first_name),
+                        ("Last name", r.last_name),
+                        ("Email", r.email.unwrap_or_default()),
+                        ("Phone", r.phone),
+                        ("Company", r.company),
+                        ("Job title", r.job_title),
+                        ("Street", r.street),
+                        ("City", r.city),
+                        ("Postal code", r.postal_code),
+                        ("Country", r.country),
+                        ("Website", r.website),
+                        ("Notes", r.notes),
+                        ("Status", name_of(&statuses, r.status_id)),
+                        ("Traffic source", name_of(&sources, r.traffic_source_id)),
+                        ("Owner", name_of(&owners, r.owner_id)),
+                        ("Services", joined(&service_rows, r.id)),
+                        ("Tags", joined(&tag_rows, r.id)),
                     ],
                 );
             }

@@ -299,28 +299,29 @@ pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts)]
-struct ContactRecord {
-    id: i64,
-    first_name: String,
-    last_name: String,
-    email: Option<String>,
-    phone: String,
-    company: String,
-    job_title: String,
-    street: String,
-    city: String,
-    postal_code: String,
-    country: String,
-    website: String,
-    notes: String,
-    status_id: Option<i64>,
-    traffic_source_id: Option<i64>,
-    owner_id: Option<i64>,
-    created_by: Option<i64>,
-    updated_by: Option<i64>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i64,
+/// A contact row as stored (also what the change history compares).
+pub(crate) struct ContactRecord {
+    pub(crate) id: i64,
+    pub(crate) first_name: String,
+    pub(crate) last_name: String,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: String,
+    pub(crate) company: String,
+    pub(crate) job_title: String,
+    pub(crate) street: String,
+    pub(crate) city: String,
+    pub(crate) postal_code: String,
+    pub(crate) country: String,
+    pub(crate) website: String,
+    pub(crate) notes: String,
+    pub(crate) status_id: Option<i64>,
+    pub(crate) traffic_source_id: Option<i64>,
+    pub(crate) owner_id: Option<i64>,
+    pub(crate) created_by: Option<i64>,
+    pub(crate) updated_by: Option<i64>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
+    pub(crate) version: i64,
 }
 
 async fn user_names(conn: &mut DbConn, ids: &[i64]) -> Result<BTreeMap<i64, String>, DbError> {
