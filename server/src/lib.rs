@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use app::accounts::auth::{auth_layer, SessionConfig};
+use app::accounts::auth::{auth_layer, RequestPermissions, SessionConfig};
 use app::accounts::middleware::{guard_areas, reject_cross_site, session_lifetime};
 use app::accounts::session_store::DieselSessionStore;
 use app::api::AppState;
@@ -27,9 +27,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// axum-login, the session lifetime, and the guard of the staff and portal trees.
 pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
     let routes = generate_route_list(App);
+    // Called for every request: the shared state, and a fresh memo of the caller's permissions.
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            provide_context(RequestPermissions::default());
+        }
     };
     let options = state.leptos_options.clone();
     let absolute = sessions.absolute_timeout;

@@ -15,8 +15,7 @@ pub const SIGNED_OUT: &str = "/login?signed_out=1";
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let result = async {
         let Some(account) = super::auth::current_account().await? else { return Ok(None) };
-        let mut conn = crate::api::conn().await?;
-        let permissions = crate::users::repo::effective_permissions(&mut conn, &account).await?;
+        let permissions = super::auth::permissions_of(&account).await?;
         Ok(Some(account.session_user(permissions.into_iter().collect())))
     }
     .await;

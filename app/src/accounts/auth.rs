@@ -1,6 +1,7 @@
 //! axum-login wiring: the authentication backend, the session layer, and the checks every server
 //! function starts with (`require_staff`, `require_client`, …).
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use super::throttle::Policy;
 use super::UserKind;
 use crate::db::{DbError, DbPool};
 use crate::error::AppError;
+use crate::users::Permission;
 
 pub type AuthSession = axum_login::AuthSession<AuthBackend>;
 
@@ -194,14 +196,34 @@ pub async fn require_admin() -> Result<Account, AppError> {
     }
 }
 
-/// Staff holding `permission` through one of their groups; administrators hold every permission.
-pub async fn require(permission: crate::users::Permission) -> Result<Account, AppError> {
-    let account = require_staff().await?;
-    if account.is_admin {
-        return Ok(account);
+/// What the caller may do, read once per request: a page calls several server functions, each
+/// checking a permission. The server provides one per request (see `server::router`); without
+/// it (tests calling a function directly) every call reads afresh.
+#[derive(Clone, Default)]
+pub struct RequestPermissions(std::sync::Arc<tokio::sync::OnceCell<(i64, BTreeSet<Permission>)>>);
+
+/// `account`'s permissions: everything for an administrator, their groups' for other staff.
+pub async fn permissions_of(account: &Account) -> Result<BTreeSet<Permission>, AppError> {
+    let read = || async {
+        let mut conn = crate::api::conn().await?;
+        Ok::<_, AppError>((account.id, crate::users::repo::effective_permissions(&mut conn, account).await?))
+    };
+    let (id, permissions) = match leptos::prelude::use_context::<RequestPermissions>() {
+        Some(memo) => memo.0.get_or_try_init(read).await?.clone(),
+        None => read().await?,
+    };
+    // One request, one account: a sign-in or sign-out mid-request reads again.
+    if id == account.id {
+        Ok(permissions)
+    } else {
+        Ok(read().await?.1)
     }
-    let mut conn = crate::api::conn().await?;
-    if crate::users::repo::group_permissions_of(&mut conn, account.id).await?.contains(&permission) {
+}
+
+/// Staff holding `permission` through one of their groups; administrators hold every permission.
+pub async fn require(permission: Permission) -> Result<Account, AppError> {
+    let account = require_staff().await?;
+    if account.is_admin || permissions_of(&account).await?.contains(&permission) {
         Ok(account)
     } else {
         Err(AppError::Forbidden)

@@ -12,15 +12,14 @@ mod server {
     pub use crate::activities::repo::{self, Editor};
     pub use crate::activities::ActivityInput;
     pub use crate::api::{conn, respond};
-    pub use crate::db::DbConn;
     pub use crate::error::AppError;
     pub use crate::users::Permission;
 
     /// The signed-in staff member as an [`Editor`]; refuses anyone who may neither read contacts
     /// nor log activities.
-    pub async fn editor(conn: &mut DbConn) -> Result<Editor, AppError> {
+    pub async fn editor() -> Result<Editor, AppError> {
         let me = crate::accounts::auth::require_staff().await?;
-        let permissions = crate::users::repo::effective_permissions(conn, &me).await?;
+        let permissions = crate::accounts::auth::permissions_of(&me).await?;
         if !permissions.contains(&Permission::ContactsView) {
             return Err(AppError::Forbidden);
         }
@@ -32,8 +31,8 @@ mod server {
     }
 
     /// Like [`editor`], for someone about to change entries.
-    pub async fn writer(conn: &mut DbConn) -> Result<Editor, AppError> {
-        let editor = editor(conn).await?;
+    pub async fn writer() -> Result<Editor, AppError> {
+        let editor = editor().await?;
         if editor.can_log || editor.manage_all {
             Ok(editor)
         } else {
@@ -64,8 +63,8 @@ pub async fn load_timeline(
 ) -> Result<Timeline, AppError> {
     use server::*;
     let result = async {
+        let editor = editor().await?;
         let mut conn = conn().await?;
-        let editor = editor(&mut conn).await?;
         let kind = kind.as_deref().and_then(super::ActivityKind::parse);
         let limit = shown.unwrap_or(super::TIMELINE_STEP).clamp(1, 1000);
         let (entries, has_more) = repo::timeline(&mut conn, &editor, contact_id, kind, limit).await?;
@@ -112,8 +111,8 @@ pub async fn log_activity(
 pub async fn load_activity(id: i64) -> Result<Activity, AppError> {
     use server::*;
     let result = async {
+        let editor = writer().await?;
         let mut conn = conn().await?;
-        let editor = writer(&mut conn).await?;
         let activity = repo::get(&mut conn, &editor, id).await?.ok_or(AppError::NotFound)?;
         if !activity.can_modify {
             return Err(AppError::Forbidden);
@@ -136,8 +135,8 @@ pub async fn save_activity(
     use server::*;
     let input = ActivityInput { kind, subject, body, happened_at, due_on: due_on.unwrap_or_default() };
     let result = async {
+        let editor = writer().await?;
         let mut conn = conn().await?;
-        let editor = writer(&mut conn).await?;
         let contact_id =
             repo::update(&mut conn, &editor, id, &input).await.map_err(|e| keep_input(e, &input))?;
         leptos_axum::redirect(&format!("/staff/contacts/{contact_id}?saved=1#activity-{id}"));
@@ -151,8 +150,8 @@ pub async fn save_activity(
 pub async fn delete_activity(id: i64, confirm: Option<String>) -> Result<(), AppError> {
     use server::*;
     let result = async {
+        let editor = writer().await?;
         let mut conn = conn().await?;
-        let editor = writer(&mut conn).await?;
         if confirm.is_none() {
             return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
         }
@@ -169,8 +168,8 @@ pub async fn delete_activity(id: i64, confirm: Option<String>) -> Result<(), App
 pub async fn complete_task(id: i64, done: String, back: Option<String>) -> Result<(), AppError> {
     use server::*;
     let result = async {
+        let editor = writer().await?;
         let mut conn = conn().await?;
-        let editor = writer(&mut conn).await?;
         let contact_id = repo::set_done(&mut conn, &editor, id, done == "yes").await?;
         leptos_axum::redirect(&back_to(back, contact_id));
         Ok(())
@@ -186,8 +185,8 @@ pub async fn my_open_tasks() -> Result<Option<Vec<OpenTask>>, AppError> {
     use server::*;
     let result = async {
         let me = crate::accounts::auth::require_staff().await?;
+        let permissions = crate::accounts::auth::permissions_of(&me).await?;
         let mut conn = conn().await?;
-        let permissions = crate::users::repo::effective_permissions(&mut conn, &me).await?;
         if !permissions.contains(&Permission::ContactsView) {
             return Ok(None);
         }

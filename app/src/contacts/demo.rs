@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 use crate::db::schema::{contact_services, contact_tags, contacts, tags};
 use crate::db::{lower, with_db, write_tx, DbConn, DbError};
@@ -139,9 +139,16 @@ trait InsertBatch {
         tags: &[Link],
         services: &[Link],
     ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
+    /// After the load: fresh planner statistics, so the list's queries use their indexes from
+    /// the first request on.
+    fn refresh_statistics(&mut self) -> impl std::future::Future<Output = QueryResult<()>> + Send;
 }
 
 impl InsertBatch for crate::db::SqliteConn {
+    async fn refresh_statistics(&mut self) -> QueryResult<()> {
+        self.batch_execute("ANALYZE").await
+    }
+
     async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
         for row in rows {
             diesel::insert_into(contacts::table).values(row).execute(self).await?;
@@ -167,6 +174,12 @@ impl InsertBatch for crate::db::SqliteConn {
 }
 
 impl InsertBatch for crate::db::PgConn {
+    /// VACUUM also marks the new pages all-visible, which index-only scans (counts, ids in
+    /// order) need.
+    async fn refresh_statistics(&mut self) -> QueryResult<()> {
+        self.batch_execute("VACUUM ANALYZE contacts, contact_tags, contact_services").await
+    }
+
     async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
         diesel::insert_into(contacts::table).values(rows).execute(self).await.map(|_| ())
     }
@@ -285,6 +298,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
         })?;
         added += size;
     }
+    with_db!(conn, c => c.refresh_statistics().await)?;
     Ok(added)
 }
 

@@ -6,6 +6,8 @@ pub mod api;
 pub mod demo;
 #[cfg(feature = "ssr")]
 pub mod export;
+#[cfg(feature = "ssr")]
+mod list_cache;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
@@ -178,7 +180,7 @@ pub struct ContactRow {
 }
 
 /// The columns the list sorts by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SortKey {
     #[default]
     Name,
@@ -207,7 +209,7 @@ impl SortKey {
 }
 
 /// The state of the contact list; every part of it lives in the URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ContactQuery {
     pub search: String,
     pub status_id: Option<i64>,

@@ -12,6 +12,7 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
 
     let result = async {
         let staff = require_staff().await?;
+        let permissions = crate::accounts::auth::permissions_of(&staff).await?;
         let mut conn = crate::api::conn().await?;
         let organization_name = get_setting(&mut conn, ORGANIZATION_NAME).await?.unwrap_or_default();
         let pending_activations = if staff.is_admin {
@@ -19,7 +20,6 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
         } else {
             None
         };
-        let permissions = crate::users::repo::effective_permissions(&mut conn, &staff).await?;
         let contacts = if permissions.contains(&crate::users::Permission::ContactsView) {
             let (table, total) = crate::contacts::repo::status_counts(&mut conn).await?;
             Some((total, table))

@@ -1,6 +1,15 @@
 //! Diesel table definitions, shared by both backends (the migrations keep them identical).
 
 diesel::table! {
+    /// Counters that move whenever a kind of data changes (kept by triggers); see migration 7.
+    data_versions (name) {
+        name -> Text,
+        instance -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     app_settings (key) {
         key -> Text,
         value -> Text,
@@ -101,6 +110,7 @@ diesel::joinable!(group_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
+    data_versions,
     users,
     sessions,
     login_failures,

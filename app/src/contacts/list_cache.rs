@@ -1,0 +1,66 @@
+//! The contact lists this server has computed lately, so that paging through a search, coming
+//! back to the list or opening it again costs neither a count nor a sort.
+//!
+//! An entry is only used while the database's contacts version (a counter moved by triggers on
+//! every change to contacts, their tags and services, and status order; migration 7) is the one
+//! it was computed at, so every app server sharing a database sees every change at once. The
+//! entries hold ids only: the rows on a page are always read fresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::ContactQuery;
+
+/// The first ids of a list a server keeps (80 pages of 25); pages beyond are read on demand.
+pub const KEPT_IDS: i64 = 2_000;
+/// Lists kept per database between two changes; more than that starts afresh.
+const LISTS: usize = 256;
+/// Databases one server keeps lists for (one in production; tests open many).
+const DATABASES: usize = 8;
+
+/// A list as computed: how many contacts match and the first [`KEPT_IDS`] ids in order.
+#[derive(Debug)]
+pub struct List {
+    pub total: i64,
+    pub ids: Vec<i64>,
+}
+
+/// The lists of one database at one version.
+struct Generation {
+    version: i64,
+    lists: HashMap<ContactQuery, Arc<List>>,
+}
+
+static LISTS_BY_DATABASE: Mutex<Option<HashMap<String, Generation>>> = Mutex::new(None);
+
+/// The list for `query` (its page ignored) at `version` of database `instance`, if kept.
+pub fn get(instance: &str, version: i64, query: &ContactQuery) -> Option<Arc<List>> {
+    let key = ContactQuery { page: 0, ..query.clone() };
+    let guard = LISTS_BY_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let generation = guard.as_ref()?.get(instance)?;
+    (generation.version == version).then(|| generation.lists.get(&key).cloned()).flatten()
+}
+
+/// Keeps `list` for `query` at `version`; lists of older versions are dropped.
+pub fn put(instance: &str, version: i64, query: &ContactQuery, list: Arc<List>) {
+    let key = ContactQuery { page: 0, ..query.clone() };
+    let mut guard = LISTS_BY_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let databases = guard.get_or_insert_with(HashMap::new);
+    if !databases.contains_key(instance) && databases.len() >= DATABASES {
+        databases.clear();
+    }
+    let generation =
+        databases.entry(instance.to_owned()).or_insert_with(|| Generation { version, lists: HashMap::new() });
+    if generation.version != version {
+        // A list computed before a newer one was kept is of no use; one from a newer version
+        // replaces the lot.
+        if version < generation.version {
+            return;
+        }
+        *generation = Generation { version, lists: HashMap::new() };
+    }
+    if generation.lists.len() >= LISTS {
+        generation.lists.clear();
+    }
+    generation.lists.insert(key, list);
+}
