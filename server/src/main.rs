@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "server",

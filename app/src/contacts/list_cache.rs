@@ -11,14 +11,19 @@ use std::sync::{Arc, Mutex};
 
 use super::ContactQuery;
 
-/// The first ids of a list a server keeps (80 pages of 25); pages beyond are read on demand.
+/// The ids a list keeps at first (80 pages of 25); asking for a page beyond extends it.
 pub const KEPT_IDS: i64 = 2_000;
+/// The most ids one list keeps (deeper pages are read with OFFSET every time); small in tests, so
+/// that every path runs on a small database.
+pub const MAX_KEPT_IDS: i64 = if cfg!(test) { KEPT_IDS + super::CONTACTS_PER_PAGE } else { 200_000 };
 /// Lists kept per database between two changes; more than that starts afresh.
 const LISTS: usize = 256;
+/// Ids kept per database (8 bytes each: 32 MiB); more than that starts afresh.
+const IDS: usize = 4_000_000;
 /// Databases one server keeps lists for (one in production; tests open many).
 const DATABASES: usize = 8;
 
-/// A list as computed: how many contacts match and the first [`KEPT_IDS`] ids in order.
+/// A list as computed: how many contacts match and the first ids in order.
 #[derive(Debug)]
 pub struct List {
     pub total: i64,
@@ -29,6 +34,13 @@ pub struct List {
 struct Generation {
     version: i64,
     lists: HashMap<ContactQuery, Arc<List>>,
+    ids: usize,
+}
+
+impl Generation {
+    fn new(version: i64) -> Self {
+        Generation { version, lists: HashMap::new(), ids: 0 }
+    }
 }
 
 static LISTS_BY_DATABASE: Mutex<Option<HashMap<String, Generation>>> = Mutex::new(None);
@@ -49,18 +61,20 @@ pub fn put(instance: &str, version: i64, query: &ContactQuery, list: Arc<List>) 
     if !databases.contains_key(instance) && databases.len() >= DATABASES {
         databases.clear();
     }
-    let generation =
-        databases.entry(instance.to_owned()).or_insert_with(|| Generation { version, lists: HashMap::new() });
+    let generation = databases.entry(instance.to_owned()).or_insert_with(|| Generation::new(version));
     if generation.version != version {
         // A list computed before a newer one was kept is of no use; one from a newer version
         // replaces the lot.
         if version < generation.version {
             return;
         }
-        *generation = Generation { version, lists: HashMap::new() };
+        *generation = Generation::new(version);
     }
-    if generation.lists.len() >= LISTS {
-        generation.lists.clear();
+    if generation.lists.len() >= LISTS || generation.ids + list.ids.len() > IDS {
+        *generation = Generation::new(version);
     }
-    generation.lists.insert(key, list);
+    generation.ids += list.ids.len();
+    if let Some(replaced) = generation.lists.insert(key, list) {
+        generation.ids -= replaced.ids.len();
+    }
 }

@@ -517,16 +517,12 @@ pub async fn grant_portal_access(
     .inspect(|_| tracing::info!(contact_id = id, actor = actor.id, "portal access granted"))
 }
 
-/// The list's filters as a boxed query over contacts joined with their status and owner (the
-/// databases drop either join where nothing reads from it); written once and used by the list
-/// and the export.
+/// The list's filters as a boxed query over `$from` (contacts, or contacts joined with more);
+/// written once and used by the count, the list's order and the export.
 macro_rules! filtered {
-    ($query:expr) => {{
+    ($query:expr, $from:expr) => {{
         let query: &ContactQuery = $query;
-        let mut q = contacts::table
-            .left_join(contact_statuses::table)
-            .left_join(users::table.on(contacts::owner_id.eq(users::id.nullable())))
-            .into_boxed();
+        let mut q = $from.into_boxed();
         if !query.search.trim().is_empty() {
             q = q.filter(
                 contacts::id.eq_any(
@@ -563,11 +559,12 @@ macro_rules! filtered {
     }};
 }
 
-/// `filtered!` in the list's order (ties broken by id, so pages are stable).
+/// `filtered!` in the list's order (ties broken by id, so pages are stable), over contacts
+/// joined with their status for the sort by status (unused, the join costs nothing).
 macro_rules! sorted {
     ($query:expr) => {{
         let query: &ContactQuery = $query;
-        let q = filtered!(query);
+        let q = filtered!(query, contacts::table.left_join(contact_statuses::table));
         match (query.sort, query.descending) {
             (SortKey::Name, false) => q.order((
                 lower(contacts::last_name).asc(),
@@ -619,33 +616,37 @@ type ListRow = (
 /// The count and the order of the first pages come from the server's list cache while no
 /// contact has changed (see `list_cache`); the rows themselves are always read fresh.
 pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage, DbError> {
-    use super::list_cache::{self, KEPT_IDS};
+    use super::list_cache::{self, KEPT_IDS, MAX_KEPT_IDS};
     let page = query.page.max(1);
     let offset = (page - 1).saturating_mul(CONTACTS_PER_PAGE);
+    let end = offset.saturating_add(CONTACTS_PER_PAGE);
     let (instance, version) = crate::db::data_version(conn, "contacts").await?;
-    let kept = match list_cache::get(&instance, version, query) {
-        Some(kept) => kept,
-        None => {
-            let (total, ids) = with_db!(conn, c => {
-                let total: i64 = filtered!(query).count().get_result(c).await?;
-                let ids: Vec<i64> = sorted!(query).select(contacts::id).limit(KEPT_IDS).load(c).await?;
-                Ok::<_, DbError>((total, ids))
-            })?;
-            let kept = Arc::new(list_cache::List { total, ids });
-            list_cache::put(&instance, version, query, kept.clone());
-            kept
-        }
+    let kept = list_cache::get(&instance, version, query);
+    let total = match &kept {
+        Some(kept) => kept.total,
+        None => with_db!(conn, c => filtered!(query, contacts::table).count().get_result::<i64>(c).await)?,
     };
-    let total = kept.total;
-    let ids: Vec<i64> = if offset < KEPT_IDS {
-        kept.ids.iter().skip(offset as usize).take(CONTACTS_PER_PAGE as usize).copied().collect()
-    } else {
-        with_db!(conn, c => sorted!(query)
+    let reach = end.min(total);
+    let ids: Vec<i64> = match kept {
+        // The kept ids reach this page (or the end of the list before it).
+        Some(kept) if kept.ids.len() as i64 >= reach => page_of(&kept.ids, offset),
+        // A new list, or a page past the kept ids: read the ids up to this page, in steps of
+        // KEPT_IDS, and keep them for the pages around it.
+        _ if end <= MAX_KEPT_IDS => {
+            let wanted = (end + KEPT_IDS - 1) / KEPT_IDS * KEPT_IDS;
+            let ids: Vec<i64> =
+                with_db!(conn, c => sorted!(query).select(contacts::id).limit(wanted).load(c).await)?;
+            let page = page_of(&ids, offset);
+            list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
+            page
+        }
+        // Deeper than any list keeps: this page alone.
+        _ => with_db!(conn, c => sorted!(query)
             .select(contacts::id)
             .limit(CONTACTS_PER_PAGE)
             .offset(offset)
             .load(c)
-            .await)?
+            .await)?,
     };
     let (rows, tag_rows) = with_db!(conn, c => {
         let rows: Vec<ListRow> = contacts::table
@@ -701,6 +702,10 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     Ok(ContactPage { rows, total, page, pages: ((total + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE).max(1) })
 }
 
+fn page_of(ids: &[i64], offset: i64) -> Vec<i64> {
+    ids.iter().skip(offset as usize).take(CONTACTS_PER_PAGE as usize).copied().collect()
+}
+
 /// One batch of the export: full records of the contacts matching `query` with an id above
 /// `after`, in id order (keyset paging keeps every batch as cheap as the first).
 pub async fn export_batch(
@@ -709,7 +714,7 @@ pub async fn export_batch(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Contact>, DbError> {
-    let ids: Vec<i64> = with_db!(conn, c => filtered!(query)
+    let ids: Vec<i64> = with_db!(conn, c => filtered!(query, contacts::table)
         .filter(contacts::id.gt(after))
         .order(contacts::id.asc())
         .limit(limit)
@@ -1214,28 +1219,36 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn pages_past_the_kept_ids_follow_the_same_order() {
-        use super::super::list_cache::KEPT_IDS;
+        use super::super::list_cache::{KEPT_IDS, MAX_KEPT_IDS};
         for db in each_backend().await {
             let name = db.backend().name();
             let mut conn = db.pool.get().await.unwrap();
             staff(&mut conn, "me@example.com").await;
-            let n = KEPT_IDS + 2 * CONTACTS_PER_PAGE;
+            let n = KEPT_IDS + 3 * CONTACTS_PER_PAGE;
             super::super::demo::seed(&mut conn, n as usize).await.unwrap();
             let query = |page: i64| ContactQuery { page, sort: SortKey::Email, ..Default::default() };
-            let mut emails = Vec::new();
-            let last_page = (n + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE;
-            for page in
-                [KEPT_IDS / CONTACTS_PER_PAGE - 1, KEPT_IDS / CONTACTS_PER_PAGE, last_page - 1, last_page]
-            {
+            let last = (n + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE;
+            let kept_pages = KEPT_IDS / CONTACTS_PER_PAGE;
+            assert!(last * CONTACTS_PER_PAGE > MAX_KEPT_IDS, "the last page is past any kept list");
+            // In this order: kept at first; past the kept ids and past what a list keeps (OFFSET);
+            // then just past the kept ids, which extends the list.
+            let mut pages = std::collections::BTreeMap::new();
+            for page in [kept_pages - 1, kept_pages, last, last - 1, kept_pages + 1, last] {
                 let found = list(&mut conn, &query(page)).await.unwrap();
-                assert_eq!((found.total, found.pages), (n, last_page), "{name}");
+                assert_eq!((found.total, found.pages), (n, last), "{name}");
                 assert_eq!(found.rows.len(), CONTACTS_PER_PAGE as usize, "{name}: page {page}");
-                emails.extend(found.rows.into_iter().map(|r| r.email.unwrap_or_default()));
+                let emails: Vec<String> =
+                    found.rows.into_iter().map(|r| r.email.unwrap_or_default()).collect();
+                if let Some(before) = pages.insert(page, emails.clone()) {
+                    assert_eq!(before, emails, "{name}: page {page} read twice");
+                }
             }
+            let emails: Vec<String> = pages.into_values().flatten().collect();
             let mut sorted = emails.clone();
             sorted.sort();
             sorted.dedup();
-            assert_eq!(emails, sorted, "{name}: ascending across the kept and the read-on-demand pages");
+            assert_eq!(emails.len(), 5 * CONTACTS_PER_PAGE as usize, "{name}");
+            assert_eq!(emails, sorted, "{name}: ascending across kept, extended and OFFSET pages");
         }
     }
 
