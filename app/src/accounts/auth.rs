@@ -199,11 +199,16 @@ pub async fn require_admin() -> Result<Account, AppError> {
 /// What the caller may do, read once per request: a page calls several server functions, each
 /// checking a permission. The server provides one per request (see `server::router`); without
 /// it (tests calling a function directly) every call reads afresh.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RequestPermissions(std::sync::Arc<tokio::sync::OnceCell<(i64, BTreeSet<Permission>)>>);
 
 /// `account`'s permissions: everything for an administrator, their groups' for other staff.
 pub async fn permissions_of(account: &Account) -> Result<BTreeSet<Permission>, AppError> {
+    match account.kind {
+        UserKind::Client => return Ok(BTreeSet::new()),
+        UserKind::Staff if account.is_admin => return Ok(Permission::ALL.into_iter().collect()),
+        UserKind::Staff => {}
+    }
     let read = || async {
         let mut conn = crate::api::conn().await?;
         Ok::<_, AppError>((account.id, crate::users::repo::effective_permissions(&mut conn, account).await?))

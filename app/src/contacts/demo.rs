@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 use crate::db::schema::{contact_services, contact_tags, contacts, tags};
-use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
 
 const FIRST: [&str; 24] = [
     "Ada",
@@ -273,7 +273,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             };
             links.insert(email.clone(), (tags_for, services_for));
         }
-        write_tx!(conn, c => {
+        contacts_tx!(conn, c => {
             c.insert_contacts(&batch).await?;
             let inserted: Vec<(i64, Option<String>)> = contacts::table
                 .filter(contacts::email.eq_any(&emails))

@@ -45,17 +45,27 @@ impl Generation {
 
 static LISTS_BY_DATABASE: Mutex<Option<HashMap<String, Generation>>> = Mutex::new(None);
 
-/// The list for `query` (its page ignored) at `version` of database `instance`, if kept.
+/// The key of `query`'s list: its page does not matter, nor the case or spaces of its search.
+fn key(query: &ContactQuery) -> ContactQuery {
+    ContactQuery { page: 0, search: query.search.trim().to_lowercase(), ..query.clone() }
+}
+
+/// The list for `query` at `version` of database `instance`, if kept.
 pub fn get(instance: &str, version: i64, query: &ContactQuery) -> Option<Arc<List>> {
-    let key = ContactQuery { page: 0, ..query.clone() };
-    let guard = LISTS_BY_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
-    let generation = guard.as_ref()?.get(instance)?;
-    (generation.version == version).then(|| generation.lists.get(&key).cloned()).flatten()
+    let mut guard = LISTS_BY_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let databases = guard.as_mut()?;
+    let generation = databases.get(instance)?;
+    if version < generation.version {
+        // The counter went back: the database was restored from a copy. Nothing kept holds.
+        databases.remove(instance);
+        return None;
+    }
+    (generation.version == version).then(|| generation.lists.get(&key(query)).cloned()).flatten()
 }
 
 /// Keeps `list` for `query` at `version`; lists of older versions are dropped.
 pub fn put(instance: &str, version: i64, query: &ContactQuery, list: Arc<List>) {
-    let key = ContactQuery { page: 0, ..query.clone() };
+    let key = key(query);
     let mut guard = LISTS_BY_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
     let databases = guard.get_or_insert_with(HashMap::new);
     if !databases.contains_key(instance) && databases.len() >= DATABASES {
@@ -76,5 +86,39 @@ pub fn put(instance: &str, version: i64, query: &ContactQuery, list: Arc<List>) 
     generation.ids += list.ids.len();
     if let Some(replaced) = generation.lists.insert(key, list) {
         generation.ids -= replaced.ids.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(total: i64) -> Arc<List> {
+        Arc::new(List { total, ids: (1..=total).collect() })
+    }
+
+    #[test]
+    fn a_list_is_kept_for_its_version_and_search_case_and_spaces_do_not_matter() {
+        let db = "cache-test-a";
+        let query = ContactQuery { search: "Hopper".into(), page: 3, ..Default::default() };
+        put(db, 5, &query, list(2));
+        let same = ContactQuery { search: "  hopper ".into(), page: 1, ..Default::default() };
+        assert_eq!(get(db, 5, &same).map(|l| l.total), Some(2));
+        assert!(get(db, 6, &same).is_none(), "a newer version does not use it");
+        put(db, 6, &ContactQuery::default(), list(1));
+        assert!(get(db, 5, &same).is_none());
+        put(db, 5, &query, list(2));
+        assert!(get(db, 6, &query).is_none(), "a list computed before the newer version is not kept");
+    }
+
+    #[test]
+    fn a_counter_that_went_back_drops_everything_kept() {
+        let db = "cache-test-b";
+        let query = ContactQuery::default();
+        put(db, 9, &query, list(3));
+        // The database was restored from a copy taken at version 4; by the time it reaches 9
+        // again its contacts are others.
+        assert!(get(db, 4, &query).is_none());
+        assert!(get(db, 9, &query).is_none());
     }
 }

@@ -16,7 +16,7 @@ use crate::db::schema::{
     contact_services, contact_statuses, contact_tags, contacts, contacts_search, services, tags,
     traffic_sources, users,
 };
-use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
 use crate::error::AppError;
 
 const CONFLICT: &str =
@@ -228,7 +228,7 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
     check_owner(conn, input.owner_id).await?;
     let at = now();
     let values = ContactValues::new(input, actor_id, at);
-    let result = write_tx!(conn, c => {
+    let result = contacts_tx!(conn, c => {
         let id: i64 = diesel::insert_into(contacts::table)
             .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
             .returning(contacts::id)
@@ -255,7 +255,7 @@ pub async fn update(
 ) -> Result<(), AppError> {
     check_owner(conn, input.owner_id).await?;
     let values = ContactValues::new(input, actor_id, now());
-    let result = write_tx!(conn, c => {
+    let result = contacts_tx!(conn, c => {
         let before = snapshots!(c, &[id])?;
         let updated = diesel::update(contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))))
             .set((&values, contacts::version.eq(contacts::version + 1)))
@@ -288,7 +288,7 @@ async fn exists(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
 }
 
 pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
-    let deleted = write_tx!(conn, c => {
+    let deleted = contacts_tx!(conn, c => {
         // A portal account linked to this contact loses the link, not its existence.
         diesel::update(users::table.filter(users::contact_id.eq(id))).set(users::contact_id.eq(None::<i64>)).execute(c).await?;
         let n = diesel::delete(contacts::table.find(id)).execute(c).await?;
@@ -609,6 +609,7 @@ type ListRow = (
     Option<String>,
     Option<String>,
     NaiveDateTime,
+    Option<String>,
 );
 
 /// One page of contacts matching `query`, sorted as asked.
@@ -628,6 +629,8 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     };
     let reach = end.min(total);
     let ids: Vec<i64> = match kept {
+        // Past the end of the list: nothing to read.
+        _ if offset >= total => Vec::new(),
         // The kept ids reach this page (or the end of the list before it).
         Some(kept) if kept.ids.len() as i64 >= reach => page_of(&kept.ids, offset),
         // A new list, or a page past the kept ids: read the ids up to this page, in steps of
@@ -648,55 +651,51 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
             .load(c)
             .await)?,
     };
-    let (rows, tag_rows) = with_db!(conn, c => {
-        let rows: Vec<ListRow> = contacts::table
-            .left_join(contact_statuses::table)
-            .left_join(users::table.on(contacts::owner_id.eq(users::id.nullable())))
-            .filter(contacts::id.eq_any(&ids))
-            .select((
-                contacts::id,
-                contacts::first_name,
-                contacts::last_name,
-                contacts::email,
-                contacts::phone,
-                contacts::company,
-                contacts::status_id,
-                contact_statuses::name.nullable(),
-                contact_statuses::color.nullable(),
-                users::display_name.nullable(),
-                contacts::updated_at,
-            ))
-            .load(c)
-            .await?;
-        let tag_rows: Vec<(i64, String)> = contact_tags::table
-            .inner_join(tags::table)
-            .filter(contact_tags::contact_id.eq_any(&ids))
-            .order(lower(tags::name))
-            .select((contact_tags::contact_id, tags::name))
-            .load(c)
-            .await?;
-        Ok::<_, DbError>((rows, tag_rows))
-    })?;
-    let mut tags_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for (contact_id, name) in tag_rows {
-        tags_of.entry(contact_id).or_default().push(name);
+    // The page's contacts with status, owner and tags in one query: a row per tag (or one
+    // without), gathered here in the page's order.
+    let rows: Vec<ListRow> = with_db!(conn, c => contacts::table
+        .left_join(contact_statuses::table)
+        .left_join(users::table.on(contacts::owner_id.eq(users::id.nullable())))
+        .left_join(contact_tags::table)
+        .left_join(tags::table.on(tags::id.eq(contact_tags::tag_id)))
+        .filter(contacts::id.eq_any(&ids))
+        .select((
+            contacts::id,
+            contacts::first_name,
+            contacts::last_name,
+            contacts::email,
+            contacts::phone,
+            contacts::company,
+            contact_statuses::id.nullable(),
+            contact_statuses::name.nullable(),
+            contact_statuses::color.nullable(),
+            users::display_name.nullable(),
+            contacts::updated_at,
+            tags::name.nullable(),
+        ))
+        .load(c)
+        .await)?;
+    let mut by_id: BTreeMap<i64, ContactRow> = BTreeMap::new();
+    for (id, first, last, email, phone, company, status_id, status, color, owner, updated_at, tag) in rows {
+        let row = by_id.entry(id).or_insert_with(|| ContactRow {
+            id,
+            name: display_name(&first, &last, &company),
+            email,
+            phone,
+            company,
+            status: status_id.zip(status).map(|(id, name)| Choice { id, name, color }),
+            owner,
+            tags: Vec::new(),
+            updated_at: stamp(updated_at),
+        });
+        row.tags.extend(tag);
     }
-    let mut by_id: BTreeMap<i64, ListRow> = rows.into_iter().map(|r| (r.0, r)).collect();
     let rows = ids
         .iter()
         .filter_map(|id| by_id.remove(id))
-        .map(|(id, first, last, email, phone, company, status_id, status, color, owner, updated_at)| {
-            ContactRow {
-                id,
-                name: display_name(&first, &last, &company),
-                email,
-                phone,
-                company,
-                status: status_id.zip(status).map(|(id, name)| Choice { id, name, color }),
-                owner,
-                tags: tags_of.remove(&id).unwrap_or_default(),
-                updated_at: stamp(updated_at),
-            }
+        .map(|mut row| {
+            row.tags.sort_by_cached_key(|t| t.to_lowercase());
+            row
         })
         .collect();
     Ok(ContactPage { rows, total, page, pages: ((total + CONTACTS_PER_PAGE - 1) / CONTACTS_PER_PAGE).max(1) })
@@ -767,7 +766,7 @@ pub async fn rename_tag(conn: &mut DbConn, id: i64, name: &str) -> Result<(), Ap
 
 /// Deletes a tag; contacts lose it.
 pub async fn delete_tag(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
-    write_tx!(conn, c => {
+    contacts_tx!(conn, c => {
         diesel::delete(contact_tags::table.filter(contact_tags::tag_id.eq(id))).execute(c).await?;
         let n = diesel::delete(tags::table.find(id)).execute(c).await?;
         if n == 0 {
@@ -782,7 +781,7 @@ pub async fn merge_tags(conn: &mut DbConn, from: i64, into: i64) -> Result<(), A
     if from == into {
         return Err(AppError::invalid("into", "Choose two different tags."));
     }
-    write_tx!(conn, c => {
+    contacts_tx!(conn, c => {
         let both: i64 = tags::table.filter(tags::id.eq_any([from, into])).count().get_result(c).await?;
         if both != 2 {
             return Err(AppError::NotFound);
@@ -820,7 +819,7 @@ pub async fn bulk_change(
     change: &BulkChange,
 ) -> Result<usize, AppError> {
     let at = now();
-    write_tx!(conn, c => {
+    contacts_tx!(conn, c => {
         let before = match change {
             BulkChange::Delete => BTreeMap::new(),
             _ => snapshots!(c, ids)?,
@@ -1218,6 +1217,50 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_changes_creating_the_same_new_tags_all_succeed() {
+        // A bulk change and form saves that create the same new tag at the same moment: each
+        // takes the contacts counter first, so they queue (no deadlock, no lost tag).
+        for db in each_backend().await {
+            let name = db.backend().name();
+            let mut conn = db.pool.get().await.unwrap();
+            let me = staff(&mut conn, "me@example.com").await;
+            let bulk_target =
+                create(&mut conn, me, &person("Ada", "Lovelace", "ada@example.com", "")).await.unwrap();
+            let mut saved = Vec::new();
+            for i in 0..6 {
+                let email = format!("p{i}@example.com");
+                saved.push(create(&mut conn, me, &person("P", &format!("{i}"), &email, "")).await.unwrap());
+            }
+            drop(conn);
+            let mut tasks = Vec::new();
+            for (i, id) in saved.iter().copied().enumerate() {
+                let tag = format!("Fresh {i}");
+                let pool = db.pool.clone();
+                let bulk_tag = tag.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut conn = pool.get().await.unwrap();
+                    bulk_change(&mut conn, me, &[bulk_target], &BulkChange::AddTag(bulk_tag))
+                        .await
+                        .map(|_| ())
+                }));
+                let pool = db.pool.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut conn = pool.get().await.unwrap();
+                    let mut input = person("P", &format!("{i}"), &format!("p{i}@example.com"), "");
+                    input.tags = vec![tag];
+                    update(&mut conn, me, id, 1, &input).await
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            }
+            let mut conn = db.pool.get().await.unwrap();
+            assert_eq!(get(&mut conn, bulk_target).await.unwrap().unwrap().input.tags.len(), 6, "{name}");
+            assert_eq!(choices(&mut conn).await.unwrap().tags.len(), 6, "{name}: one tag per name");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn pages_past_the_kept_ids_follow_the_same_order() {
         use super::super::list_cache::{KEPT_IDS, MAX_KEPT_IDS};
         for db in each_backend().await {
@@ -1295,6 +1338,8 @@ mod tests {
                 0,
                 "{name}: past the end is empty"
             );
+            let far = list(&mut conn, &q(|q| q.page = i64::MAX)).await.unwrap();
+            assert_eq!((far.total, far.rows.len()), (31, 0), "{name}: far past the end is empty too");
             let desc = list(&mut conn, &q(|q| q.descending = true)).await.unwrap();
             assert_eq!(desc.rows[0].name, "Person00 Zed29", "{name}");
 

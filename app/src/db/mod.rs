@@ -16,7 +16,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-pub use crate::{with_db, write_tx};
+pub use crate::{contacts_tx, with_db, write_tx};
 
 diesel::define_sql_function! {
     /// SQL `lower()`, on both backends (ASCII-only on SQLite).
@@ -66,7 +66,8 @@ impl<C: diesel::expression::ValidGrouping<()>> diesel::expression::ValidGrouping
     type IsAggregate = C::IsAggregate;
 }
 
-// The SQL depends on the term (MATCH or LIKE), so no two of these share a prepared statement.
+// The SQL depends on the term (MATCH or LIKE): no static query id, so Diesel caches the
+// prepared statement by its SQL text instead.
 impl<C> diesel::query_builder::QueryId for Contains<C> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
@@ -409,6 +410,29 @@ macro_rules! write_tx {
                 __c.transaction(async |$c: &mut $crate::db::PgConn| $body).await
             }
         }
+    };
+}
+
+/// `write_tx!` for a change to anything the contact list shows, filters or sorts by. The
+/// transaction first moves the contacts counter (`data_versions`; the triggers move it again),
+/// which on PostgreSQL takes the counter's row lock before any other: two such transactions then
+/// queue one behind the other instead of deadlocking over a lock each took first (a new tag's
+/// unique name, say). The body's error type needs `From<diesel::result::Error>`.
+#[macro_export]
+macro_rules! contacts_tx {
+    ($conn:expr, $c:ident => $body:expr) => {
+        $crate::write_tx!($conn, $c => {
+            {
+                use $crate::db::schema::data_versions as __dv;
+                use diesel::{ExpressionMethods as _, QueryDsl as _};
+                use diesel_async::RunQueryDsl as _;
+                diesel::update(__dv::table.filter(__dv::name.eq("contacts")))
+                    .set(__dv::version.eq(__dv::version + 1))
+                    .execute($c)
+                    .await?;
+            }
+            $body
+        })
     };
 }
 

@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 
 use super::{SettingItem, SettingsList};
 use crate::db::schema::{contact_services, contact_statuses, contacts};
-use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
 use crate::error::AppError;
 
 /// Runs `$body` with `$t` naming the list's table module.
@@ -136,7 +136,7 @@ pub async fn rename(
             return Err(AppError::invalid("color", "Use a colour like #2563eb."));
         }
     }
-    write_tx!(conn, c => on_list!(which, t => {
+    contacts_tx!(conn, c => on_list!(which, t => {
         let taken: i64 = t::table.filter(lower(t::name).eq(&lowered).and(t::id.ne(id))).count().get_result(c).await?;
         if taken > 0 {
             return Err(AppError::invalid("name", TAKEN));
@@ -154,7 +154,7 @@ pub async fn rename(
 
 /// Moves an entry one place up or down the list.
 pub async fn move_item(conn: &mut DbConn, which: SettingsList, id: i64, up: bool) -> Result<(), AppError> {
-    write_tx!(conn, c => on_list!(which, t => {
+    contacts_tx!(conn, c => on_list!(which, t => {
         let order: Vec<i64> = t::table.order((t::position, t::id)).select(t::id).load(c).await?;
         let at = order.iter().position(|x| *x == id).ok_or(AppError::NotFound)?;
         let other = if up { at.checked_sub(1) } else { Some(at + 1).filter(|o| *o < order.len()) };
@@ -178,7 +178,7 @@ pub async fn delete(
     if move_to == Some(id) {
         return Err(AppError::invalid("move_to", "Choose a different entry to move the contacts to."));
     }
-    write_tx!(conn, c => {
+    contacts_tx!(conn, c => {
         match which {
             SettingsList::Statuses => {
                 diesel::update(contacts::table.filter(contacts::status_id.eq(id))).set(contacts::status_id.eq(move_to)).execute(c).await?;

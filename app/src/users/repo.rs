@@ -11,7 +11,7 @@ use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSumm
 use crate::accounts::repo::{Account, UserRow};
 use crate::accounts::{normalize_email, UserKind};
 use crate::db::schema::{audit_log, group_members, group_permissions, sessions, staff_groups, users};
-use crate::db::{lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
 use crate::error::AppError;
 
 /// Who is making a change, for the audit log.
@@ -296,7 +296,7 @@ pub async fn delete_user(
     if new_owner == Some(user_id) {
         return Err(AppError::invalid("new_owner", "Choose someone other than the person being deleted."));
     }
-    write_tx!(conn, c => {
+    contacts_tx!(conn, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
         if row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));

@@ -2,8 +2,9 @@
 -- however it changes (the app, an import, a person at the SQL prompt). App servers keep the ids
 -- of lists they have computed and reuse them while the counter stands still; `instance` tells
 -- databases apart for servers (and tests) that talk to several. Statement-level triggers: a
--- bulk change moves it once. BEFORE the statement: a transaction takes the counter's row lock
--- before any row lock of a contact, so two of them cannot wait on each other in opposite order.
+-- bulk change moves it once. Every transaction that changes contacts holds the counter's row
+-- lock until it commits, so such transactions run one after the other; the app takes the lock
+-- first thing in each of them (`contacts_tx!`), so two cannot wait on each other.
 CREATE TABLE data_versions (
     name     TEXT PRIMARY KEY NOT NULL,
     instance TEXT NOT NULL,
@@ -11,7 +12,9 @@ CREATE TABLE data_versions (
 );
 INSERT INTO data_versions (name, instance, version) VALUES ('contacts', md5(random()::text || clock_timestamp()::text), 0);
 
-CREATE FUNCTION bump_contacts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The function finds `data_versions` in the schema it was created in, whatever the caller's
+-- search_path.
+CREATE FUNCTION bump_contacts_version() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
     RETURN NULL;

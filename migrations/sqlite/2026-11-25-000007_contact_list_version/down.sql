@@ -1,7 +1,9 @@
 DROP TRIGGER contact_statuses_version_update;
 DROP TRIGGER contact_services_version_delete;
+DROP TRIGGER contact_services_version_update;
 DROP TRIGGER contact_services_version_insert;
 DROP TRIGGER contact_tags_version_delete;
+DROP TRIGGER contact_tags_version_update;
 DROP TRIGGER contact_tags_version_insert;
 DROP TRIGGER contacts_version_delete;
 DROP TRIGGER contacts_version_update;

@@ -21,10 +21,16 @@ END;
 CREATE TRIGGER contact_tags_version_insert AFTER INSERT ON contact_tags BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
+CREATE TRIGGER contact_tags_version_update AFTER UPDATE ON contact_tags BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
+END;
 CREATE TRIGGER contact_tags_version_delete AFTER DELETE ON contact_tags BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
 CREATE TRIGGER contact_services_version_insert AFTER INSERT ON contact_services BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
+END;
+CREATE TRIGGER contact_services_version_update AFTER UPDATE ON contact_services BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
 CREATE TRIGGER contact_services_version_delete AFTER DELETE ON contact_services BEGIN
