@@ -43,6 +43,7 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
         .route("/staff/contacts/export.csv", get(app::contacts::export::export_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn(whole_pages))
         .layer(axum::middleware::from_fn(guard_areas))
         .layer(axum::middleware::from_fn(move |req, next| session_lifetime(absolute, req, next)))
         .layer(auth_layer(state.pool.clone(), sessions))
@@ -65,6 +66,28 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
+}
+
+/// A server-rendered page is complete before its first byte leaves (`SsrMode::Async`) but comes
+/// out of the renderer in many small chunks: sent as one body it leaves in one write, with a
+/// `Content-Length`. Anything else (the CSV export, files) streams as it comes.
+async fn whole_pages(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !is_html {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => axum::response::Response::from_parts(parts, axum::body::Body::from(bytes)),
+        Err(err) => {
+            tracing::error!(error = %err, "page body failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// The process is up and answering.

@@ -54,6 +54,25 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_page_leaves_in_one_piece_with_its_length_known() {
+    use axum::body::HttpBody;
+    let db = testing::sqlite().await;
+    let app = server::router(
+        AppState { leptos_options: options(), pool: db.pool.clone() },
+        &SessionConfig::default(),
+    );
+    for path in ["/login", "/no/such/page"] {
+        let res = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let length = res.body().size_hint().exact();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.len() > 1000, "{path}: a whole page");
+        // An exact size is what gives the response a Content-Length and a single write (no
+        // chunks, no Nagle wait on the last one).
+        assert_eq!(length, Some(body.len() as u64), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let db = testing::sqlite().await;
     let app = server::router(
