@@ -111,17 +111,21 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Deletes expired sessions (and stale sign-in failures) every `period`, for as long as the
-/// server runs.
+/// Deletes expired sessions (and stale sign-in failures) and refreshes the query planner's
+/// statistics every `period`, for as long as the server runs.
 pub fn spawn_session_cleanup(state: &AppState, period: Duration) {
     use tower_sessions::ExpiredDeletion;
-    let store = DieselSessionStore::new(state.pool.clone());
+    let pool = state.pool.clone();
+    let store = DieselSessionStore::new(pool.clone());
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
         loop {
             ticks.tick().await;
             if let Err(err) = store.delete_expired().await {
                 tracing::warn!(error = %err, "session clean-up failed; will retry");
+            }
+            if let Err(err) = pool.refresh_statistics().await {
+                tracing::warn!(error = %err, "refreshing planner statistics failed; will retry");
             }
         }
     });

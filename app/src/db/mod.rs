@@ -9,6 +9,11 @@ pub mod testing;
 use std::path::Path;
 use std::time::Duration;
 
+use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Text};
+use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
@@ -56,39 +61,34 @@ pub struct Contains<C> {
     phrase: Option<String>,
 }
 
-impl<C: diesel::Expression> diesel::Expression for Contains<C> {
-    type SqlType = diesel::sql_types::Bool;
+impl<C: Expression> Expression for Contains<C> {
+    type SqlType = Bool;
 }
 
-impl<C: diesel::AppearsOnTable<QS>, QS> diesel::AppearsOnTable<QS> for Contains<C> {}
+impl<C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for Contains<C> {}
 
-impl<C: diesel::expression::ValidGrouping<()>> diesel::expression::ValidGrouping<()> for Contains<C> {
+impl<C: ValidGrouping<()>> ValidGrouping<()> for Contains<C> {
     type IsAggregate = C::IsAggregate;
 }
 
 // The SQL depends on the term (MATCH or LIKE): no static query id, so Diesel caches the
 // prepared statement by its SQL text instead.
-impl<C> diesel::query_builder::QueryId for Contains<C> {
+impl<C> QueryId for Contains<C> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<C: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>>
-    diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for Contains<C>
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> diesel::QueryResult<()> {
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Contains<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         match &self.phrase {
             Some(phrase) => {
                 out.push_sql(" MATCH ");
-                out.push_bind_param::<diesel::sql_types::Text, _>(phrase)
+                out.push_bind_param::<Text, _>(phrase)
             }
             None => {
                 out.push_sql(" LIKE ");
-                out.push_bind_param::<diesel::sql_types::Text, _>(&self.like)?;
+                out.push_bind_param::<Text, _>(&self.like)?;
                 out.push_sql(" ESCAPE '\\'");
                 Ok(())
             }
@@ -96,17 +96,12 @@ impl<C: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>>
     }
 }
 
-impl<C: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
-    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Contains<C>
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for Contains<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         // Backslash is PostgreSQL's default LIKE escape.
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" LIKE ");
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.like)
+        out.push_bind_param::<Text, _>(&self.like)
     }
 }
 
@@ -334,6 +329,17 @@ impl DbPool {
         with_db!(&mut conn, c => c.batch_execute("SELECT 1").await)?;
         Ok(())
     }
+
+    /// Keeps the query planner's statistics in step with data that grew through normal use:
+    /// SQLite's `PRAGMA optimize` re-analyses the tables whose size changed a lot since it last
+    /// looked (cheap when nothing did); PostgreSQL's autovacuum does that by itself.
+    pub async fn refresh_statistics(&self) -> Result<(), DbError> {
+        let mut conn = self.get().await?;
+        if let DbConn::Sqlite(c) = &mut conn {
+            c.batch_execute("PRAGMA optimize").await?;
+        }
+        Ok(())
+    }
 }
 
 /// The database's identity and the current value of the change counter `name` (see the
@@ -493,6 +499,13 @@ mod tests {
             only_sqlite.is_empty() && only_postgres.is_empty(),
             "migrations drifted apart:\n  only in SQLite: {only_sqlite:?}\n  only in PostgreSQL: {only_postgres:?}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn statistics_refresh_on_every_backend() {
+        for db in testing::each_backend().await {
+            db.pool.refresh_statistics().await.unwrap_or_else(|e| panic!("{}: {e}", db.backend().name()));
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
