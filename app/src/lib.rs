@@ -18,6 +18,8 @@ pub mod users;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod db;
 
 pub use shell::{shell, App};

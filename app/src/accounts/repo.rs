@@ -7,7 +7,8 @@ use diesel_async::RunQueryDsl;
 use super::password::PasswordHash;
 use super::{normalize_email, SessionUser, UserKind};
 use crate::db::schema::{login_failures, users};
-use crate::db::{with_db, write_tx, DbConn, DbError};
+use crate::db::{with_db, DbConn, DbError};
+use crate::error::AppError;
 
 /// A user as the server sees it, with the password hash (which never leaves the server).
 #[derive(Debug, Clone)]
@@ -77,9 +78,7 @@ pub struct NewAccount<'a> {
     pub is_admin: bool,
 }
 
-fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
+use crate::clock::now;
 
 pub async fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<Account>, DbError> {
     let email = normalize_email(email);
@@ -133,14 +132,18 @@ fn insert_values<'a>(new: &'a NewAccount<'a>, email: &'a str, at: NaiveDateTime)
 pub async fn create(conn: &mut DbConn, new: &NewAccount<'_>) -> Result<Account, DbError> {
     let email = normalize_email(new.email);
     let at = now();
-    let row = write_tx!(conn, c => {
-        let row = diesel::insert_into(users::table)
-            .values(insert_values(new, &email, at))
-            .returning(UserRow::as_returning())
-            .get_result(c)
-            .await?;
-        Ok::<_, DbError>(row)
-    })?;
+    let row = conn
+        .write_tx(async |c: &mut DbConn| {
+            with_db!(c, c => {
+                let row = diesel::insert_into(users::table)
+                    .values(insert_values(new, &email, at))
+                    .returning(UserRow::as_returning())
+                    .get_result(c)
+                    .await?;
+                Ok::<_, DbError>(row)
+            })
+        })
+        .await?;
     Ok(row.into())
 }
 
@@ -165,23 +168,26 @@ pub async fn register_staff(
 ) -> Result<Registration, DbError> {
     let email = normalize_email(email);
     let at = now();
-    write_tx!(conn, c => {
-        let taken: i64 = users::table.filter(users::email.eq(&email)).count().get_result(c).await?;
-        if taken > 0 {
-            return Ok(Registration::EmailTaken);
-        }
-        let first = users::table.count().get_result::<i64>(c).await? == 0;
-        let new = NewAccount {
-            email: &email,
-            display_name,
-            password_hash,
-            kind: UserKind::Staff,
-            is_active: first,
-            is_admin: first,
-        };
-        diesel::insert_into(users::table).values(insert_values(&new, &email, at)).execute(c).await?;
-        Ok::<_, DbError>(if first { Registration::FirstAdmin } else { Registration::AwaitingActivation })
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => {
+            let taken: i64 = users::table.filter(users::email.eq(&email)).count().get_result(c).await?;
+            if taken > 0 {
+                return Ok(Registration::EmailTaken);
+            }
+            let first = users::table.count().get_result::<i64>(c).await? == 0;
+            let new = NewAccount {
+                email: &email,
+                display_name,
+                password_hash,
+                kind: UserKind::Staff,
+                is_active: first,
+                is_admin: first,
+            };
+            diesel::insert_into(users::table).values(insert_values(&new, &email, at)).execute(c).await?;
+            Ok::<_, DbError>(if first { Registration::FirstAdmin } else { Registration::AwaitingActivation })
+        })
     })
+    .await
 }
 
 /// Creates an active administrator, or turns an existing account with that email into one and
@@ -194,43 +200,117 @@ pub async fn upsert_admin(
 ) -> Result<Account, DbError> {
     let email = normalize_email(email);
     let at = now();
-    let row = write_tx!(conn, c => {
-        let existing: Option<i64> = users::table
+    let row = conn
+        .write_tx(async |c: &mut DbConn| {
+            with_db!(c, c => {
+                let existing: Option<i64> = users::table
+                    .filter(users::email.eq(&email))
+                    .select(users::id)
+                    .first(c)
+                    .await
+                    .optional()?;
+                let row = match existing {
+                    Some(id) => diesel::update(users::table.find(id))
+                        .set((
+                            users::password_hash.eq(password_hash.as_str()),
+                            users::kind.eq(UserKind::Staff.as_str()),
+                            users::is_active.eq(true),
+                            users::is_admin.eq(true),
+                        ))
+                        .returning(UserRow::as_returning())
+                        .get_result(c)
+                        .await?,
+                    None => {
+                        let new = NewAccount {
+                            email: &email,
+                            display_name,
+                            password_hash,
+                            kind: UserKind::Staff,
+                            is_active: true,
+                            is_admin: true,
+                        };
+                        diesel::insert_into(users::table)
+                            .values(insert_values(&new, &email, at))
+                            .returning(UserRow::as_returning())
+                            .get_result(c)
+                            .await?
+                    }
+                };
+                Ok::<_, DbError>(row)
+            })
+        })
+        .await?;
+    Ok(row.into())
+}
+
+/// Gives contact `contact_id` a client account with `email` (or reactivates and links the one
+/// that email has) and returns its id. Nobody knows the new account's password; the client
+/// chooses theirs through a set-password link. A staff account is never turned into a client.
+pub async fn grant_client_account(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    contact_id: i64,
+) -> Result<i64, AppError> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let unusable = super::password::hash(&format!("{secret:?}")).await;
+    let email = normalize_email(email);
+    let at = now();
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
+        let existing: Option<(i64, String, Option<i64>)> = users::table
             .filter(users::email.eq(&email))
-            .select(users::id)
+            .select((users::id, users::kind, users::contact_id))
             .first(c)
             .await
             .optional()?;
-        let row = match existing {
-            Some(id) => diesel::update(users::table.find(id))
-                .set((
-                    users::password_hash.eq(password_hash.as_str()),
-                    users::kind.eq(UserKind::Staff.as_str()),
+        let user_id = match existing {
+            Some((_, kind, _)) if kind != UserKind::Client.as_str() => {
+                return Err(AppError::Conflict("A staff account uses this email; it cannot also be a client's.".into()));
+            }
+            Some((_, _, Some(other))) if other != contact_id => {
+                return Err(AppError::Conflict("Another contact's portal account already uses this email.".into()));
+            }
+            Some((user_id, _, _)) => {
+                diesel::update(users::table.find(user_id))
+                    .set((users::contact_id.eq(Some(contact_id)), users::is_active.eq(true)))
+                    .execute(c)
+                    .await?;
+                user_id
+            }
+            None => diesel::insert_into(users::table)
+                .values((
+                    users::email.eq(&email),
+                    users::display_name.eq(display_name),
+                    users::password_hash.eq(unusable.as_str()),
+                    users::kind.eq(UserKind::Client.as_str()),
                     users::is_active.eq(true),
-                    users::is_admin.eq(true),
+                    users::is_admin.eq(false),
+                    users::contact_id.eq(Some(contact_id)),
+                    users::created_at.eq(at),
                 ))
-                .returning(UserRow::as_returning())
+                .returning(users::id)
                 .get_result(c)
                 .await?,
-            None => {
-                let new = NewAccount {
-                    email: &email,
-                    display_name,
-                    password_hash,
-                    kind: UserKind::Staff,
-                    is_active: true,
-                    is_admin: true,
-                };
-                diesel::insert_into(users::table)
-                    .values(insert_values(&new, &email, at))
-                    .returning(UserRow::as_returning())
-                    .get_result(c)
-                    .await?
-            }
         };
-        Ok::<_, DbError>(row)
-    })?;
-    Ok(row.into())
+        // Only one client account per contact.
+        diesel::update(users::table.filter(users::contact_id.eq(contact_id).and(users::id.ne(user_id))))
+            .set(users::contact_id.eq(None::<i64>))
+            .execute(c)
+            .await?;
+        Ok(user_id)
+    }))
+    .await
+}
+
+/// The client accounts linked to the contacts `contact_ids` lose the link (the contacts are
+/// being deleted), not their existence; inside the caller's transaction.
+pub async fn unlink_contacts(c: &mut DbConn, contact_ids: &[i64]) -> QueryResult<usize> {
+    with_db!(c, c => diesel::update(users::table.filter(users::contact_id.eq_any(contact_ids)))
+        .set(users::contact_id.eq(None::<i64>))
+        .execute(c)
+        .await)
 }
 
 /// The contact a client account is linked to.
@@ -253,28 +333,25 @@ pub async fn count_pending_staff(conn: &mut DbConn) -> Result<i64, DbError> {
         .await)?)
 }
 
-pub async fn set_active(conn: &mut DbConn, id: i64, active: bool) -> Result<(), DbError> {
-    write_tx!(conn, c => {
-        diesel::update(users::table.find(id)).set(users::is_active.eq(active)).execute(c).await?;
-        Ok::<_, DbError>(())
-    })
-}
-
 pub async fn set_password(conn: &mut DbConn, id: i64, hash: &PasswordHash) -> Result<(), DbError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         diesel::update(users::table.find(id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
         Ok::<_, DbError>(())
-    })
+    }))
+        .await
 }
 
 /// A successful sign-in: remember when, and forget the account's failures.
 pub async fn record_login(conn: &mut DbConn, id: i64, email: &str, at: NaiveDateTime) -> Result<(), DbError> {
     let email = normalize_email(email);
-    write_tx!(conn, c => {
-        diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(c).await?;
-        diesel::delete(login_failures::table.filter(login_failures::email.eq(&email))).execute(c).await?;
-        Ok::<_, DbError>(())
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => {
+            diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(c).await?;
+            diesel::delete(login_failures::table.filter(login_failures::email.eq(&email))).execute(c).await?;
+            Ok::<_, DbError>(())
+        })
     })
+    .await
 }
 
 pub async fn record_failure(
@@ -284,13 +361,14 @@ pub async fn record_failure(
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
     let email = normalize_email(email);
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         diesel::insert_into(login_failures::table)
             .values((login_failures::email.eq(&email), login_failures::ip.eq(ip), login_failures::failed_at.eq(at)))
             .execute(c)
             .await?;
         Ok::<_, DbError>(())
-    })
+    }))
+        .await
 }
 
 /// Failures since `since`: their number and the latest one's time.
@@ -325,10 +403,11 @@ pub async fn failures_for_ip(conn: &mut DbConn, ip: &str, since: NaiveDateTime) 
 
 /// Forgets failures older than `before`; run with the session clean-up.
 pub async fn prune_failures(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, DbError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let n = diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(before))).execute(c).await?;
         Ok::<_, DbError>(n)
-    })
+    }))
+        .await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
 use crate::db::schema::sessions;
-use crate::db::{with_db, write_tx, DbError, DbPool};
+use crate::db::{with_db, DbConn, DbError, DbPool};
 
 #[derive(Clone)]
 pub struct DieselSessionStore {
@@ -63,14 +63,15 @@ impl SessionStore for DieselSessionStore {
         loop {
             let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
             let user_id = owner(record);
-            let inserted = write_tx!(&mut conn, c => {
+            let inserted = (&mut conn).write_tx(async |c: &mut DbConn| with_db!(c, c => {
                 let n = diesel::insert_into(sessions::table)
                     .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                     .on_conflict_do_nothing()
                     .execute(c)
                     .await?;
                 Ok::<_, DbError>(n)
-            })
+            }))
+        .await
             .map_err(backend_error)?;
             if inserted == 1 {
                 return Ok(());
@@ -83,7 +84,7 @@ impl SessionStore for DieselSessionStore {
         let mut conn = self.conn().await?;
         let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
         let user_id = owner(record);
-        write_tx!(&mut conn, c => {
+        (&mut conn).write_tx(async |c: &mut DbConn| with_db!(c, c => {
             diesel::insert_into(sessions::table)
                 .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                 .on_conflict(sessions::id)
@@ -96,7 +97,8 @@ impl SessionStore for DieselSessionStore {
                 .execute(c)
                 .await?;
             Ok::<_, DbError>(())
-        })
+        }))
+        .await
         .map_err(backend_error)
     }
 
@@ -120,11 +122,15 @@ impl SessionStore for DieselSessionStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let mut conn = self.conn().await?;
         let id = id.to_string();
-        write_tx!(&mut conn, c => {
-            diesel::delete(sessions::table.find(&id)).execute(c).await?;
-            Ok::<_, DbError>(())
-        })
-        .map_err(backend_error)
+        (&mut conn)
+            .write_tx(async |c: &mut DbConn| {
+                with_db!(c, c => {
+                    diesel::delete(sessions::table.find(&id)).execute(c).await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+            .map_err(backend_error)
     }
 }
 
@@ -133,11 +139,15 @@ impl ExpiredDeletion for DieselSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let mut conn = self.conn().await?;
         let now = now();
-        write_tx!(&mut conn, c => {
-            diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(c).await?;
-            Ok::<_, DbError>(())
-        })
-        .map_err(backend_error)?;
+        (&mut conn)
+            .write_tx(async |c: &mut DbConn| {
+                with_db!(c, c => {
+                    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(c).await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+            .map_err(backend_error)?;
         // Throttling only looks back one hour; older failures are dead weight.
         super::repo::prune_failures(&mut conn, now - chrono::Duration::hours(1))
             .await

@@ -68,7 +68,7 @@ pub async fn load_timeline(
         let kind = kind.as_deref().and_then(super::ActivityKind::parse);
         let limit = shown.unwrap_or(super::TIMELINE_STEP).clamp(1, 1000);
         let (entries, has_more) = repo::timeline(&mut conn, &editor, contact_id, kind, limit).await?;
-        let now = repo::now();
+        let now = conn.clock().local(crate::clock::now());
         Ok(Timeline {
             entries,
             has_more,
@@ -190,7 +190,8 @@ pub async fn my_open_tasks() -> Result<Option<Vec<OpenTask>>, AppError> {
         if !permissions.contains(&Permission::ContactsView) {
             return Ok(None);
         }
-        Ok(Some(repo::open_tasks(&mut conn, me.id, repo::now().date()).await?))
+        let today = conn.clock().today();
+        Ok(Some(repo::open_tasks(&mut conn, me.id, today).await?))
     }
     .await;
     respond(result)

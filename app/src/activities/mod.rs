@@ -108,10 +108,16 @@ pub struct Activity {
     pub kind: ActivityKind,
     pub subject: String,
     pub body: String,
-    /// `YYYY-MM-DD HH:MM`.
+    /// When it happened, shown in the organisation's zone and format.
     pub happened_at: String,
-    /// `YYYY-MM-DD`, for tasks.
+    /// The same as the form's `datetime-local` value (`YYYY-MM-DDTHH:MM`, local time).
+    pub happened_at_local: String,
+    /// Local hours and minutes, for the timeline under its day's heading.
+    pub time: String,
+    /// `YYYY-MM-DD`, for tasks (the form's value).
     pub due_on: Option<String>,
+    /// The due date in the organisation's format.
+    pub due_label: Option<String>,
     pub done: bool,
     pub author: String,
     pub changes: Vec<FieldChange>,
@@ -235,8 +241,11 @@ mod tests {
             kind: ActivityKind::Call,
             subject: String::new(),
             body: "Talked about the roof.\nMore".into(),
-            happened_at: "2026-11-25 10:00".into(),
+            happened_at: "2026-11-25 10:00 UTC".into(),
+            happened_at_local: "2026-11-25T10:00".into(),
+            time: "10:00".into(),
             due_on: None,
+            due_label: None,
             done: false,
             author: "Ada".into(),
             changes: vec![],

@@ -129,14 +129,14 @@ fn ActivityFields(
 fn Entry(activity: Activity) -> impl IntoView {
     let actions = expect_context::<TimelineActions>();
     let a = activity;
-    let time = a.happened_at.get(11..).unwrap_or_default().to_owned();
+    let time = a.time.clone();
     let title = a.title();
     let heading_id = format!("activity-{}-title", a.id);
     let labelled_by = heading_id.clone();
     let is_change = a.kind == ActivityKind::Change;
     let heading = if is_change { a.subject.clone() } else { title.clone() };
     let task_state = (a.kind == ActivityKind::Task).then(|| {
-        let due = a.due_on.clone().map(|d| format!("Due {d}. ")).unwrap_or_default();
+        let due = a.due_label.clone().map(|d| format!("Due {d}. ")).unwrap_or_default();
         let state = if a.done { "Done." } else { "Open." };
         view! { <p class="task-state">{due}{state}</p> }
     });
@@ -295,7 +295,7 @@ pub fn ActivityEditPage() -> impl IntoView {
                                     kind=a.kind.key().to_owned()
                                     subject=a.subject.clone()
                                     body=a.body.clone()
-                                    happened_at=a.happened_at.replace(' ', "T")
+                                    happened_at=a.happened_at_local.clone()
                                     due_on=a.due_on.clone().unwrap_or_default()
                                     error
                                     prefix="edit"

@@ -1,4 +1,4 @@
-//! Activities and the automatic change history of contacts, for both backends.
+//! Activities, and the entries of the automatic change history, for both backends.
 
 use std::collections::BTreeMap;
 
@@ -7,9 +7,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::{Activity, ActivityInput, ActivityKind, FieldChange, OpenTask};
+use crate::clock::{now, Clock};
 use crate::contacts::display_name;
 use crate::db::schema::{activities, contacts};
-use crate::db::{with_db, write_tx, DbConn, DbError};
+use crate::db::{with_db, DbConn, DbError};
 use crate::error::{AppError, FieldErrors};
 use crate::users::repo::Actor;
 
@@ -43,14 +44,6 @@ impl Editor {
     }
 }
 
-pub fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
-
-fn stamp(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
-}
-
 /// "Today", "Yesterday", or the weekday and date, for the timeline's day headings.
 pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
     match (today - day).num_days() {
@@ -71,7 +64,7 @@ struct Checked {
     due_on: Option<NaiveDate>,
 }
 
-fn check_input(input: &ActivityInput, at: NaiveDateTime) -> Result<Checked, AppError> {
+fn check_input(input: &ActivityInput, at: NaiveDateTime, clock: &Clock) -> Result<Checked, AppError> {
     let mut errors = FieldErrors::new();
     let kind = ActivityKind::parse(input.kind.trim()).filter(|k| *k != ActivityKind::Change);
     if kind.is_none() {
@@ -95,6 +88,7 @@ fn check_input(input: &ActivityInput, at: NaiveDateTime) -> Result<Checked, AppE
         ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(when, f).ok())
+            .map(|local| clock.to_utc(local))
     };
     if happened_at.is_none() {
         errors.add("happened_at", "Enter a date and time like 2026-11-25 14:30.");
@@ -129,8 +123,8 @@ pub async fn create(
     input: &ActivityInput,
 ) -> Result<i64, AppError> {
     let at = now();
-    let v = check_input(input, at)?;
-    let id = write_tx!(conn, c => {
+    let v = check_input(input, at, &conn.clock())?;
+    let id = conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let exists: i64 = contacts::table.filter(contacts::id.eq(contact_id)).count().get_result(c).await?;
         if exists == 0 {
             return Err(AppError::NotFound);
@@ -151,7 +145,8 @@ pub async fn create(
             .get_result(c)
             .await?;
         Ok::<_, AppError>(id)
-    })?;
+    }))
+        .await?;
     Ok(id)
 }
 
@@ -170,26 +165,38 @@ type Row = (
     Option<NaiveDateTime>,
 );
 
-macro_rules! row_columns {
-    () => {
-        (
-            activities::id,
-            activities::contact_id,
-            activities::kind,
-            activities::subject,
-            activities::body,
-            activities::happened_at,
-            activities::due_on,
-            activities::done_at,
-            activities::author_id,
-            activities::author_name,
-            activities::changes,
-            activities::edited_at,
-        )
-    };
+/// The columns of a [`Row`].
+fn row_columns() -> (
+    activities::id,
+    activities::contact_id,
+    activities::kind,
+    activities::subject,
+    activities::body,
+    activities::happened_at,
+    activities::due_on,
+    activities::done_at,
+    activities::author_id,
+    activities::author_name,
+    activities::changes,
+    activities::edited_at,
+) {
+    (
+        activities::id,
+        activities::contact_id,
+        activities::kind,
+        activities::subject,
+        activities::body,
+        activities::happened_at,
+        activities::due_on,
+        activities::done_at,
+        activities::author_id,
+        activities::author_name,
+        activities::changes,
+        activities::edited_at,
+    )
 }
 
-fn to_activity(row: Row, viewer: &Editor) -> Activity {
+fn to_activity(row: Row, viewer: &Editor, clock: &Clock) -> Activity {
     let (
         id,
         contact_id,
@@ -211,9 +218,12 @@ fn to_activity(row: Row, viewer: &Editor) -> Activity {
         kind: ActivityKind::parse(&kind).unwrap_or(ActivityKind::Note),
         subject,
         body,
-        happened_at: stamp(happened_at),
-        day_label: day_label(happened_at.date(), chrono::Utc::now().date_naive()),
+        happened_at: clock.stamp(happened_at),
+        happened_at_local: clock.local(happened_at).format("%Y-%m-%dT%H:%M").to_string(),
+        time: clock.local(happened_at).format("%H:%M").to_string(),
+        day_label: day_label(clock.local(happened_at).date(), clock.today()),
         due_on: due_on.map(|d| d.format("%Y-%m-%d").to_string()),
+        due_label: due_on.map(|d| clock.date(d)),
         done: done_at.is_some(),
         author: if author.is_empty() { "Someone".to_owned() } else { author },
         changes: changes.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default(),
@@ -225,11 +235,12 @@ fn to_activity(row: Row, viewer: &Editor) -> Activity {
 pub async fn get(conn: &mut DbConn, viewer: &Editor, id: i64) -> Result<Option<Activity>, DbError> {
     let row: Option<Row> = with_db!(conn, c => activities::table
         .find(id)
-        .select(row_columns!())
+        .select(row_columns())
         .first(c)
         .await
         .optional())?;
-    Ok(row.map(|r| to_activity(r, viewer)))
+    let clock = conn.clock();
+    Ok(row.map(|r| to_activity(r, viewer, &clock)))
 }
 
 /// The newest `limit` entries of a contact's timeline (of one kind, if given), newest first, and
@@ -248,25 +259,24 @@ pub async fn timeline(
         }
         q.order((activities::happened_at.desc(), activities::id.desc()))
             .limit(limit + 1)
-            .select(row_columns!())
+            .select(row_columns())
             .load(c)
             .await
     })?;
     let has_more = rows.len() as i64 > limit;
-    Ok((rows.into_iter().take(limit as usize).map(|r| to_activity(r, viewer)).collect(), has_more))
+    let clock = conn.clock();
+    Ok((rows.into_iter().take(limit as usize).map(|r| to_activity(r, viewer, &clock)).collect(), has_more))
 }
 
 /// The author, kind and contact of entry `id`, read inside a write transaction.
-macro_rules! owner_of {
-    ($c:ident, $id:expr) => {
-        activities::table
-            .find($id)
-            .select((activities::author_id, activities::kind, activities::contact_id))
-            .first::<(Option<i64>, String, i64)>($c)
-            .await
-            .optional()?
-            .ok_or(AppError::NotFound)?
-    };
+async fn owner_of(c: &mut DbConn, id: i64) -> Result<(Option<i64>, String, i64), AppError> {
+    with_db!(c, c => activities::table
+        .find(id)
+        .select((activities::author_id, activities::kind, activities::contact_id))
+        .first::<(Option<i64>, String, i64)>(c)
+        .await
+        .optional())?
+    .ok_or(AppError::NotFound)
 }
 
 /// Saves an edited entry; it is then marked as edited.
@@ -277,50 +287,59 @@ pub async fn update(
     input: &ActivityInput,
 ) -> Result<i64, AppError> {
     let at = now();
-    let v = check_input(input, at)?;
-    write_tx!(conn, c => {
-        let (author_id, kind, contact_id) = owner_of!(c, id);
+    let v = check_input(input, at, &conn.clock())?;
+    conn.write_tx(async |c: &mut DbConn| {
+        let (author_id, kind, contact_id) = owner_of(c, id).await?;
         editor.check(author_id, &kind)?;
-        diesel::update(activities::table.find(id))
-            .set((
-                activities::kind.eq(v.kind.key()),
-                activities::subject.eq(&v.subject),
-                activities::body.eq(&v.body),
-                activities::happened_at.eq(v.happened_at),
-                activities::due_on.eq(v.due_on),
-                activities::edited_at.eq(Some(at)),
-            ))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(contact_id)
+        with_db!(c, c => {
+            diesel::update(activities::table.find(id))
+                .set((
+                    activities::kind.eq(v.kind.key()),
+                    activities::subject.eq(&v.subject),
+                    activities::body.eq(&v.body),
+                    activities::happened_at.eq(v.happened_at),
+                    activities::due_on.eq(v.due_on),
+                    activities::edited_at.eq(Some(at)),
+                ))
+                .execute(c)
+                .await?;
+            Ok::<_, AppError>(contact_id)
+        })
     })
+    .await
 }
 
 /// Deletes an entry; returns the contact it belonged to.
 pub async fn delete(conn: &mut DbConn, editor: &Editor, id: i64) -> Result<i64, AppError> {
-    write_tx!(conn, c => {
-        let (author_id, kind, contact_id) = owner_of!(c, id);
+    conn.write_tx(async |c: &mut DbConn| {
+        let (author_id, kind, contact_id) = owner_of(c, id).await?;
         editor.check(author_id, &kind)?;
-        diesel::delete(activities::table.find(id)).execute(c).await?;
-        Ok::<_, AppError>(contact_id)
+        with_db!(c, c => {
+            diesel::delete(activities::table.find(id)).execute(c).await?;
+            Ok::<_, AppError>(contact_id)
+        })
     })
+    .await
 }
 
 /// Marks a task done (or open again); returns the contact it belongs to.
 pub async fn set_done(conn: &mut DbConn, editor: &Editor, id: i64, done: bool) -> Result<i64, AppError> {
     let at = now();
-    write_tx!(conn, c => {
-        let (author_id, kind, contact_id) = owner_of!(c, id);
+    conn.write_tx(async |c: &mut DbConn| {
+        let (author_id, kind, contact_id) = owner_of(c, id).await?;
         editor.check(author_id, &kind)?;
-        if kind != ActivityKind::Task.key() {
-            return Err(AppError::Conflict("Only tasks can be marked as done.".to_owned()));
-        }
-        diesel::update(activities::table.find(id))
-            .set(activities::done_at.eq(done.then_some(at)))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(contact_id)
+        with_db!(c, c => {
+            if kind != ActivityKind::Task.key() {
+                return Err(AppError::Conflict("Only tasks can be marked as done.".to_owned()));
+            }
+            diesel::update(activities::table.find(id))
+                .set(activities::done_at.eq(done.then_some(at)))
+                .execute(c)
+                .await?;
+            Ok::<_, AppError>(contact_id)
+        })
     })
+    .await
 }
 
 /// The open tasks `user_id` logged, due soonest first (tasks without a due date last).
@@ -345,6 +364,7 @@ pub async fn open_tasks(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> Re
         ))
         .load(c)
         .await)?;
+    let clock = conn.clock();
     Ok(rows
         .into_iter()
         .map(|(id, subject, body, due_on, contact_id, first, last, company)| {
@@ -358,7 +378,7 @@ pub async fn open_tasks(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> Re
                 title: if title.trim().is_empty() { "Task".to_owned() } else { title },
                 contact_id,
                 contact_name: display_name(&first, &last, &company),
-                due_on: due_on.map(|d| d.format("%Y-%m-%d").to_string()),
+                due_on: due_on.map(|d| clock.date(d)),
                 overdue: due_on.is_some_and(|d| d < today),
             }
         })
@@ -367,11 +387,12 @@ pub async fn open_tasks(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> Re
 
 // ---------------------------------------------------------------- change history
 
-/// A contact's fields as the history shows them: label and readable value, in the form's order.
-pub type Snapshot = Vec<(&'static str, String)>;
+/// A record's fields as the history shows them: label and readable value, in the form's order.
+/// The slice that owns the record takes them (contacts: `contacts::repo::snapshots`).
+pub type FieldValues = Vec<(&'static str, String)>;
 
-/// The differences between two snapshots of one contact.
-pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<FieldChange> {
+/// The differences between two snapshots of one record.
+pub fn diff(before: &FieldValues, after: &FieldValues) -> Vec<FieldChange> {
     before
         .iter()
         .zip(after)
@@ -384,155 +405,69 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<FieldChange> {
         .collect()
 }
 
-/// Snapshots of the contacts `$ids`, read with connection `$c` inside the caller's transaction:
-/// `Result<BTreeMap<i64, Snapshot>, diesel::result::Error>`.
-macro_rules! snapshots {
-    ($c:ident, $ids:expr) => {{
-        use $crate::db::schema::{
-            contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources,
-            users,
-        };
-        let ids: &[i64] = $ids;
-        async {
-            let rows: Vec<$crate::contacts::repo::ContactRecord> = contacts::table
-                .filter(contacts::id.eq_any(ids))
-                .select($crate::contacts::repo::ContactRecord::as_select())
-                .load($c)
-                .await?;
-            let statuses: std::collections::BTreeMap<i64, String> = contact_statuses::table
-                .select((contact_statuses::id, contact_statuses::name))
-                .load::<(i64, String)>($c)
-                .await?
-                .into_iter()
-                .collect();
-            let sources: std::collections::BTreeMap<i64, String> = traffic_sources::table
-                .select((traffic_sources::id, traffic_sources::name))
-                .load::<(i64, String)>($c)
-                .await?
-                .into_iter()
-                .collect();
-            let owner_ids: Vec<i64> = rows.iter().filter_map(|r| r.owner_id).collect();
-            let owners: std::collections::BTreeMap<i64, String> = users::table
-                .filter(users::id.eq_any(&owner_ids))
-                .select((users::id, users::display_name))
-                .load::<(i64, String)>($c)
-                .await?
-                .into_iter()
-                .collect();
-            let tag_rows: Vec<(i64, String)> = contact_tags::table
-                .inner_join(tags::table)
-                .filter(contact_tags::contact_id.eq_any(ids))
-                .order($crate::db::lower(tags::name))
-                .select((contact_tags::contact_id, tags::name))
-                .load($c)
-                .await?;
-            let service_rows: Vec<(i64, String)> = contact_services::table
-                .inner_join(services::table)
-                .filter(contact_services::contact_id.eq_any(ids))
-                .order((services::position, services::id))
-                .select((contact_services::contact_id, services::name))
-                .load($c)
-                .await?;
-            let joined = |rows: &[(i64, String)], id: i64| {
-                rows.iter().filter(|(c, _)| *c == id).map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
-            };
-            let name_of = |map: &std::collections::BTreeMap<i64, String>, id: Option<i64>| {
-                id.and_then(|id| map.get(&id).cloned()).unwrap_or_default()
-            };
-            let mut out: std::collections::BTreeMap<i64, $crate::activities::repo::Snapshot> =
-                std::collections::BTreeMap::new();
-            for r in rows {
-                out.insert(
-                    r.id,
-                    vec![
-                        ("First name", r.first_name),
-                        ("Last name", r.last_name),
-                        ("Email", r.email.unwrap_or_default()),
-                        ("Phone", r.phone),
-                        ("Company", r.company),
-                        ("Job title", r.job_title),
-                        ("Street", r.street),
-                        ("City", r.city),
-                        ("Postal code", r.postal_code),
-                        ("Country", r.country),
-                        ("Website", r.website),
-                        ("Notes", r.notes),
-                        ("Status", name_of(&statuses, r.status_id)),
-                        ("Traffic source", name_of(&sources, r.traffic_source_id)),
-                        ("Owner", name_of(&owners, r.owner_id)),
-                        ("Services", joined(&service_rows, r.id)),
-                        ("Tags", joined(&tag_rows, r.id)),
-                    ],
-                );
-            }
-            Ok::<_, diesel::result::Error>(out)
-        }
-        .await
-    }};
+/// The name history entries by `actor_id` carry, read inside the caller's transaction.
+async fn author_name(c: &mut DbConn, actor_id: i64) -> QueryResult<String> {
+    use crate::db::schema::users;
+    let name: Option<String> =
+        with_db!(c, c => users::table.find(actor_id).select(users::display_name).first(c).await.optional())?;
+    Ok(name.unwrap_or_default())
 }
-pub(crate) use snapshots;
 
-/// Writes a change-history entry for every contact whose snapshot differs between `$before` and
-/// `$after`, authored by user `$actor_id`, with connection `$c` inside the caller's transaction.
-/// `$subject` names what made the change ("Edited", "Bulk change", …).
-macro_rules! record_changes {
-    ($c:ident, $actor_id:expr, $subject:expr, $before:expr, $after:expr) => {{
-        use $crate::db::schema::{activities, users};
-        let actor_id: i64 = $actor_id;
-        let before: &std::collections::BTreeMap<i64, $crate::activities::repo::Snapshot> = &$before;
-        let after: &std::collections::BTreeMap<i64, $crate::activities::repo::Snapshot> = &$after;
-        let at = $crate::activities::repo::now();
-        let author: Option<String> =
-            users::table.find(actor_id).select(users::display_name).first($c).await.optional()?;
-        for (id, old) in before {
-            let Some(new) = after.get(id) else { continue };
-            let changes = $crate::activities::repo::diff(old, new);
-            if changes.is_empty() {
-                continue;
-            }
-            let json = serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned());
-            diesel::insert_into(activities::table)
-                .values((
-                    activities::contact_id.eq(*id),
-                    activities::kind.eq($crate::activities::ActivityKind::Change.key()),
-                    activities::subject.eq($subject),
-                    activities::happened_at.eq(at),
-                    activities::author_id.eq(Some(actor_id)),
-                    activities::author_name.eq(author.clone().unwrap_or_default()),
-                    activities::changes.eq(Some(json)),
-                    activities::created_at.eq(at),
-                ))
-                .execute($c)
-                .await?;
+/// Writes a change-history entry for every contact whose snapshot differs between `before` and
+/// `after`, authored by user `actor_id`, inside the caller's transaction. `subject` names what
+/// made the change ("Edited the contact", "Changed in a bulk action", …).
+pub async fn record_changes(
+    c: &mut DbConn,
+    actor_id: i64,
+    subject: &str,
+    before: &BTreeMap<i64, FieldValues>,
+    after: &BTreeMap<i64, FieldValues>,
+) -> QueryResult<()> {
+    let at = now();
+    let author = author_name(c, actor_id).await?;
+    for (id, old) in before {
+        let Some(new) = after.get(id) else { continue };
+        let changes = diff(old, new);
+        if changes.is_empty() {
+            continue;
         }
-    }};
-}
-pub(crate) use record_changes;
-
-/// Writes the "added" entry of a new contact, with connection `$c` inside the caller's transaction.
-macro_rules! record_added {
-    ($c:ident, $actor_id:expr, $contact_id:expr) => {{
-        use $crate::db::schema::{activities, users};
-        let actor_id: i64 = $actor_id;
-        let at = $crate::activities::repo::now();
-        let author: Option<String> =
-            users::table.find(actor_id).select(users::display_name).first($c).await.optional()?;
-        diesel::insert_into(activities::table)
+        let json = serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned());
+        with_db!(c, c => diesel::insert_into(activities::table)
             .values((
-                activities::contact_id.eq($contact_id),
-                activities::kind.eq($crate::activities::ActivityKind::Change.key()),
-                activities::subject.eq("Added the contact"),
+                activities::contact_id.eq(*id),
+                activities::kind.eq(ActivityKind::Change.key()),
+                activities::subject.eq(subject),
                 activities::happened_at.eq(at),
                 activities::author_id.eq(Some(actor_id)),
-                activities::author_name.eq(author.unwrap_or_default()),
-                activities::changes.eq(Some("[]")),
+                activities::author_name.eq(&author),
+                activities::changes.eq(Some(&json)),
                 activities::created_at.eq(at),
             ))
-            .execute($c)
-            .await?;
-    }};
+            .execute(c)
+            .await)?;
+    }
+    Ok(())
 }
-pub(crate) use record_added;
+
+/// Writes the "added" entry of a new contact, inside the caller's transaction.
+pub async fn record_added(c: &mut DbConn, actor_id: i64, contact_id: i64) -> QueryResult<()> {
+    let at = now();
+    let author = author_name(c, actor_id).await?;
+    with_db!(c, c => diesel::insert_into(activities::table)
+        .values((
+            activities::contact_id.eq(contact_id),
+            activities::kind.eq(ActivityKind::Change.key()),
+            activities::subject.eq("Added the contact"),
+            activities::happened_at.eq(at),
+            activities::author_id.eq(Some(actor_id)),
+            activities::author_name.eq(&author),
+            activities::changes.eq(Some("[]")),
+            activities::created_at.eq(at),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
 
 /// Entries per contact, for tests and the benchmark's sanity checks.
 pub async fn count_for(conn: &mut DbConn, contact_id: i64) -> Result<BTreeMap<String, i64>, DbError> {
@@ -621,7 +556,23 @@ mod tests {
                 "{name}"
             );
             assert!(!more, "{name}");
-            assert_eq!(all[1].happened_at, "2026-11-22 16:45", "{name}");
+            assert_eq!(all[1].happened_at, "2026-11-22 16:45 UTC", "{name}");
+            // The organisation's zone: the same entry shown and edited in Berlin time.
+            conn.set_clock(crate::clock::Clock {
+                tz: crate::clock::time_zone("Europe/Berlin").unwrap(),
+                date_format: crate::settings::DateFormat::DayMonthYear,
+            });
+            let (berlin, _) = timeline(&mut conn, &me, grace, None, 20).await.unwrap();
+            assert_eq!(
+                (
+                    berlin[1].happened_at.as_str(),
+                    berlin[1].happened_at_local.as_str(),
+                    berlin[1].time.as_str()
+                ),
+                ("22/11/2026 17:45 CET", "2026-11-22T17:45", "17:45"),
+                "{name}"
+            );
+            conn.set_clock(crate::clock::Clock::default());
             assert_eq!(
                 all[1].day_label,
                 day_label(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), repo_today())
@@ -701,7 +652,7 @@ mod tests {
                     saved.edited,
                     saved.can_modify
                 ),
-                (ActivityKind::Meeting, "Met instead", "2026-11-24 11:00", true, false),
+                (ActivityKind::Meeting, "Met instead", "2026-11-24 11:00 UTC", true, false),
                 "{name}"
             );
             assert!(get(&mut conn, &editor(&max, true), call).await.unwrap().unwrap().can_modify, "{name}");

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{contact_services, contact_tags, contacts, tags};
-use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
+use crate::db::schema::{contact_services, contact_tags, contacts};
+use crate::db::{insert_rows, with_db, DbConn, DbError};
 
 const FIRST: [&str; 24] = [
     "Ada",
@@ -124,104 +124,14 @@ struct DemoContact {
     search_text: String,
 }
 
-type Link = (i64, i64);
-
-/// Writing a batch of demo rows: one multi-row INSERT per table on PostgreSQL, where every
-/// statement is a network round trip; a statement per row on SQLite, which runs in-process (and
-/// whose async wrapper has no multi-row INSERT).
-trait InsertBatch {
-    fn insert_contacts(
-        &mut self,
-        rows: &[DemoContact],
-    ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
-    fn insert_links(
-        &mut self,
-        tags: &[Link],
-        services: &[Link],
-    ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
-    /// After the load: fresh planner statistics, so the list's queries use their indexes from
-    /// the first request on.
-    fn refresh_statistics(&mut self) -> impl std::future::Future<Output = QueryResult<()>> + Send;
-}
-
-impl InsertBatch for crate::db::SqliteConn {
-    async fn refresh_statistics(&mut self) -> QueryResult<()> {
-        self.batch_execute("ANALYZE").await
-    }
-
-    async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
-        for row in rows {
-            diesel::insert_into(contacts::table).values(row).execute(self).await?;
-        }
-        Ok(())
-    }
-
-    async fn insert_links(&mut self, tags: &[Link], services: &[Link]) -> QueryResult<()> {
-        for (contact, tag) in tags {
-            diesel::insert_into(contact_tags::table)
-                .values((contact_tags::contact_id.eq(contact), contact_tags::tag_id.eq(tag)))
-                .execute(self)
-                .await?;
-        }
-        for (contact, service) in services {
-            diesel::insert_into(contact_services::table)
-                .values((contact_services::contact_id.eq(contact), contact_services::service_id.eq(service)))
-                .execute(self)
-                .await?;
-        }
-        Ok(())
-    }
-}
-
-impl InsertBatch for crate::db::PgConn {
-    /// VACUUM also marks the new pages all-visible, which index-only scans (counts, ids in
-    /// order) need.
-    async fn refresh_statistics(&mut self) -> QueryResult<()> {
-        self.batch_execute("VACUUM ANALYZE contacts, contact_tags, contact_services").await
-    }
-
-    async fn insert_contacts(&mut self, rows: &[DemoContact]) -> QueryResult<()> {
-        diesel::insert_into(contacts::table).values(rows).execute(self).await.map(|_| ())
-    }
-
-    async fn insert_links(&mut self, tags: &[Link], services: &[Link]) -> QueryResult<()> {
-        let tags: Vec<_> = tags
-            .iter()
-            .map(|(c, t)| (contact_tags::contact_id.eq(*c), contact_tags::tag_id.eq(*t)))
-            .collect();
-        let services: Vec<_> = services
-            .iter()
-            .map(|(c, s)| (contact_services::contact_id.eq(*c), contact_services::service_id.eq(*s)))
-            .collect();
-        if !tags.is_empty() {
-            diesel::insert_into(contact_tags::table).values(tags).execute(self).await?;
-        }
-        if !services.is_empty() {
-            diesel::insert_into(contact_services::table).values(services).execute(self).await?;
-        }
-        Ok(())
-    }
-}
-
 /// Adds `count` demo contacts (after those already there) and returns how many were added.
 pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
     let choices = super::repo::choices(conn).await?;
     let mut tag_ids = Vec::new();
     for name in DEMO_TAGS {
-        let existing: Option<i64> = with_db!(conn, c => tags::table
-            .filter(lower(tags::name).eq(name.to_lowercase()))
-            .select(tags::id)
-            .first(c)
-            .await
-            .optional())?;
-        let id = match existing {
-            Some(id) => id,
-            None => write_tx!(conn, c => {
-                let id: i64 = diesel::insert_into(tags::table).values(tags::name.eq(name)).returning(tags::id).get_result(c).await?;
-                Ok::<_, DbError>(id)
-            })?,
-        };
-        tag_ids.push(id);
+        tag_ids.push(
+            conn.write_tx(async |c: &mut DbConn| super::repo::find_or_create_tag(c, name).await).await?,
+        );
     }
     let start: i64 = with_db!(conn, c => contacts::table.count().get_result(c).await)?;
     let ids = |list: &[super::Choice]| list.iter().map(|c| c.id).collect::<Vec<_>>();
@@ -273,13 +183,13 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             };
             links.insert(email.clone(), (tags_for, services_for));
         }
-        contacts_tx!(conn, c => {
-            c.insert_contacts(&batch).await?;
-            let inserted: Vec<(i64, Option<String>)> = contacts::table
+        conn.contacts_tx(async |c: &mut DbConn| {
+            insert_rows!(c, contacts::table, &batch)?;
+            let inserted: Vec<(i64, Option<String>)> = with_db!(c, c => contacts::table
                 .filter(contacts::email.eq_any(&emails))
                 .select((contacts::id, contacts::email))
                 .load(c)
-                .await?;
+                .await)?;
             let mut tag_rows = Vec::new();
             let mut service_rows = Vec::new();
             for (id, email) in inserted {
@@ -290,15 +200,23 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
                 let mut s = s.clone();
                 s.sort_unstable();
                 s.dedup();
-                tag_rows.extend(t.into_iter().map(|tag| (id, tag)));
-                service_rows.extend(s.into_iter().map(|svc| (id, svc)));
+                tag_rows.extend(
+                    t.into_iter().map(|tag| (contact_tags::contact_id.eq(id), contact_tags::tag_id.eq(tag))),
+                );
+                service_rows.extend(
+                    s.into_iter().map(|svc| {
+                        (contact_services::contact_id.eq(id), contact_services::service_id.eq(svc))
+                    }),
+                );
             }
-            c.insert_links(&tag_rows, &service_rows).await?;
+            insert_rows!(c, contact_tags::table, &tag_rows)?;
+            insert_rows!(c, contact_services::table, &service_rows)?;
             Ok::<_, DbError>(())
-        })?;
+        })
+        .await?;
         added += size;
     }
-    with_db!(conn, c => c.refresh_statistics().await)?;
+    conn.analyze_after_load(&["contacts", "contact_tags", "contact_services"]).await?;
     Ok(added)
 }
 

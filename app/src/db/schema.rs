@@ -62,6 +62,7 @@ diesel::table! {
     staff_groups (id) {
         id -> BigInt,
         name -> Text,
+        name_key -> Text,
         description -> Text,
         created_at -> Timestamp,
     }
@@ -124,6 +125,7 @@ diesel::table! {
     contact_statuses (id) {
         id -> BigInt,
         name -> Text,
+        name_key -> Text,
         color -> Text,
         position -> Integer,
     }
@@ -133,6 +135,7 @@ diesel::table! {
     services (id) {
         id -> BigInt,
         name -> Text,
+        name_key -> Text,
         position -> Integer,
     }
 }
@@ -141,6 +144,7 @@ diesel::table! {
     traffic_sources (id) {
         id -> BigInt,
         name -> Text,
+        name_key -> Text,
         position -> Integer,
     }
 }
@@ -149,6 +153,7 @@ diesel::table! {
     tags (id) {
         id -> BigInt,
         name -> Text,
+        name_key -> Text,
     }
 }
 

@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 
 use super::{SettingItem, SettingsList};
 use crate::db::schema::{contact_services, contact_statuses, contacts};
-use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{with_db, DbConn, DbError};
 use crate::error::AppError;
 
 /// Runs `$body` with `$t` naming the list's table module.
@@ -97,19 +97,19 @@ pub async fn add(
     color: Option<&str>,
 ) -> Result<i64, AppError> {
     let name = check_name(name)?;
-    let lowered = name.to_lowercase();
+    let key = crate::db::fold(&name);
     let color = color.map(str::trim).filter(|c| !c.is_empty()).unwrap_or("#64748b").to_owned();
     if which == SettingsList::Statuses && !valid_color(&color) {
         return Err(AppError::invalid("color", "Use a colour like #2563eb."));
     }
-    write_tx!(conn, c => on_list!(which, t => {
-        let taken: i64 = t::table.filter(lower(t::name).eq(&lowered)).count().get_result(c).await?;
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => on_list!(which, t => {
+        let taken: i64 = t::table.filter(t::name_key.eq(&key)).count().get_result(c).await?;
         if taken > 0 {
             return Err(AppError::invalid("name", TAKEN));
         }
         let last: Option<i32> = t::table.select(diesel::dsl::max(t::position)).first(c).await?;
         let id: i64 = diesel::insert_into(t::table)
-            .values((t::name.eq(&name), t::position.eq(last.unwrap_or(0) + 1)))
+            .values((t::name.eq(&name), t::name_key.eq(&key), t::position.eq(last.unwrap_or(0) + 1)))
             .returning(t::id)
             .get_result(c)
             .await?;
@@ -117,7 +117,8 @@ pub async fn add(
             diesel::update(contact_statuses::table.find(id)).set(contact_statuses::color.eq(&color)).execute(c).await?;
         }
         Ok::<_, AppError>(id)
-    }))
+    })))
+        .await
 }
 
 /// Renames an entry (and recolours a status).
@@ -129,19 +130,19 @@ pub async fn rename(
     color: Option<&str>,
 ) -> Result<(), AppError> {
     let name = check_name(name)?;
-    let lowered = name.to_lowercase();
+    let key = crate::db::fold(&name);
     let color = color.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     if let Some(color) = &color {
         if !valid_color(color) {
             return Err(AppError::invalid("color", "Use a colour like #2563eb."));
         }
     }
-    contacts_tx!(conn, c => on_list!(which, t => {
-        let taken: i64 = t::table.filter(lower(t::name).eq(&lowered).and(t::id.ne(id))).count().get_result(c).await?;
+    conn.contacts_tx(async |c: &mut DbConn| with_db!(c, c => on_list!(which, t => {
+        let taken: i64 = t::table.filter(t::name_key.eq(&key).and(t::id.ne(id))).count().get_result(c).await?;
         if taken > 0 {
             return Err(AppError::invalid("name", TAKEN));
         }
-        let n = diesel::update(t::table.find(id)).set(t::name.eq(&name)).execute(c).await?;
+        let n = diesel::update(t::table.find(id)).set((t::name.eq(&name), t::name_key.eq(&key))).execute(c).await?;
         if n == 0 {
             return Err(AppError::NotFound);
         }
@@ -149,12 +150,13 @@ pub async fn rename(
             diesel::update(contact_statuses::table.find(id)).set(contact_statuses::color.eq(color)).execute(c).await?;
         }
         Ok::<_, AppError>(())
-    }))
+    })))
+        .await
 }
 
 /// Moves an entry one place up or down the list.
 pub async fn move_item(conn: &mut DbConn, which: SettingsList, id: i64, up: bool) -> Result<(), AppError> {
-    contacts_tx!(conn, c => on_list!(which, t => {
+    conn.contacts_tx(async |c: &mut DbConn| with_db!(c, c => on_list!(which, t => {
         let order: Vec<i64> = t::table.order((t::position, t::id)).select(t::id).load(c).await?;
         let at = order.iter().position(|x| *x == id).ok_or(AppError::NotFound)?;
         let other = if up { at.checked_sub(1) } else { Some(at + 1).filter(|o| *o < order.len()) };
@@ -165,7 +167,8 @@ pub async fn move_item(conn: &mut DbConn, which: SettingsList, id: i64, up: bool
             diesel::update(t::table.find(item)).set(t::position.eq(position as i32 + 1)).execute(c).await?;
         }
         Ok::<_, AppError>(())
-    }))
+    })))
+        .await
 }
 
 /// Deletes an entry; its contacts move to `move_to` (or keep none of this kind).
@@ -178,7 +181,7 @@ pub async fn delete(
     if move_to == Some(id) {
         return Err(AppError::invalid("move_to", "Choose a different entry to move the contacts to."));
     }
-    contacts_tx!(conn, c => {
+    conn.contacts_tx(async |c: &mut DbConn| with_db!(c, c => {
         match which {
             SettingsList::Statuses => {
                 diesel::update(contacts::table.filter(contacts::status_id.eq(id))).set(contacts::status_id.eq(move_to)).execute(c).await?;
@@ -205,7 +208,8 @@ pub async fn delete(
             return Err(AppError::NotFound);
         }
         Ok::<_, AppError>(())
-    })
+    }))
+        .await
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 
 use super::StatusReport;
 use crate::db::schema::{__diesel_schema_migrations, app_settings};
-use crate::db::{with_db, write_tx, DbConn, DbError};
+use crate::db::{with_db, DbConn, DbError};
 
 pub const ORGANIZATION_NAME: &str = "organization_name";
 const DEFAULT_ORGANIZATION_NAME: &str = "Your company";
@@ -24,7 +24,7 @@ pub async fn get_setting(conn: &mut DbConn, key: &str) -> Result<Option<String>,
 /// Creates or replaces one setting.
 pub async fn put_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), DbError> {
     let now = chrono::Utc::now().naive_utc();
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         diesel::insert_into(app_settings::table)
             .values((app_settings::key.eq(key), app_settings::value.eq(value), app_settings::updated_at.eq(now)))
             .on_conflict(app_settings::key)
@@ -33,7 +33,8 @@ pub async fn put_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<()
             .execute(c)
             .await?;
         Ok::<_, DbError>(())
-    })
+    }))
+        .await
 }
 
 pub async fn schema_version(conn: &mut DbConn) -> Result<Option<String>, DbError> {

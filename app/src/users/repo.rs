@@ -11,7 +11,7 @@ use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSumm
 use crate::accounts::repo::{Account, UserRow};
 use crate::accounts::{normalize_email, UserKind};
 use crate::db::schema::{audit_log, group_members, group_permissions, sessions, staff_groups, users};
-use crate::db::{contacts_tx, lower, with_db, write_tx, DbConn, DbError};
+use crate::db::{lower, with_db, DbConn, DbError};
 use crate::error::AppError;
 
 /// Who is making a change, for the audit log.
@@ -59,9 +59,7 @@ impl NewAuditEntry {
     }
 }
 
-fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
+use crate::clock::now;
 
 fn to_permissions(keys: Vec<String>) -> BTreeSet<Permission> {
     keys.iter().filter_map(|k| Permission::from_key(k)).collect()
@@ -141,11 +139,12 @@ pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPa
     for (user_id, name) in memberships {
         groups.entry(user_id).or_default().push(name);
     }
+    let clock = conn.clock();
     let users = accounts
         .into_iter()
         .map(|a| UserSummary {
             groups: groups.remove(&a.id).unwrap_or_default(),
-            last_login: a.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+            last_login: a.last_login_at.map(|t| clock.stamp(t)),
             id: a.id,
             display_name: a.display_name,
             email: a.email,
@@ -175,17 +174,15 @@ pub async fn group_ids_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<i64>, D
 }
 
 /// How many active administrators there would be without `user_id`.
-macro_rules! other_active_admins {
-    ($c:ident, $user_id:expr) => {
-        users::table
-            .filter(users::is_admin.eq(true))
-            .filter(users::is_active.eq(true))
-            .filter(users::kind.eq(UserKind::Staff.as_str()))
-            .filter(users::id.ne($user_id))
-            .count()
-            .get_result::<i64>($c)
-            .await?
-    };
+async fn other_active_admins(c: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+    with_db!(c, c => users::table
+        .filter(users::is_admin.eq(true))
+        .filter(users::is_active.eq(true))
+        .filter(users::kind.eq(UserKind::Staff.as_str()))
+        .filter(users::id.ne(user_id))
+        .count()
+        .get_result::<i64>(c)
+        .await)
 }
 
 const LAST_ADMIN: &str = "This is the last active administrator. Make someone else an administrator first.";
@@ -208,9 +205,11 @@ pub async fn set_active(
     user_id: i64,
     active: bool,
 ) -> Result<(), AppError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| {
+        let others = other_active_admins(c, user_id).await?;
+        with_db!(c, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if !active && row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+        if !active && row.is_admin && row.is_active && others == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
         }
         if row.is_active == active {
@@ -227,6 +226,8 @@ pub async fn set_active(
             .await?;
         Ok::<_, AppError>(())
     })
+    })
+        .await
 }
 
 /// What an administrator may change about a user.
@@ -246,9 +247,11 @@ pub async fn update_user(
 ) -> Result<(), AppError> {
     let email = normalize_email(&update.email);
     let groups: BTreeSet<i64> = update.group_ids.iter().copied().collect();
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| {
+        let others = other_active_admins(c, user_id).await?;
+        with_db!(c, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if row.is_admin && !update.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+        if row.is_admin && !update.is_admin && row.is_active && others == 0 {
             return Err(AppError::invalid("is_admin", LAST_ADMIN));
         }
         let taken: i64 = users::table.filter(users::email.eq(&email).and(users::id.ne(user_id))).count().get_result(c).await?;
@@ -279,6 +282,8 @@ pub async fn update_user(
             .await?;
         Ok::<_, AppError>(())
     })
+    })
+        .await
 }
 
 /// Deletes an account. Nobody deletes themselves or the last active administrator.
@@ -289,16 +294,18 @@ pub async fn delete_user(
     user_id: i64,
     new_owner: Option<i64>,
 ) -> Result<(), AppError> {
-    use crate::db::schema::contacts;
     if actor.id == user_id {
         return Err(AppError::Conflict("You cannot delete your own account.".to_owned()));
     }
     if new_owner == Some(user_id) {
         return Err(AppError::invalid("new_owner", "Choose someone other than the person being deleted."));
     }
-    contacts_tx!(conn, c => {
+    conn.contacts_tx(async |c: &mut DbConn| {
+        let others = other_active_admins(c, user_id).await?;
+        crate::contacts::repo::hand_over_contacts(c, user_id, new_owner).await?;
+        with_db!(c, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if row.is_admin && row.is_active && other_active_admins!(c, user_id) == 0 {
+        if row.is_admin && row.is_active && others == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
         }
         if let Some(owner) = new_owner {
@@ -311,10 +318,6 @@ pub async fn delete_user(
                 return Err(AppError::invalid("new_owner", "Choose an active staff member."));
             }
         }
-        diesel::update(contacts::table.filter(contacts::owner_id.eq(user_id)))
-            .set(contacts::owner_id.eq(new_owner))
-            .execute(c)
-            .await?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
         diesel::delete(users::table.find(user_id)).execute(c).await?;
         diesel::insert_into(audit_log::table)
@@ -323,6 +326,8 @@ pub async fn delete_user(
             .await?;
         Ok::<_, AppError>(())
     })
+    })
+        .await
 }
 
 /// Gives a user a new password chosen by an administrator; their sessions end (they are bound
@@ -333,7 +338,7 @@ pub async fn reset_password(
     user_id: i64,
     hash: &crate::accounts::password::PasswordHash,
 ) -> Result<(), AppError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
         diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
@@ -342,7 +347,8 @@ pub async fn reset_password(
             .execute(c)
             .await?;
         Ok::<_, AppError>(())
-    })
+    }))
+        .await
 }
 
 // ---------------------------------------------------------------- passwords and profile
@@ -368,7 +374,7 @@ pub async fn create_password_token(
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let digest = token_digest(&token);
     let at = now();
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let email: String = users::table.find(user_id).select(users::email).first(c).await.optional()?.ok_or(AppError::NotFound)?;
         diesel::insert_into(password_tokens::table)
             .values((
@@ -384,7 +390,8 @@ pub async fn create_password_token(
             .execute(c)
             .await?;
         Ok::<_, AppError>(())
-    })?;
+    }))
+        .await?;
     Ok(token)
 }
 
@@ -412,7 +419,7 @@ pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &s
         .map_err(|m| AppError::invalid("password", m))?;
     let hash = crate::accounts::password::hash(new_password).await;
     let actor = Actor::from(&account);
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         // Marking the token used is the claim: a second use of the same link updates nothing.
         let claimed = diesel::update(password_tokens::table.find(&digest).filter(password_tokens::used_at.is_null()))
             .set(password_tokens::used_at.eq(Some(at)))
@@ -428,24 +435,27 @@ pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &s
             .execute(c)
             .await?;
         Ok::<_, AppError>(())
-    })
+    }))
+        .await
 }
 
 /// Ends every session of `user_id` except the one with id `keep`.
 pub async fn end_other_sessions(conn: &mut DbConn, user_id: i64, keep: &str) -> Result<usize, DbError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let n = diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::id.ne(keep)))
             .execute(c)
             .await?;
         Ok::<_, DbError>(n)
-    })
+    }))
+        .await
 }
 
 pub async fn rename(conn: &mut DbConn, user_id: i64, display_name: &str) -> Result<(), DbError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         diesel::update(users::table.find(user_id)).set(users::display_name.eq(display_name)).execute(c).await?;
         Ok::<_, DbError>(())
-    })
+    }))
+        .await
 }
 
 // ---------------------------------------------------------------- groups
@@ -519,12 +529,12 @@ pub async fn save_group(
     input: &GroupInput,
 ) -> Result<i64, AppError> {
     let name = input.name.trim().to_owned();
-    let lowered = name.to_lowercase();
+    let key = crate::db::fold(&name);
     let keys: Vec<String> = input.permissions.iter().map(|p| p.key().to_owned()).collect();
     let members: Vec<i64> = input.member_ids.iter().copied().collect();
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let clash: i64 = staff_groups::table
-            .filter(lower(staff_groups::name).eq(&lowered))
+            .filter(staff_groups::name_key.eq(&key))
             .filter(staff_groups::id.ne(group_id.unwrap_or(-1)))
             .count()
             .get_result(c)
@@ -544,7 +554,7 @@ pub async fn save_group(
                 let old_perms: Vec<String> = group_permissions::table.filter(group_permissions::group_id.eq(id)).select(group_permissions::permission).order(group_permissions::permission).load(c).await?;
                 let old_members: Vec<i64> = group_members::table.filter(group_members::group_id.eq(id)).select(group_members::user_id).order(group_members::user_id).load(c).await?;
                 diesel::update(staff_groups::table.find(id))
-                    .set((staff_groups::name.eq(&name), staff_groups::description.eq(&input.description)))
+                    .set((staff_groups::name.eq(&name), staff_groups::name_key.eq(&key), staff_groups::description.eq(&input.description)))
                     .execute(c)
                     .await?;
                 diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(id))).execute(c).await?;
@@ -553,7 +563,7 @@ pub async fn save_group(
             }
             None => {
                 let id: i64 = diesel::insert_into(staff_groups::table)
-                    .values((staff_groups::name.eq(&name), staff_groups::description.eq(&input.description), staff_groups::created_at.eq(now())))
+                    .values((staff_groups::name.eq(&name), staff_groups::name_key.eq(&key), staff_groups::description.eq(&input.description), staff_groups::created_at.eq(now())))
                     .returning(staff_groups::id)
                     .get_result(c)
                     .await?;
@@ -585,12 +595,13 @@ pub async fn save_group(
             .execute(c)
             .await?;
         Ok::<_, AppError>(id)
-    })
+    }))
+        .await
 }
 
 /// Deletes a group; its memberships go with it.
 pub async fn delete_group(conn: &mut DbConn, actor: &Actor, group_id: i64) -> Result<(), AppError> {
-    write_tx!(conn, c => {
+    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let name: String = staff_groups::table.find(group_id).select(staff_groups::name).first(c).await.optional()?.ok_or(AppError::NotFound)?;
         let members: Vec<i64> = group_members::table.filter(group_members::group_id.eq(group_id)).select(group_members::user_id).order(group_members::user_id).load(c).await?;
         diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id))).execute(c).await?;
@@ -601,7 +612,8 @@ pub async fn delete_group(conn: &mut DbConn, actor: &Actor, group_id: i64) -> Re
             .execute(c)
             .await?;
         Ok::<_, AppError>(())
-    })
+    }))
+        .await
 }
 
 // ---------------------------------------------------------------- audit log
@@ -624,6 +636,7 @@ pub async fn list_audit(conn: &mut DbConn, page: i64) -> Result<(Vec<AuditEntry>
             .await?;
         Ok::<_, DbError>((total, rows))
     })?;
+    let clock = conn.clock();
     let entries = rows
         .into_iter()
         .map(|(id, actor_name, action, subject, before, after, at)| AuditEntry {
@@ -633,7 +646,7 @@ pub async fn list_audit(conn: &mut DbConn, page: i64) -> Result<(Vec<AuditEntry>
             subject,
             before,
             after,
-            at: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            at: clock.stamp(at),
         })
         .collect();
     Ok((entries, ((total + AUDIT_PER_PAGE - 1) / AUDIT_PER_PAGE).max(1)))

@@ -120,10 +120,18 @@ async fn login_sends_each_kind_to_its_area_and_honours_next_only_inside_it() {
 async fn failed_sign_ins_look_alike_whatever_the_reason() {
     let app = TestApp::new(testing::sqlite().await);
     app.add_user("staff@example.com", UserKind::Staff, false).await;
-    let inactive = app.add_user("new@example.com", UserKind::Staff, false).await;
     {
+        let hash = app::accounts::password::hash(PASSWORD).await;
         let mut conn = app.db.pool.get().await.unwrap();
-        app::accounts::repo::set_active(&mut conn, inactive, false).await.unwrap();
+        let waiting = app::accounts::repo::NewAccount {
+            email: "new@example.com",
+            display_name: "new",
+            password_hash: &hash,
+            kind: UserKind::Staff,
+            is_active: false,
+            is_admin: false,
+        };
+        app::accounts::repo::create(&mut conn, &waiting).await.unwrap();
     }
     let attempt = |email: &'static str, password: &'static str| {
         let app = &app;

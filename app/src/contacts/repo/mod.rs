@@ -1,0 +1,448 @@
+//! Contacts and the lists they refer to, for both backends: this module keeps the records
+//! (create, read, update, delete); its children the list, tags, bulk actions, portal accounts
+//! and the change history.
+
+mod bulk;
+mod history;
+mod list;
+mod portal;
+mod tagging;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+pub use bulk::{bulk_change, BulkChange};
+pub use history::{snapshots, Snapshot};
+pub use list::{export_batch, list};
+pub use portal::{grant_portal_access, portal_access};
+pub use tagging::{clean_tag_names, delete_tag, find_or_create_tag, merge_tags, rename_tag, tag_counts};
+
+use super::{Choice, Choices, Contact, ContactInput, PortalAccess, StatusCount};
+use crate::activities::repo::{record_added, record_changes};
+use crate::clock::now;
+use crate::db::schema::{
+    contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources, users,
+};
+use crate::db::{is_unique_violation_of, with_db, DbConn, DbError};
+use crate::error::AppError;
+
+const CONFLICT: &str =
+    "Someone else saved this contact after you opened it. Your changes are still in the form: \
+                        open the contact in a new tab to see theirs, then save again.";
+const EMAIL_TAKEN: &str = "Another contact already has this email.";
+const TAG_TAKEN: &str = "Someone created one of these tags at the same moment. Save again to use it.";
+
+fn normalized_email(email: &str) -> Option<String> {
+    let email = crate::db::fold(email);
+    (!email.is_empty()).then_some(email)
+}
+
+/// The folded text the list searches: name, email, phone and company.
+fn search_text(input: &ContactInput) -> String {
+    [&input.first_name, &input.last_name, &input.email, &input.phone, &input.company]
+        .iter()
+        .map(|s| crate::db::fold(s))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every list the contact forms and filters pick from, in one round trip: the five lists are one
+/// `UNION ALL`, each row tagged with its list, and put in order here.
+pub async fn choices(conn: &mut DbConn) -> Result<Choices, DbError> {
+    use diesel::dsl::AsExprOf;
+    use diesel::sql_types::{Integer, Nullable, Text};
+    const STATUS: i32 = 0;
+    const SERVICE: i32 = 1;
+    const SOURCE: i32 = 2;
+    const TAG: i32 = 3;
+    const OWNER: i32 = 4;
+    let list = |n: i32| -> AsExprOf<i32, Integer> { n.into_sql::<Integer>() };
+    let no_color = || None::<String>.into_sql::<Nullable<Text>>();
+    let no_position = || 0.into_sql::<Integer>();
+    let mut rows: Vec<(i32, i32, i64, String, Option<String>)> = with_db!(conn, c => contact_statuses::table
+        .select((list(STATUS), contact_statuses::position, contact_statuses::id, contact_statuses::name, contact_statuses::color.nullable()))
+        .union_all(services::table.select((list(SERVICE), services::position, services::id, services::name, no_color())))
+        .union_all(traffic_sources::table.select((list(SOURCE), traffic_sources::position, traffic_sources::id, traffic_sources::name, no_color())))
+        .union_all(tags::table.select((list(TAG), no_position(), tags::id, tags::name, no_color())))
+        .union_all(
+            users::table
+                .filter(users::kind.eq("staff").and(users::is_active.eq(true)))
+                .select((list(OWNER), no_position(), users::id, users::display_name, no_color())),
+        )
+        .load(c)
+        .await)?;
+    // Settings lists by position, tags and owners by name (case-insensitively), ties by id.
+    rows.sort_by_cached_key(|(list, position, id, name, _)| {
+        let by_name = if *list >= TAG { crate::db::fold(name) } else { String::new() };
+        (*list, *position, by_name, *id)
+    });
+    let mut choices = Choices::default();
+    for (list, _, id, name, color) in rows {
+        let choice = Choice { id, name, color };
+        match list {
+            STATUS => choices.statuses.push(choice),
+            SERVICE => choices.services.push(choice),
+            SOURCE => choices.traffic_sources.push(choice),
+            TAG => choices.tags.push(choice),
+            _ => choices.owners.push(choice),
+        }
+    }
+    Ok(choices)
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+struct ContactValues<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    email: Option<String>,
+    phone: &'a str,
+    company: &'a str,
+    job_title: &'a str,
+    street: &'a str,
+    city: &'a str,
+    postal_code: &'a str,
+    country: &'a str,
+    website: &'a str,
+    notes: &'a str,
+    status_id: Option<i64>,
+    traffic_source_id: Option<i64>,
+    owner_id: Option<i64>,
+    updated_by: Option<i64>,
+    updated_at: NaiveDateTime,
+    search_text: String,
+}
+
+impl<'a> ContactValues<'a> {
+    fn new(input: &'a ContactInput, actor_id: i64, at: NaiveDateTime) -> Self {
+        ContactValues {
+            first_name: input.first_name.trim(),
+            last_name: input.last_name.trim(),
+            email: normalized_email(&input.email),
+            phone: input.phone.trim(),
+            company: input.company.trim(),
+            job_title: input.job_title.trim(),
+            street: input.street.trim(),
+            city: input.city.trim(),
+            postal_code: input.postal_code.trim(),
+            country: input.country.trim(),
+            website: input.website.trim(),
+            notes: &input.notes,
+            status_id: input.status_id,
+            traffic_source_id: input.traffic_source_id,
+            owner_id: input.owner_id,
+            updated_by: Some(actor_id),
+            updated_at: at,
+            search_text: search_text(input),
+        }
+    }
+}
+
+/// Writes the contact's tags (creating new ones by name) and services, replacing the old ones;
+/// inside the caller's transaction.
+async fn replace_links(c: &mut DbConn, contact_id: i64, input: &ContactInput) -> QueryResult<()> {
+    with_db!(c, c => diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(contact_id)))
+        .execute(c)
+        .await)?;
+    with_db!(c, c => diesel::delete(contact_services::table.filter(contact_services::contact_id.eq(contact_id)))
+        .execute(c)
+        .await)?;
+    for name in clean_tag_names(&input.tags) {
+        let tag_id = find_or_create_tag(c, &name).await?;
+        with_db!(c, c => diesel::insert_into(contact_tags::table)
+            .values((contact_tags::contact_id.eq(contact_id), contact_tags::tag_id.eq(tag_id)))
+            .execute(c)
+            .await)?;
+    }
+    let mut service_ids = input.service_ids.clone();
+    service_ids.sort_unstable();
+    service_ids.dedup();
+    for service_id in service_ids {
+        with_db!(c, c => diesel::insert_into(contact_services::table)
+            .values((contact_services::contact_id.eq(contact_id), contact_services::service_id.eq(service_id)))
+            .execute(c)
+            .await)?;
+    }
+    Ok(())
+}
+
+/// The message for a failed save: a unique violation names its field, a missing choice asks
+/// to choose again; anything else is the server's fault.
+fn save_error(err: diesel::result::Error) -> AppError {
+    if is_unique_violation_of(&err, "contacts", "email") {
+        AppError::invalid("email", EMAIL_TAKEN)
+    } else if is_unique_violation_of(&err, "tags", "name_key") {
+        AppError::invalid("tags", TAG_TAKEN)
+    } else if stale_choice(&err) {
+        AppError::Conflict(STALE_CHOICE.to_owned())
+    } else {
+        err.into()
+    }
+}
+
+fn stale_choice(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)
+    )
+}
+
+const STALE_CHOICE: &str = "One of the chosen options no longer exists. Reload the page and choose again.";
+
+/// The owner must be an active staff member (the foreign key alone would accept a client).
+async fn check_owner(conn: &mut DbConn, owner: Option<i64>) -> Result<(), AppError> {
+    let Some(owner) = owner else { return Ok(()) };
+    let staff: i64 = with_db!(conn, c => users::table
+        .filter(users::id.eq(owner).and(users::kind.eq("staff")).and(users::is_active.eq(true)))
+        .count()
+        .get_result(c)
+        .await)?;
+    if staff == 0 {
+        return Err(AppError::invalid("owner_id", "Choose an active staff member as the owner."));
+    }
+    Ok(())
+}
+
+/// Adds a contact; returns its id. A taken email is a message on the email field.
+pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> Result<i64, AppError> {
+    check_owner(conn, input.owner_id).await?;
+    let at = now();
+    let values = ContactValues::new(input, actor_id, at);
+    conn.contacts_tx(async |c: &mut DbConn| {
+        let id: i64 = with_db!(c, c => diesel::insert_into(contacts::table)
+            .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
+            .returning(contacts::id)
+            .get_result(c)
+            .await)?;
+        replace_links(c, id, input).await?;
+        record_added(c, actor_id, id).await?;
+        Ok::<_, diesel::result::Error>(id)
+    })
+    .await
+    .map_err(save_error)
+}
+
+/// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
+pub async fn update(
+    conn: &mut DbConn,
+    actor_id: i64,
+    id: i64,
+    version: i64,
+    input: &ContactInput,
+) -> Result<(), AppError> {
+    check_owner(conn, input.owner_id).await?;
+    let values = ContactValues::new(input, actor_id, now());
+    let result = conn
+        .contacts_tx(async |c: &mut DbConn| {
+            let before = snapshots(c, &[id]).await?;
+            let updated = with_db!(c, c => diesel::update(
+                contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))),
+            )
+            .set((&values, contacts::version.eq(contacts::version + 1)))
+            .execute(c)
+            .await)?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            replace_links(c, id, input).await?;
+            let after = snapshots(c, &[id]).await?;
+            record_changes(c, actor_id, "Edited the contact", &before, &after).await?;
+            Ok::<_, diesel::result::Error>(true)
+        })
+        .await;
+    match result.map_err(save_error)? {
+        true => Ok(()),
+        false => match exists(conn, id).await? {
+            true => Err(AppError::Conflict(CONFLICT.to_owned())),
+            false => Err(AppError::NotFound),
+        },
+    }
+}
+
+async fn exists(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
+    let n: i64 =
+        with_db!(conn, c => contacts::table.filter(contacts::id.eq(id)).count().get_result(c).await)?;
+    Ok(n > 0)
+}
+
+/// The contacts owned by `from_user` go to `to_user` (or to nobody), inside the caller's
+/// transaction: their owner is being deleted.
+pub async fn hand_over_contacts(c: &mut DbConn, from_user: i64, to_user: Option<i64>) -> QueryResult<usize> {
+    with_db!(c, c => diesel::update(contacts::table.filter(contacts::owner_id.eq(from_user)))
+        .set(contacts::owner_id.eq(to_user))
+        .execute(c)
+        .await)
+}
+
+pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
+    let deleted = conn
+        .contacts_tx(async |c: &mut DbConn| {
+            // A portal account linked to this contact loses the link, not its existence.
+            crate::accounts::repo::unlink_contacts(c, &[id]).await?;
+            with_db!(c, c => diesel::delete(contacts::table.find(id)).execute(c).await)
+        })
+        .await?;
+    if deleted == 0 {
+        Err(AppError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+/// A contact row as stored (also what the change history compares).
+pub(crate) struct ContactRecord {
+    pub(crate) id: i64,
+    pub(crate) first_name: String,
+    pub(crate) last_name: String,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: String,
+    pub(crate) company: String,
+    pub(crate) job_title: String,
+    pub(crate) street: String,
+    pub(crate) city: String,
+    pub(crate) postal_code: String,
+    pub(crate) country: String,
+    pub(crate) website: String,
+    pub(crate) notes: String,
+    pub(crate) status_id: Option<i64>,
+    pub(crate) traffic_source_id: Option<i64>,
+    pub(crate) owner_id: Option<i64>,
+    pub(crate) created_by: Option<i64>,
+    pub(crate) updated_by: Option<i64>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
+    pub(crate) version: i64,
+}
+
+async fn user_names(conn: &mut DbConn, ids: &[i64]) -> Result<BTreeMap<i64, String>, DbError> {
+    let rows: Vec<(i64, String)> = with_db!(conn, c => users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn get(conn: &mut DbConn, id: i64) -> Result<Option<Contact>, DbError> {
+    Ok(get_many(conn, &[id]).await?.pop())
+}
+
+/// Full records of the contacts `ids` (those that exist), in the order of `ids`; a fixed number
+/// of queries however many there are.
+pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, DbError> {
+    let records: Vec<ContactRecord> = with_db!(conn, c => contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select(ContactRecord::as_select())
+        .load(c)
+        .await)?;
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = choices(conn).await?;
+    let clock = conn.clock();
+    let mut tag_rows: Vec<(i64, i64, String)> = with_db!(conn, c => contact_tags::table
+        .inner_join(tags::table)
+        .filter(contact_tags::contact_id.eq_any(ids))
+        .select((contact_tags::contact_id, tags::id, tags::name))
+        .load(c)
+        .await)?;
+    tag_rows.sort_by_cached_key(|(_, id, name)| (crate::db::fold(name), *id));
+    let service_rows: Vec<(i64, i64)> = with_db!(conn, c => contact_services::table
+        .filter(contact_services::contact_id.eq_any(ids))
+        .select((contact_services::contact_id, contact_services::service_id))
+        .load(c)
+        .await)?;
+    let people: Vec<i64> =
+        records.iter().flat_map(|r| [r.owner_id, r.created_by, r.updated_by]).flatten().collect();
+    let names = user_names(conn, &people).await?;
+    type PortalRow = (Option<i64>, i64, String, bool, Option<NaiveDateTime>);
+    let portal_rows: Vec<PortalRow> = with_db!(conn, c => users::table
+        .filter(users::contact_id.eq_any(ids).and(users::kind.eq("client")))
+        .select((users::contact_id, users::id, users::email, users::is_active, users::last_login_at))
+        .load(c)
+        .await)?;
+    let pick = |list: &[Choice], id: Option<i64>| id.and_then(|id| list.iter().find(|c| c.id == id).cloned());
+    let mut by_id: BTreeMap<i64, Contact> = BTreeMap::new();
+    for r in records {
+        let id = r.id;
+        let tags: Vec<Choice> = tag_rows
+            .iter()
+            .filter(|(c, ..)| *c == id)
+            .map(|(_, tag, name)| Choice { id: *tag, name: name.clone(), color: None })
+            .collect();
+        let service_ids: Vec<i64> = service_rows.iter().filter(|(c, _)| *c == id).map(|(_, s)| *s).collect();
+        let portal =
+            portal_rows.iter().find(|p| p.0 == Some(id)).map(|(_, user_id, email, is_active, last)| {
+                PortalAccess {
+                    user_id: *user_id,
+                    email: email.clone(),
+                    is_active: *is_active,
+                    last_sign_in: last.map(|t| clock.stamp(t)),
+                }
+            });
+        let contact = Contact {
+            id,
+            status: pick(&all.statuses, r.status_id),
+            traffic_source: pick(&all.traffic_sources, r.traffic_source_id),
+            owner: r
+                .owner_id
+                .and_then(|o| names.get(&o).map(|n| Choice { id: o, name: n.clone(), color: None })),
+            services: all.services.iter().filter(|s| service_ids.contains(&s.id)).cloned().collect(),
+            version: r.version,
+            created_at: clock.stamp(r.created_at),
+            updated_at: clock.stamp(r.updated_at),
+            created_by: r.created_by.and_then(|u| names.get(&u).cloned()),
+            updated_by: r.updated_by.and_then(|u| names.get(&u).cloned()),
+            portal,
+            input: ContactInput {
+                first_name: r.first_name,
+                last_name: r.last_name,
+                email: r.email.unwrap_or_default(),
+                phone: r.phone,
+                company: r.company,
+                job_title: r.job_title,
+                street: r.street,
+                city: r.city,
+                postal_code: r.postal_code,
+                country: r.country,
+                website: r.website,
+                notes: r.notes,
+                status_id: r.status_id,
+                traffic_source_id: r.traffic_source_id,
+                owner_id: r.owner_id,
+                service_ids,
+                tags: tags.iter().map(|t| t.name.clone()).collect(),
+            },
+            tags,
+        };
+        by_id.insert(id, contact);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Every status with its number of contacts, in the statuses' order; and the total.
+pub async fn status_counts(conn: &mut DbConn) -> Result<(Vec<StatusCount>, i64), DbError> {
+    let statuses = choices(conn).await?.statuses;
+    let counts: Vec<(Option<i64>, i64)> = with_db!(conn, c => contacts::table
+        .group_by(contacts::status_id)
+        .select((contacts::status_id, diesel::dsl::count_star()))
+        .load(c)
+        .await)?;
+    let total = counts.iter().map(|(_, n)| n).sum();
+    let table = statuses
+        .into_iter()
+        .map(|status| {
+            let contacts = counts.iter().find(|(id, _)| *id == Some(status.id)).map(|(_, n)| *n).unwrap_or(0);
+            StatusCount { status, contacts }
+        })
+        .collect();
+    Ok((table, total))
+}

@@ -1,0 +1,157 @@
+//! The pool, transactions and migrations on both backends.
+
+use std::collections::BTreeSet;
+
+use diesel::sql_types::Text;
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+
+use std::time::Duration;
+
+use super::*;
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+async fn columns(pool: &DbPool) -> BTreeSet<(String, String)> {
+    let mut conn = pool.get().await.unwrap();
+    let rows: Vec<Column> = match &mut conn.conn {
+        Connection::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+                             AND m.name LIKE v.name || '\\_%' ESCAPE '\\')",
+        )
+        .load(&mut **c)
+        .await
+        .unwrap(),
+        Connection::Postgres(c) => diesel::sql_query(
+            "SELECT table_name::text AS table_name, column_name::text AS column_name \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND NOT (table_name = 'contacts_search' AND column_name = 'rowid')",
+        )
+        .load(&mut **c)
+        .await
+        .unwrap(),
+    };
+    rows.into_iter().map(|c| (c.table_name, c.column_name)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+// FTS5's shadow tables (SQLite) and the view's `rowid` (an FTS5 table's rowid is hidden) are
+// how each backend builds the search index, not drift.
+async fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
+    let sqlite = testing::sqlite().await;
+    let Some(postgres) = testing::postgres().await else { return };
+    let (lite, pg) = (columns(&sqlite.pool).await, columns(&postgres.pool).await);
+    assert!(lite.contains(&("app_settings".into(), "value".into())), "{lite:?}");
+    let only_sqlite: Vec<_> = lite.difference(&pg).collect();
+    let only_postgres: Vec<_> = pg.difference(&lite).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "migrations drifted apart:\n  only in SQLite: {only_sqlite:?}\n  only in PostgreSQL: {only_postgres:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statistics_refresh_on_every_backend() {
+    for db in testing::each_backend().await {
+        db.pool.refresh_statistics().await.unwrap_or_else(|e| panic!("{}: {e}", db.backend().name()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrating_twice_applies_nothing_the_second_time() {
+    for db in testing::each_backend().await {
+        assert_eq!(db.pool.migrate().await.unwrap(), Vec::<String>::new(), "{}", db.backend().name());
+    }
+}
+
+#[test]
+fn database_url_picks_the_backend() {
+    assert_eq!(resolve_url(None).unwrap(), (Backend::Sqlite, DEFAULT_SQLITE_PATH.into()));
+    assert_eq!(resolve_url(Some("  ")).unwrap().0, Backend::Sqlite);
+    assert_eq!(resolve_url(Some("sqlite://x/y.db")).unwrap(), (Backend::Sqlite, "x/y.db".into()));
+    assert_eq!(resolve_url(Some("postgres://h/db")).unwrap().0, Backend::Postgres);
+    assert_eq!(resolve_url(Some("postgresql://h/db")).unwrap().0, Backend::Postgres);
+    assert!(resolve_url(Some("mysql://h/db")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_read_then_write_transactions_do_not_fail_with_busy_on_sqlite() {
+    use crate::db::schema::app_settings;
+    use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
+    let db = testing::sqlite().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let pool = db.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.get().await.unwrap();
+            conn.write_tx(async |c: &mut DbConn| {
+                let n: i64 = with_db!(c, c => app_settings::table.count().get_result(c).await)?;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                with_db!(c, c => diesel::insert_into(app_settings::table)
+                    .values((app_settings::key.eq(format!("k{i}")), app_settings::value.eq(n.to_string())))
+                    .execute(c)
+                    .await)?;
+                Ok::<_, DbError>(())
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("no SQLITE_BUSY");
+    }
+    let mut conn = db.pool.get().await.unwrap();
+    let counts: Vec<String> = with_db!(&mut conn, c => app_settings::table
+        .filter(app_settings::key.like("k%"))
+        .select(app_settings::value)
+        .order(app_settings::value)
+        .load(c)
+        .await)
+    .unwrap();
+    // Each transaction saw the rows of the ones before it: 1, 2, …, 8 settings existed.
+    assert_eq!(counts, (1..=8).map(|n: i64| n.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_inside_a_transaction_rolls_back_everything_it_wrote() {
+    use crate::db::schema::app_settings;
+    use diesel::{ExpressionMethods, QueryDsl};
+    for db in testing::each_backend().await {
+        let mut conn = db.pool.get().await.unwrap();
+        let result: Result<(), DbError> = conn
+            .contacts_tx(async |c: &mut DbConn| {
+                with_db!(c, c => diesel::insert_into(app_settings::table)
+                    .values((app_settings::key.eq("half-done"), app_settings::value.eq("x")))
+                    .execute(c)
+                    .await)?;
+                Err(DbError::Config("stop".into()))
+            })
+            .await;
+        assert!(result.is_err());
+        let n: i64 = with_db!(&mut conn, c => app_settings::table
+            .filter(app_settings::key.eq("half-done"))
+            .count()
+            .get_result(c)
+            .await)
+        .unwrap();
+        assert_eq!(n, 0, "{}: the insert was rolled back", db.backend().name());
+        let before = data_version(&mut conn, "contacts").await.unwrap().1;
+        conn.contacts_tx(async |_: &mut DbConn| Ok::<_, DbError>(())).await.unwrap();
+        let after = data_version(&mut conn, "contacts").await.unwrap().1;
+        assert!(
+            after > before,
+            "{}: a committed contacts transaction moves the counter",
+            db.backend().name()
+        );
+        // The connection is usable again for a new transaction.
+        conn.write_tx(async |_: &mut DbConn| Ok::<_, DbError>(())).await.unwrap();
+    }
+}

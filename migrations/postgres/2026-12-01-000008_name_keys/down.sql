@@ -1,0 +1,15 @@
+DROP INDEX tags_name_key;
+ALTER TABLE tags DROP COLUMN name_key;
+CREATE UNIQUE INDEX tags_name_key ON tags (lower(name));
+DROP INDEX contact_statuses_name_key;
+ALTER TABLE contact_statuses DROP COLUMN name_key;
+CREATE UNIQUE INDEX contact_statuses_name_key ON contact_statuses (lower(name));
+DROP INDEX services_name_key;
+ALTER TABLE services DROP COLUMN name_key;
+CREATE UNIQUE INDEX services_name_key ON services (lower(name));
+DROP INDEX traffic_sources_name_key;
+ALTER TABLE traffic_sources DROP COLUMN name_key;
+CREATE UNIQUE INDEX traffic_sources_name_key ON traffic_sources (lower(name));
+DROP INDEX staff_groups_name_key;
+ALTER TABLE staff_groups DROP COLUMN name_key;
+CREATE UNIQUE INDEX staff_groups_name_key ON staff_groups (lower(name));
