@@ -15,90 +15,189 @@ use super::get_many;
 use crate::db::schema::{
     contact_services, contact_statuses, contact_tags, contacts, contacts_search, tags, users,
 };
-use crate::db::{lower, with_db, DbConn, DbError};
+use diesel::dsl;
+use diesel::query_dsl::methods;
 
-// The two query builders below stay macros: a Diesel boxed query is typed by its backend, and
-// written as a function generic over the backend it would need a bound for every expression it
-// uses. They only build a query; the code that runs it is an ordinary function.
+use crate::db::{contains, lower, with_db, Contains, DbConn, DbError};
 
-/// The list's filters as a boxed query over `$from` (contacts, or contacts joined with more);
-/// written once and used by the count, the list's order and the export.
-macro_rules! filtered {
-    ($query:expr, $from:expr) => {{
-        let query: &ContactQuery = $query;
-        let mut q = $from.into_boxed();
-        if !query.search.trim().is_empty() {
-            q = q.filter(
-                contacts::id.eq_any(
-                    contacts_search::table
-                        .select(contacts_search::rowid)
-                        .filter(crate::db::contains(contacts_search::search_text, &query.search)),
-                ),
-            );
-        }
-        if let Some(id) = query.status_id {
-            q = q.filter(contacts::status_id.eq(id));
-        }
-        if let Some(id) = query.traffic_source_id {
-            q = q.filter(contacts::traffic_source_id.eq(id));
-        }
-        if let Some(id) = query.owner_id {
-            q = q.filter(contacts::owner_id.eq(id));
-        }
-        if let Some(id) = query.tag_id {
-            q = q.filter(contacts::id.eq_any(
-                contact_tags::table.filter(contact_tags::tag_id.eq(id)).select(contact_tags::contact_id),
-            ));
-        }
-        if let Some(id) = query.service_id {
-            q = q.filter(
-                contacts::id.eq_any(
-                    contact_services::table
-                        .filter(contact_services::service_id.eq(id))
-                        .select(contact_services::contact_id),
-                ),
-            );
-        }
-        q
-    }};
+/// The list's filters: each is one of these expressions, over contacts (joined or not).
+type Search = dsl::EqAny<
+    contacts::id,
+    dsl::Filter<
+        dsl::Select<contacts_search::table, contacts_search::rowid>,
+        Contains<contacts_search::search_text>,
+    >,
+>;
+type IsStatus = dsl::Eq<contacts::status_id, i64>;
+type IsSource = dsl::Eq<contacts::traffic_source_id, i64>;
+type IsOwner = dsl::Eq<contacts::owner_id, i64>;
+type HasTag = dsl::EqAny<
+    contacts::id,
+    dsl::Select<
+        dsl::Filter<contact_tags::table, dsl::Eq<contact_tags::tag_id, i64>>,
+        contact_tags::contact_id,
+    >,
+>;
+type HasService = dsl::EqAny<
+    contacts::id,
+    dsl::Select<
+        dsl::Filter<contact_services::table, dsl::Eq<contact_services::service_id, i64>>,
+        contact_services::contact_id,
+    >,
+>;
+
+/// A boxed query that takes every filter of the list (any backend's, over contacts or a join
+/// with them): the bounds of [`filtered`], named once.
+pub(crate) trait ListFilters:
+    Sized
+    + methods::FilterDsl<Search, Output = Self>
+    + methods::FilterDsl<IsStatus, Output = Self>
+    + methods::FilterDsl<IsSource, Output = Self>
+    + methods::FilterDsl<IsOwner, Output = Self>
+    + methods::FilterDsl<HasTag, Output = Self>
+    + methods::FilterDsl<HasService, Output = Self>
+{
 }
 
-/// `filtered!` in the list's order (ties broken by id, so pages are stable), over contacts
-/// joined with their status for the sort by status (unused, the join costs nothing).
-macro_rules! sorted {
-    ($query:expr) => {{
-        let query: &ContactQuery = $query;
-        let q = filtered!(query, contacts::table.left_join(contact_statuses::table));
-        match (query.sort, query.descending) {
-            (SortKey::Name, false) => q.order((
-                lower(contacts::last_name).asc(),
-                lower(contacts::first_name).asc(),
-                contacts::id.asc(),
-            )),
-            (SortKey::Name, true) => q.order((
-                lower(contacts::last_name).desc(),
-                lower(contacts::first_name).desc(),
-                contacts::id.desc(),
-            )),
-            (SortKey::Email, false) => q.order((contacts::email.asc(), contacts::id.asc())),
-            (SortKey::Email, true) => q.order((contacts::email.desc(), contacts::id.desc())),
-            (SortKey::Company, false) => q.order((lower(contacts::company).asc(), contacts::id.asc())),
-            (SortKey::Company, true) => q.order((lower(contacts::company).desc(), contacts::id.desc())),
-            // Contacts without a status come last either way (the backends disagree on NULLs).
-            (SortKey::Status, false) => q.order((
+impl<Q> ListFilters for Q where
+    Q: Sized
+        + methods::FilterDsl<Search, Output = Q>
+        + methods::FilterDsl<IsStatus, Output = Q>
+        + methods::FilterDsl<IsSource, Output = Q>
+        + methods::FilterDsl<IsOwner, Output = Q>
+        + methods::FilterDsl<HasTag, Output = Q>
+        + methods::FilterDsl<HasService, Output = Q>
+{
+}
+
+/// `q` (a boxed query over contacts) narrowed to the contacts `query` asks for; written once and
+/// used by the count, the list's order and the export.
+pub(crate) fn filtered<Q: ListFilters>(mut q: Q, query: &ContactQuery) -> Q {
+    if !query.search.trim().is_empty() {
+        let matches = contacts_search::table
+            .select(contacts_search::rowid)
+            .filter(contains(contacts_search::search_text, &query.search));
+        q = methods::FilterDsl::<Search>::filter(q, contacts::id.eq_any(matches));
+    }
+    if let Some(id) = query.status_id {
+        q = methods::FilterDsl::<IsStatus>::filter(q, contacts::status_id.eq(id));
+    }
+    if let Some(id) = query.traffic_source_id {
+        q = methods::FilterDsl::<IsSource>::filter(q, contacts::traffic_source_id.eq(id));
+    }
+    if let Some(id) = query.owner_id {
+        q = methods::FilterDsl::<IsOwner>::filter(q, contacts::owner_id.eq(id));
+    }
+    if let Some(id) = query.tag_id {
+        let tagged = contact_tags::table.filter(contact_tags::tag_id.eq(id)).select(contact_tags::contact_id);
+        q = methods::FilterDsl::<HasTag>::filter(q, contacts::id.eq_any(tagged));
+    }
+    if let Some(id) = query.service_id {
+        let with_service = contact_services::table
+            .filter(contact_services::service_id.eq(id))
+            .select(contact_services::contact_id);
+        q = methods::FilterDsl::<HasService>::filter(q, contacts::id.eq_any(with_service));
+    }
+    q
+}
+
+type NameAsc =
+    (dsl::Asc<lower<contacts::last_name>>, dsl::Asc<lower<contacts::first_name>>, dsl::Asc<contacts::id>);
+type NameDesc =
+    (dsl::Desc<lower<contacts::last_name>>, dsl::Desc<lower<contacts::first_name>>, dsl::Desc<contacts::id>);
+type EmailAsc = (dsl::Asc<contacts::email>, dsl::Asc<contacts::id>);
+type EmailDesc = (dsl::Desc<contacts::email>, dsl::Desc<contacts::id>);
+type CompanyAsc = (dsl::Asc<lower<contacts::company>>, dsl::Asc<contacts::id>);
+type CompanyDesc = (dsl::Desc<lower<contacts::company>>, dsl::Desc<contacts::id>);
+type StatusAsc = (
+    dsl::Asc<dsl::IsNull<contacts::status_id>>,
+    dsl::Asc<dsl::Nullable<contact_statuses::position>>,
+    dsl::Asc<contacts::id>,
+);
+type StatusDesc = (
+    dsl::Asc<dsl::IsNull<contacts::status_id>>,
+    dsl::Desc<dsl::Nullable<contact_statuses::position>>,
+    dsl::Desc<contacts::id>,
+);
+type UpdatedAsc = (dsl::Asc<contacts::updated_at>, dsl::Asc<contacts::id>);
+type UpdatedDesc = (dsl::Desc<contacts::updated_at>, dsl::Desc<contacts::id>);
+
+/// A boxed query over contacts joined with their status that takes every order of the list.
+pub(crate) trait ListOrders:
+    Sized
+    + methods::OrderDsl<NameAsc, Output = Self>
+    + methods::OrderDsl<NameDesc, Output = Self>
+    + methods::OrderDsl<EmailAsc, Output = Self>
+    + methods::OrderDsl<EmailDesc, Output = Self>
+    + methods::OrderDsl<CompanyAsc, Output = Self>
+    + methods::OrderDsl<CompanyDesc, Output = Self>
+    + methods::OrderDsl<StatusAsc, Output = Self>
+    + methods::OrderDsl<StatusDesc, Output = Self>
+    + methods::OrderDsl<UpdatedAsc, Output = Self>
+    + methods::OrderDsl<UpdatedDesc, Output = Self>
+{
+}
+
+impl<Q> ListOrders for Q where
+    Q: Sized
+        + methods::OrderDsl<NameAsc, Output = Q>
+        + methods::OrderDsl<NameDesc, Output = Q>
+        + methods::OrderDsl<EmailAsc, Output = Q>
+        + methods::OrderDsl<EmailDesc, Output = Q>
+        + methods::OrderDsl<CompanyAsc, Output = Q>
+        + methods::OrderDsl<CompanyDesc, Output = Q>
+        + methods::OrderDsl<StatusAsc, Output = Q>
+        + methods::OrderDsl<StatusDesc, Output = Q>
+        + methods::OrderDsl<UpdatedAsc, Output = Q>
+        + methods::OrderDsl<UpdatedDesc, Output = Q>
+{
+}
+
+/// `q` (a boxed query over contacts joined with their status) in the list's order, ties broken
+/// by id so pages are stable.
+pub(crate) fn sorted<Q: ListOrders>(q: Q, query: &ContactQuery) -> Q {
+    use SortKey::*;
+    let (last, first, company) =
+        (lower(contacts::last_name), lower(contacts::first_name), lower(contacts::company));
+    match (query.sort, query.descending) {
+        (Name, false) => {
+            methods::OrderDsl::<NameAsc>::order(q, (last.asc(), first.asc(), contacts::id.asc()))
+        }
+        (Name, true) => {
+            methods::OrderDsl::<NameDesc>::order(q, (last.desc(), first.desc(), contacts::id.desc()))
+        }
+        (Email, false) => {
+            methods::OrderDsl::<EmailAsc>::order(q, (contacts::email.asc(), contacts::id.asc()))
+        }
+        (Email, true) => {
+            methods::OrderDsl::<EmailDesc>::order(q, (contacts::email.desc(), contacts::id.desc()))
+        }
+        (Company, false) => methods::OrderDsl::<CompanyAsc>::order(q, (company.asc(), contacts::id.asc())),
+        (Company, true) => methods::OrderDsl::<CompanyDesc>::order(q, (company.desc(), contacts::id.desc())),
+        // Contacts without a status come last either way (the backends disagree on NULLs).
+        (Status, false) => methods::OrderDsl::<StatusAsc>::order(
+            q,
+            (
                 contacts::status_id.is_null().asc(),
                 contact_statuses::position.nullable().asc(),
                 contacts::id.asc(),
-            )),
-            (SortKey::Status, true) => q.order((
+            ),
+        ),
+        (Status, true) => methods::OrderDsl::<StatusDesc>::order(
+            q,
+            (
                 contacts::status_id.is_null().asc(),
                 contact_statuses::position.nullable().desc(),
                 contacts::id.desc(),
-            )),
-            (SortKey::Updated, false) => q.order((contacts::updated_at.asc(), contacts::id.asc())),
-            (SortKey::Updated, true) => q.order((contacts::updated_at.desc(), contacts::id.desc())),
+            ),
+        ),
+        (Updated, false) => {
+            methods::OrderDsl::<UpdatedAsc>::order(q, (contacts::updated_at.asc(), contacts::id.asc()))
         }
-    }};
+        (Updated, true) => {
+            methods::OrderDsl::<UpdatedDesc>::order(q, (contacts::updated_at.desc(), contacts::id.desc()))
+        }
+    }
 }
 
 type ListRow = (
@@ -129,7 +228,9 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     let kept = list_cache::get(&instance, version, query);
     let total = match &kept {
         Some(kept) => kept.total,
-        None => with_db!(conn, c => filtered!(query, contacts::table).count().get_result::<i64>(c).await)?,
+        None => {
+            with_db!(conn, c => filtered(contacts::table.into_boxed(), query).count().get_result::<i64>(c).await)?
+        }
     };
     let reach = end.min(total);
     let ids: Vec<i64> = match kept {
@@ -141,19 +242,20 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
         // KEPT_IDS, and keep them for the pages around it.
         _ if end <= MAX_KEPT_IDS => {
             let wanted = (end + KEPT_IDS - 1) / KEPT_IDS * KEPT_IDS;
-            let ids: Vec<i64> =
-                with_db!(conn, c => sorted!(query).select(contacts::id).limit(wanted).load(c).await)?;
+            let ids: Vec<i64> = with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), query), query).select(contacts::id).limit(wanted).load(c).await)?;
             let page = page_of(&ids, offset);
             list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
             page
         }
         // Deeper than any list keeps: this page alone.
-        _ => with_db!(conn, c => sorted!(query)
+        _ => {
+            with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), query), query)
             .select(contacts::id)
             .limit(CONTACTS_PER_PAGE)
             .offset(offset)
             .load(c)
-            .await)?,
+            .await)?
+        }
     };
     // The page's contacts with status, owner and tags in one query: a row per tag (or one
     // without), gathered here in the page's order.
@@ -218,7 +320,7 @@ pub async fn export_batch(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Contact>, DbError> {
-    let ids: Vec<i64> = with_db!(conn, c => filtered!(query, contacts::table)
+    let ids: Vec<i64> = with_db!(conn, c => filtered(contacts::table.into_boxed(), query)
         .filter(contacts::id.gt(after))
         .order(contacts::id.asc())
         .limit(limit)
