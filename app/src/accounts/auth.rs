@@ -14,10 +14,10 @@ use super::password;
 use super::repo::{self, Account};
 use super::session_store::DieselSessionStore;
 use super::throttle::Policy;
+use super::Permission;
 use super::UserKind;
 use crate::db::{DbError, DbPool};
 use crate::error::AppError;
-use crate::users::Permission;
 
 pub type AuthSession = axum_login::AuthSession<AuthBackend>;
 
@@ -209,7 +209,7 @@ pub struct RequestPermissions(std::sync::Arc<tokio::sync::OnceCell<(i64, BTreeSe
 pub async fn permissions_of(account: &Account) -> Result<BTreeSet<Permission>, AppError> {
     let read = || async {
         let mut conn = crate::api::conn().await?;
-        Ok::<_, AppError>((account.id, crate::users::repo::effective_permissions(&mut conn, account).await?))
+        Ok::<_, AppError>((account.id, super::repo::effective_permissions(&mut conn, account).await?))
     };
     let (id, permissions) = match leptos::prelude::use_context::<RequestPermissions>() {
         Some(memo) => memo.0.get_or_try_init(read).await?.clone(),

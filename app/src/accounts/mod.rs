@@ -3,6 +3,9 @@
 
 pub mod api;
 pub mod pages;
+mod permissions;
+
+pub use permissions::Permission;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
@@ -63,11 +66,11 @@ pub struct SessionUser {
     pub kind: UserKind,
     pub is_admin: bool,
     /// What the pages may offer; the server checks again on every call.
-    pub permissions: Vec<crate::users::Permission>,
+    pub permissions: Vec<Permission>,
 }
 
 impl SessionUser {
-    pub fn can(&self, permission: crate::users::Permission) -> bool {
+    pub fn can(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
     }
 }

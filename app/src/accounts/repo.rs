@@ -6,7 +6,9 @@ use diesel_async::RunQueryDsl;
 
 use super::password::PasswordHash;
 use super::{normalize_email, SessionUser, UserKind};
-use crate::db::schema::{login_failures, users};
+use std::collections::BTreeSet;
+
+use crate::db::schema::{group_members, group_permissions, login_failures, users};
 use crate::db::{with_db, DbConn, DbError};
 use crate::error::AppError;
 
@@ -25,7 +27,7 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn session_user(&self, permissions: Vec<crate::users::Permission>) -> SessionUser {
+    pub fn session_user(&self, permissions: Vec<super::Permission>) -> SessionUser {
         SessionUser {
             permissions,
             id: self.id,
@@ -408,6 +410,128 @@ pub async fn prune_failures(conn: &mut DbConn, before: NaiveDateTime) -> Result<
         Ok::<_, DbError>(n)
     }))
         .await
+}
+
+// ---------------------------------------------------------------- changes made by administrators
+// The users slice decides and audits these; they are written here, where the table is kept.
+
+/// The stored row of account `id`, read inside the caller's transaction.
+pub(crate) async fn account_row(c: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
+    with_db!(c, c => users::table.find(id).select(UserRow::as_select()).first(c).await.optional())
+}
+
+/// Whether an account other than `id` has `email` (normalised).
+pub(crate) async fn email_used_by_another(c: &mut DbConn, email: &str, id: i64) -> QueryResult<bool> {
+    let n: i64 = with_db!(c, c => users::table
+        .filter(users::email.eq(email).and(users::id.ne(id)))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// Whether `id` is an active staff account.
+pub(crate) async fn is_active_staff(c: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let n: i64 = with_db!(c, c => users::table
+        .filter(users::id.eq(id).and(users::kind.eq(UserKind::Staff.as_str())).and(users::is_active.eq(true)))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// Activates or deactivates account `id`; deactivating ends all of its sessions at once.
+pub(crate) async fn write_active(c: &mut DbConn, id: i64, active: bool) -> QueryResult<()> {
+    with_db!(c, c => diesel::update(users::table.find(id)).set(users::is_active.eq(active)).execute(c).await)?;
+    if !active {
+        super::session_store::end_sessions(c, id, None).await?;
+    }
+    Ok(())
+}
+
+/// Sets the name, email (normalised by the caller) and administrator flag of account `id`.
+pub(crate) async fn write_identity(
+    c: &mut DbConn,
+    id: i64,
+    display_name: &str,
+    email: &str,
+    is_admin: bool,
+) -> QueryResult<()> {
+    with_db!(c, c => diesel::update(users::table.find(id))
+        .set((users::display_name.eq(display_name), users::email.eq(email), users::is_admin.eq(is_admin)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Gives account `id` a new password and ends all of its sessions (they were signed in with the
+/// old one).
+pub(crate) async fn write_password(c: &mut DbConn, id: i64, hash: &PasswordHash) -> QueryResult<()> {
+    with_db!(c, c => diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash.as_str()))
+        .execute(c)
+        .await)?;
+    super::session_store::end_sessions(c, id, None).await?;
+    Ok(())
+}
+
+/// Deletes account `id` with its sessions.
+pub(crate) async fn remove_account(c: &mut DbConn, id: i64) -> QueryResult<()> {
+    super::session_store::end_sessions(c, id, None).await?;
+    with_db!(c, c => diesel::delete(users::table.find(id)).execute(c).await)?;
+    Ok(())
+}
+
+/// A person renames themselves.
+pub async fn rename(conn: &mut DbConn, id: i64, display_name: &str) -> Result<(), DbError> {
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::update(users::table.find(id))
+            .set(users::display_name.eq(display_name))
+            .execute(c)
+            .await)?;
+        Ok::<_, DbError>(())
+    })
+    .await
+}
+
+/// Ends every session of `id` but `keep` (the one changing its password).
+pub async fn end_other_sessions(conn: &mut DbConn, id: i64, keep: &str) -> Result<usize, DbError> {
+    conn.write_tx(async |c: &mut DbConn| Ok(super::session_store::end_sessions(c, id, Some(keep)).await?))
+        .await
+}
+
+// ---------------------------------------------------------------- permissions
+
+pub(crate) fn to_permissions(keys: Vec<String>) -> BTreeSet<super::Permission> {
+    keys.iter().filter_map(|k| super::Permission::from_key(k)).collect()
+}
+
+/// The union of the permissions of `user_id`'s groups.
+pub async fn group_permissions_of(
+    conn: &mut DbConn,
+    user_id: i64,
+) -> Result<BTreeSet<super::Permission>, DbError> {
+    let keys: Vec<String> = with_db!(conn, c => group_permissions::table
+        .inner_join(group_members::table.on(group_members::group_id.eq(group_permissions::group_id)))
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_permissions::permission)
+        .distinct()
+        .load(c)
+        .await)?;
+    Ok(to_permissions(keys))
+}
+
+/// What `account` may do: everything for an active administrator, the union of the groups'
+/// permissions for other staff, nothing for clients.
+pub async fn effective_permissions(
+    conn: &mut DbConn,
+    account: &Account,
+) -> Result<BTreeSet<super::Permission>, DbError> {
+    match account.kind {
+        UserKind::Client => Ok(BTreeSet::new()),
+        UserKind::Staff if account.is_admin => Ok(super::Permission::ALL.into_iter().collect()),
+        UserKind::Staff => group_permissions_of(conn, account.id).await,
+    }
 }
 
 #[cfg(test)]

@@ -41,8 +41,18 @@ fn to_naive(t: time::OffsetDateTime) -> NaiveDateTime {
     chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default().naive_utc()
 }
 
-fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
+use crate::clock::now;
+
+/// Ends the sessions of `user_id` (all but `keep`, if given) inside the caller's transaction:
+/// the account was deactivated, deleted or given a new password.
+pub async fn end_sessions(c: &mut DbConn, user_id: i64, keep: Option<&str>) -> QueryResult<usize> {
+    with_db!(c, c => {
+        let mine = sessions::table.filter(sessions::user_id.eq(user_id));
+        match keep {
+            Some(keep) => diesel::delete(mine.filter(sessions::id.ne(keep))).execute(c).await,
+            None => diesel::delete(mine).execute(c).await,
+        }
+    })
 }
 
 /// Whose session this is (axum-login keeps the user id in its own entry), so that all of a

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::{SettingItem, SettingsList};
+use crate::contacts::repo as contacts_repo;
 use crate::db::schema::{contact_services, contact_statuses, contacts};
 use crate::db::{with_db, DbConn, DbError};
 use crate::error::AppError;
@@ -181,35 +182,20 @@ pub async fn delete(
     if move_to == Some(id) {
         return Err(AppError::invalid("move_to", "Choose a different entry to move the contacts to."));
     }
-    conn.contacts_tx(async |c: &mut DbConn| with_db!(c, c => {
+    conn.contacts_tx(async |c: &mut DbConn| {
+        // The contacts are the contacts slice's to change.
         match which {
-            SettingsList::Statuses => {
-                diesel::update(contacts::table.filter(contacts::status_id.eq(id))).set(contacts::status_id.eq(move_to)).execute(c).await?;
-            }
-            SettingsList::Sources => {
-                diesel::update(contacts::table.filter(contacts::traffic_source_id.eq(id))).set(contacts::traffic_source_id.eq(move_to)).execute(c).await?;
-            }
-            SettingsList::Services => {
-                if let Some(target) = move_to {
-                    let have: Vec<i64> = contact_services::table.filter(contact_services::service_id.eq(target)).select(contact_services::contact_id).load(c).await?;
-                    let moving: Vec<i64> = contact_services::table.filter(contact_services::service_id.eq(id)).select(contact_services::contact_id).load(c).await?;
-                    for contact in moving.into_iter().filter(|m| !have.contains(m)) {
-                        diesel::insert_into(contact_services::table)
-                            .values((contact_services::contact_id.eq(contact), contact_services::service_id.eq(target)))
-                            .execute(c)
-                            .await?;
-                    }
-                }
-                diesel::delete(contact_services::table.filter(contact_services::service_id.eq(id))).execute(c).await?;
-            }
-        }
-        let n = on_list!(which, t => diesel::delete(t::table.find(id)).execute(c).await?);
+            SettingsList::Statuses => contacts_repo::replace_status(c, id, move_to).await?,
+            SettingsList::Sources => contacts_repo::replace_traffic_source(c, id, move_to).await?,
+            SettingsList::Services => contacts_repo::replace_service(c, id, move_to).await?,
+        };
+        let n = with_db!(c, c => on_list!(which, t => diesel::delete(t::table.find(id)).execute(c).await))?;
         if n == 0 {
             return Err(AppError::NotFound);
         }
-        Ok::<_, AppError>(())
-    }))
-        .await
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

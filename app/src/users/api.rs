@@ -350,7 +350,7 @@ pub async fn rename_self(display_name: String) -> Result<(), AppError> {
                 .with_values(&[("display_name", &display_name)]),
             ));
         }
-        repo::rename(&mut conn().await?, me.id, &display_name).await?;
+        crate::accounts::repo::rename(&mut conn().await?, me.id, &display_name).await?;
         leptos_axum::redirect("/staff/profile?saved=1");
         Ok(())
     }
@@ -379,7 +379,7 @@ pub async fn change_own_password(current_password: String, new_password: String)
         session.login(&updated).await.map_err(|_| AppError::Unavailable)?;
         // …and end the others at once.
         if let Some(id) = session.session.id() {
-            repo::end_other_sessions(&mut conn, me.id, &id.to_string()).await?;
+            crate::accounts::repo::end_other_sessions(&mut conn, me.id, &id.to_string()).await?;
         }
         leptos_axum::redirect("/staff/profile?password=1");
         Ok(())

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSummary, USERS_PER_PAGE};
-use crate::accounts::repo::{Account, UserRow};
+use crate::accounts::repo::{self as accounts, to_permissions, Account, UserRow};
 use crate::accounts::{normalize_email, UserKind};
-use crate::db::schema::{audit_log, group_members, group_permissions, sessions, staff_groups, users};
+use crate::db::schema::{audit_log, group_members, group_permissions, staff_groups, users};
 use crate::db::{lower, with_db, DbConn, DbError};
 use crate::error::AppError;
 
@@ -61,34 +61,23 @@ impl NewAuditEntry {
 
 use crate::clock::now;
 
-fn to_permissions(keys: Vec<String>) -> BTreeSet<Permission> {
-    keys.iter().filter_map(|k| Permission::from_key(k)).collect()
+/// Writes an audit entry inside the caller's transaction.
+async fn audit(c: &mut DbConn, entry: NewAuditEntry) -> QueryResult<()> {
+    with_db!(c, c => diesel::insert_into(audit_log::table).values(&entry).execute(c).await)?;
+    Ok(())
 }
 
-/// The union of the permissions of `user_id`'s groups.
-pub async fn group_permissions_of(conn: &mut DbConn, user_id: i64) -> Result<BTreeSet<Permission>, DbError> {
-    let keys: Vec<String> = with_db!(conn, c => group_permissions::table
-        .inner_join(group_members::table.on(group_members::group_id.eq(group_permissions::group_id)))
+/// The ids of `user_id`'s groups, in order.
+async fn memberships(c: &mut DbConn, user_id: i64) -> QueryResult<Vec<i64>> {
+    with_db!(c, c => group_members::table
         .filter(group_members::user_id.eq(user_id))
-        .select(group_permissions::permission)
-        .distinct()
+        .select(group_members::group_id)
+        .order(group_members::group_id)
         .load(c)
-        .await)?;
-    Ok(to_permissions(keys))
+        .await)
 }
 
-/// What `account` may do: everything for an active administrator, the union of the groups'
-/// permissions for other staff, nothing for clients.
-pub async fn effective_permissions(
-    conn: &mut DbConn,
-    account: &Account,
-) -> Result<BTreeSet<Permission>, DbError> {
-    match account.kind {
-        UserKind::Client => Ok(BTreeSet::new()),
-        UserKind::Staff if account.is_admin => Ok(Permission::ALL.into_iter().collect()),
-        UserKind::Staff => group_permissions_of(conn, account.id).await,
-    }
-}
+pub use crate::accounts::repo::{effective_permissions, group_permissions_of};
 
 /// One page of users matching `filter`, by name.
 pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPage, DbError> {
@@ -206,28 +195,20 @@ pub async fn set_active(
     active: bool,
 ) -> Result<(), AppError> {
     conn.write_tx(async |c: &mut DbConn| {
-        let others = other_active_admins(c, user_id).await?;
-        with_db!(c, c => {
-        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if !active && row.is_admin && row.is_active && others == 0 {
+        let row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
+        if !active && row.is_admin && row.is_active && other_active_admins(c, user_id).await? == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
         }
         if row.is_active == active {
             return Ok(());
         }
-        diesel::update(users::table.find(user_id)).set(users::is_active.eq(active)).execute(c).await?;
-        if !active {
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
-        }
+        accounts::write_active(c, user_id, active).await?;
         let action = if active { "user.activate" } else { "user.deactivate" };
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry::new(actor, action, row.email.clone(), Some(format!("active: {}", row.is_active)), Some(format!("active: {active}"))))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(())
+        let (before, after) = (format!("active: {}", row.is_active), format!("active: {active}"));
+        audit(c, NewAuditEntry::new(actor, action, row.email.clone(), Some(before), Some(after))).await?;
+        Ok(())
     })
-    })
-        .await
+    .await
 }
 
 /// What an administrator may change about a user.
@@ -248,42 +229,36 @@ pub async fn update_user(
     let email = normalize_email(&update.email);
     let groups: BTreeSet<i64> = update.group_ids.iter().copied().collect();
     conn.write_tx(async |c: &mut DbConn| {
-        let others = other_active_admins(c, user_id).await?;
-        with_db!(c, c => {
-        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if row.is_admin && !update.is_admin && row.is_active && others == 0 {
+        let row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
+        if row.is_admin && !update.is_admin && row.is_active && other_active_admins(c, user_id).await? == 0 {
             return Err(AppError::invalid("is_admin", LAST_ADMIN));
         }
-        let taken: i64 = users::table.filter(users::email.eq(&email).and(users::id.ne(user_id))).count().get_result(c).await?;
-        if taken > 0 {
+        if accounts::email_used_by_another(c, &email, user_id).await? {
             return Err(AppError::invalid("email", "Another account already uses this email."));
         }
-        let before_groups: Vec<i64> = group_members::table.filter(group_members::user_id.eq(user_id)).select(group_members::group_id).order(group_members::group_id).load(c).await?;
+        let before_groups = memberships(c, user_id).await?;
         let before = user_state(&row, &before_groups);
-        diesel::update(users::table.find(user_id))
-            .set((users::display_name.eq(&update.display_name), users::email.eq(&email), users::is_admin.eq(update.is_admin)))
+        accounts::write_identity(c, user_id, &update.display_name, &email, update.is_admin).await?;
+        with_db!(c, c => diesel::delete(group_members::table.filter(group_members::user_id.eq(user_id)))
             .execute(c)
-            .await?;
-        diesel::delete(group_members::table.filter(group_members::user_id.eq(user_id))).execute(c).await?;
+            .await)?;
         // Clients do not belong to staff groups.
-        if row.kind == UserKind::Staff.as_str() {
+        let is_staff = row.kind == UserKind::Staff.as_str();
+        if is_staff {
             for group_id in &groups {
-                diesel::insert_into(group_members::table)
+                with_db!(c, c => diesel::insert_into(group_members::table)
                     .values((group_members::user_id.eq(user_id), group_members::group_id.eq(group_id)))
                     .execute(c)
-                    .await?;
+                    .await)?;
             }
         }
-        let after_row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await?;
-        let after_groups: Vec<i64> = if row.kind == UserKind::Staff.as_str() { groups.iter().copied().collect() } else { Vec::new() };
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry::new(actor, "user.update", email.clone(), Some(before), Some(user_state(&after_row, &after_groups))))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(())
+        let after_row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
+        let after_groups: Vec<i64> = if is_staff { groups.iter().copied().collect() } else { Vec::new() };
+        let after = user_state(&after_row, &after_groups);
+        audit(c, NewAuditEntry::new(actor, "user.update", email.clone(), Some(before), Some(after))).await?;
+        Ok(())
     })
-    })
-        .await
+    .await
 }
 
 /// Deletes an account. Nobody deletes themselves or the last active administrator.
@@ -301,33 +276,25 @@ pub async fn delete_user(
         return Err(AppError::invalid("new_owner", "Choose someone other than the person being deleted."));
     }
     conn.contacts_tx(async |c: &mut DbConn| {
-        let others = other_active_admins(c, user_id).await?;
-        crate::contacts::repo::hand_over_contacts(c, user_id, new_owner).await?;
-        with_db!(c, c => {
-        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        if row.is_admin && row.is_active && others == 0 {
+        let row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
+        if row.is_admin && row.is_active && other_active_admins(c, user_id).await? == 0 {
             return Err(AppError::Conflict(LAST_ADMIN.to_owned()));
         }
         if let Some(owner) = new_owner {
-            let is_staff: i64 = users::table
-                .filter(users::id.eq(owner).and(users::kind.eq(UserKind::Staff.as_str())).and(users::is_active.eq(true)))
-                .count()
-                .get_result(c)
-                .await?;
-            if is_staff == 0 {
+            if !accounts::is_active_staff(c, owner).await? {
                 return Err(AppError::invalid("new_owner", "Choose an active staff member."));
             }
         }
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
-        diesel::delete(users::table.find(user_id)).execute(c).await?;
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry::new(actor, "user.delete", row.email.clone(), Some(user_state(&row, &[])), None))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(())
+        crate::contacts::repo::hand_over_contacts(c, user_id, new_owner).await?;
+        accounts::remove_account(c, user_id).await?;
+        audit(
+            c,
+            NewAuditEntry::new(actor, "user.delete", row.email.clone(), Some(user_state(&row, &[])), None),
+        )
+        .await?;
+        Ok(())
     })
-    })
-        .await
+    .await
 }
 
 /// Gives a user a new password chosen by an administrator; their sessions end (they are bound
@@ -338,17 +305,13 @@ pub async fn reset_password(
     user_id: i64,
     hash: &crate::accounts::password::PasswordHash,
 ) -> Result<(), AppError> {
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        let row: UserRow = users::table.find(user_id).select(UserRow::as_select()).first(c).await.optional()?.ok_or(AppError::NotFound)?;
-        diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry::new(actor, "user.reset_password", row.email.clone(), None, None))
-            .execute(c)
-            .await?;
-        Ok::<_, AppError>(())
-    }))
-        .await
+    conn.write_tx(async |c: &mut DbConn| {
+        let row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
+        accounts::write_password(c, user_id, hash).await?;
+        audit(c, NewAuditEntry::new(actor, "user.reset_password", row.email.clone(), None, None)).await?;
+        Ok(())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- passwords and profile
@@ -419,43 +382,23 @@ pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &s
         .map_err(|m| AppError::invalid("password", m))?;
     let hash = crate::accounts::password::hash(new_password).await;
     let actor = Actor::from(&account);
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
+    conn.write_tx(async |c: &mut DbConn| {
         // Marking the token used is the claim: a second use of the same link updates nothing.
-        let claimed = diesel::update(password_tokens::table.find(&digest).filter(password_tokens::used_at.is_null()))
-            .set(password_tokens::used_at.eq(Some(at)))
-            .execute(c)
-            .await?;
+        let claimed = with_db!(c, c => diesel::update(
+            password_tokens::table.find(&digest).filter(password_tokens::used_at.is_null()),
+        )
+        .set(password_tokens::used_at.eq(Some(at)))
+        .execute(c)
+        .await)?;
         if claimed != 1 {
             return Err(AppError::Conflict(LINK_INVALID.to_owned()));
         }
-        diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash.as_str())).execute(c).await?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c).await?;
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry::new(&actor, "user.password_set_by_link", account.email.clone(), None, None))
-            .execute(c)
+        accounts::write_password(c, user_id, &hash).await?;
+        audit(c, NewAuditEntry::new(&actor, "user.password_set_by_link", account.email.clone(), None, None))
             .await?;
-        Ok::<_, AppError>(())
-    }))
-        .await
-}
-
-/// Ends every session of `user_id` except the one with id `keep`.
-pub async fn end_other_sessions(conn: &mut DbConn, user_id: i64, keep: &str) -> Result<usize, DbError> {
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        let n = diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::id.ne(keep)))
-            .execute(c)
-            .await?;
-        Ok::<_, DbError>(n)
-    }))
-        .await
-}
-
-pub async fn rename(conn: &mut DbConn, user_id: i64, display_name: &str) -> Result<(), DbError> {
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        diesel::update(users::table.find(user_id)).set(users::display_name.eq(display_name)).execute(c).await?;
-        Ok::<_, DbError>(())
-    }))
-        .await
+        Ok(())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- groups

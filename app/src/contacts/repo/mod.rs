@@ -280,6 +280,48 @@ pub async fn hand_over_contacts(c: &mut DbConn, from_user: i64, to_user: Option<
         .await)
 }
 
+/// Contacts with status `from` get status `to` (or none), inside the caller's transaction: the
+/// status is being deleted. Likewise for traffic sources and services below.
+pub async fn replace_status(c: &mut DbConn, from: i64, to: Option<i64>) -> QueryResult<usize> {
+    with_db!(c, c => diesel::update(contacts::table.filter(contacts::status_id.eq(from)))
+        .set(contacts::status_id.eq(to))
+        .execute(c)
+        .await)
+}
+
+pub async fn replace_traffic_source(c: &mut DbConn, from: i64, to: Option<i64>) -> QueryResult<usize> {
+    with_db!(c, c => diesel::update(contacts::table.filter(contacts::traffic_source_id.eq(from)))
+        .set(contacts::traffic_source_id.eq(to))
+        .execute(c)
+        .await)
+}
+
+/// Contacts with service `from` get service `to` instead (if they lack it), or just lose it.
+pub async fn replace_service(c: &mut DbConn, from: i64, to: Option<i64>) -> QueryResult<usize> {
+    let moving: Vec<i64> = with_db!(c, c => contact_services::table
+        .filter(contact_services::service_id.eq(from))
+        .select(contact_services::contact_id)
+        .load(c)
+        .await)?;
+    if let Some(to) = to {
+        let have: Vec<i64> = with_db!(c, c => contact_services::table
+            .filter(contact_services::service_id.eq(to))
+            .select(contact_services::contact_id)
+            .load(c)
+            .await)?;
+        for contact in moving.iter().filter(|m| !have.contains(m)) {
+            with_db!(c, c => diesel::insert_into(contact_services::table)
+                .values((contact_services::contact_id.eq(contact), contact_services::service_id.eq(to)))
+                .execute(c)
+                .await)?;
+        }
+    }
+    with_db!(c, c => diesel::delete(contact_services::table.filter(contact_services::service_id.eq(from)))
+        .execute(c)
+        .await)?;
+    Ok(moving.len())
+}
+
 pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
     let deleted = conn
         .contacts_tx(async |c: &mut DbConn| {
