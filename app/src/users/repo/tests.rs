@@ -1,0 +1,347 @@
+//! Repository tests of users, groups and the audit log, on both backends.
+
+use super::tokens::token_digest;
+use super::*;
+use crate::accounts::password;
+use crate::accounts::repo::{create, find_by_id, NewAccount};
+use crate::accounts::session_store::DieselSessionStore;
+use crate::db::testing::each_backend;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::SessionStore;
+
+async fn user(conn: &mut DbConn, email: &str, kind: UserKind, admin: bool) -> Account {
+    let hash = password::hash("correct horse battery staple").await;
+    let new = NewAccount {
+        email,
+        display_name: &email[..email.find('@').unwrap()],
+        password_hash: &hash,
+        kind,
+        is_active: true,
+        is_admin: admin,
+    };
+    create(conn, &new).await.unwrap()
+}
+
+fn perms(list: &[Permission]) -> BTreeSet<Permission> {
+    list.iter().copied().collect()
+}
+
+async fn group_id(conn: &mut DbConn, name: &str) -> i64 {
+    list_groups(conn).await.unwrap().into_iter().find(|g| g.name == name).unwrap().id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permissions_are_the_union_of_the_groups_and_admins_have_all() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+        let client = user(&mut conn, "client@example.com", UserKind::Client, false).await;
+        let actor = Actor::from(&admin);
+
+        assert_eq!(
+            effective_permissions(&mut conn, &staff).await.unwrap(),
+            BTreeSet::new(),
+            "{name}: no groups, no permissions"
+        );
+        let seeded = group_id(&mut conn, "Staff").await;
+        let sales = save_group(
+            &mut conn,
+            &actor,
+            None,
+            &GroupInput {
+                name: "Sales".into(),
+                description: "Selling".into(),
+                permissions: perms(&[Permission::ContactsExport, Permission::ContactsView]),
+                member_ids: [staff.id, client.id].into_iter().collect(),
+            },
+        )
+        .await
+        .unwrap();
+        update_user(
+            &mut conn,
+            &actor,
+            staff.id,
+            &UserUpdate {
+                display_name: "Stella".into(),
+                email: "STELLA@example.com".into(),
+                is_admin: false,
+                group_ids: vec![seeded, sales],
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            effective_permissions(&mut conn, &staff).await.unwrap(),
+            perms(&[
+                Permission::ContactsView,
+                Permission::ContactsCreate,
+                Permission::ContactsEdit,
+                Permission::ActivitiesCreate,
+                Permission::ContactsExport
+            ]),
+            "{name}"
+        );
+        assert_eq!(
+            effective_permissions(&mut conn, &admin).await.unwrap().len(),
+            Permission::ALL.len(),
+            "{name}"
+        );
+        assert!(
+            effective_permissions(&mut conn, &client).await.unwrap().is_empty(),
+            "{name}: clients never get staff permissions"
+        );
+        let group = get_group(&mut conn, sales).await.unwrap().unwrap();
+        assert_eq!(
+            group.members,
+            vec![(staff.id, "Stella".to_owned())],
+            "{name}: clients are not added to staff groups"
+        );
+        assert_eq!(
+            find_by_id(&mut conn, staff.id).await.unwrap().unwrap().email,
+            "stella@example.com",
+            "{name}"
+        );
+
+        // Group names are unique, whatever their case.
+        let clash = save_group(
+            &mut conn,
+            &actor,
+            None,
+            &GroupInput {
+                name: "sales".into(),
+                description: String::new(),
+                permissions: BTreeSet::new(),
+                member_ids: BTreeSet::new(),
+            },
+        )
+        .await;
+        assert_eq!(
+            clash.unwrap_err().field("name").as_deref(),
+            Some("Another group already has this name."),
+            "{name}"
+        );
+
+        delete_group(&mut conn, &actor, sales).await.unwrap();
+        assert!(
+            !effective_permissions(&mut conn, &staff).await.unwrap().contains(&Permission::ContactsExport),
+            "{name}"
+        );
+        let (audit, _) = list_audit(&mut conn, 1).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(actions, vec!["group.delete", "user.update", "group.create"], "{name}: newest first");
+        assert!(
+            audit[1].before.as_deref().unwrap().contains("staff@example.com")
+                && audit[1].after.as_deref().unwrap().contains("stella@example.com"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_removes_the_last_active_admin_or_themselves() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let other = user(&mut conn, "other@example.com", UserKind::Staff, false).await;
+        let actor = Actor::from(&other);
+        assert!(
+            matches!(set_active(&mut conn, &actor, admin.id, false).await, Err(AppError::Conflict(_))),
+            "{name}"
+        );
+        let demote = UserUpdate {
+            display_name: "admin".into(),
+            email: "admin@example.com".into(),
+            is_admin: false,
+            group_ids: vec![],
+        };
+        assert!(
+            update_user(&mut conn, &actor, admin.id, &demote).await.unwrap_err().field("is_admin").is_some(),
+            "{name}"
+        );
+        assert!(
+            matches!(delete_user(&mut conn, &actor, admin.id, None).await, Err(AppError::Conflict(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                delete_user(&mut conn, &Actor::from(&admin), admin.id, None).await,
+                Err(AppError::Conflict(_))
+            ),
+            "{name}: not yourself"
+        );
+        assert!(find_by_id(&mut conn, admin.id).await.unwrap().unwrap().is_admin, "{name}: nothing changed");
+
+        // With a second administrator, the first may go.
+        let promote = UserUpdate {
+            display_name: "other".into(),
+            email: "other@example.com".into(),
+            is_admin: true,
+            group_ids: vec![],
+        };
+        update_user(&mut conn, &Actor::from(&admin), other.id, &promote).await.unwrap();
+        update_user(&mut conn, &actor, admin.id, &demote).await.unwrap();
+        delete_user(&mut conn, &actor, admin.id, None).await.unwrap();
+        assert!(find_by_id(&mut conn, admin.id).await.unwrap().is_none(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_user_hands_their_contacts_to_the_chosen_colleague() {
+    use crate::contacts::{repo as contacts, ContactInput};
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let leaving = user(&mut conn, "leaving@example.com", UserKind::Staff, false).await;
+        let staying = user(&mut conn, "staying@example.com", UserKind::Staff, false).await;
+        let client = user(&mut conn, "client@example.com", UserKind::Client, false).await;
+        let input =
+            ContactInput { first_name: "Owned".into(), owner_id: Some(leaving.id), ..Default::default() };
+        let contact = contacts::create(&mut conn, leaving.id, &input).await.unwrap();
+        assert_eq!(owned_contacts(&mut conn, leaving.id).await.unwrap(), 1, "{name}");
+        let actor = Actor::from(&admin);
+        let to_client = delete_user(&mut conn, &actor, leaving.id, Some(client.id)).await.unwrap_err();
+        assert!(to_client.field("new_owner").is_some(), "{name}: only staff can own contacts");
+        delete_user(&mut conn, &actor, leaving.id, Some(staying.id)).await.unwrap();
+        let c = contacts::get(&mut conn, contact).await.unwrap().unwrap();
+        assert_eq!(c.input.owner_id, Some(staying.id), "{name}");
+        assert_eq!(c.created_by, None, "{name}: the author is gone, the contact stays");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deactivating_a_user_ends_all_their_sessions_at_once() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+        let store = DieselSessionStore::new(db.pool.clone());
+        let session_of = |user_id: i64| {
+            let mut data = std::collections::HashMap::new();
+            data.insert(
+                "axum-login.data".to_owned(),
+                serde_json::json!({ "user_id": user_id, "auth_hash": [1, 2] }),
+            );
+            Record {
+                id: Id::default(),
+                data,
+                expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            }
+        };
+        let (mut laptop, mut phone, mut admins) =
+            (session_of(staff.id), session_of(staff.id), session_of(admin.id));
+        for record in [&mut laptop, &mut phone, &mut admins] {
+            SessionStore::create(&store, record).await.unwrap();
+        }
+        set_active(&mut conn, &Actor::from(&admin), staff.id, false).await.unwrap();
+        assert!(SessionStore::load(&store, &laptop.id).await.unwrap().is_none(), "{name}");
+        assert!(SessionStore::load(&store, &phone.id).await.unwrap().is_none(), "{name}");
+        assert!(
+            SessionStore::load(&store, &admins.id).await.unwrap().is_some(),
+            "{name}: other people's sessions stay"
+        );
+        assert!(!find_by_id(&mut conn, staff.id).await.unwrap().unwrap().is_active, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_password_link_works_once_and_only_before_it_expires() {
+    use crate::db::schema::password_tokens;
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let staff = user(&mut conn, "staff@example.com", UserKind::Staff, false).await;
+        let actor = Actor::from(&admin);
+        let token = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+        assert_eq!(token.len(), 64, "{name}");
+
+        let weak = use_password_token(&mut conn, &token, "password1").await.unwrap_err();
+        assert!(weak.field("password").is_some(), "{name}: the rules apply, and the link still works");
+        use_password_token(&mut conn, &token, "a brand new passphrase today").await.unwrap();
+        let updated = find_by_id(&mut conn, staff.id).await.unwrap().unwrap();
+        assert!(password::verify("a brand new passphrase today", &updated.password_hash).await, "{name}");
+        let again = use_password_token(&mut conn, &token, "yet another passphrase here").await;
+        assert!(matches!(again, Err(AppError::Conflict(_))), "{name}: single use");
+        assert!(
+            matches!(
+                use_password_token(&mut conn, "0000", "yet another passphrase here").await,
+                Err(AppError::Conflict(_))
+            ),
+            "{name}"
+        );
+
+        let expiring = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+        let past = now() - chrono::Duration::minutes(1);
+        with_db!(&mut conn, c => diesel::update(password_tokens::table.find(token_digest(&expiring))).set(password_tokens::expires_at.eq(past)).execute(c).await).unwrap();
+        assert!(
+            matches!(
+                use_password_token(&mut conn, &expiring, "yet another passphrase here").await,
+                Err(AppError::Conflict(_))
+            ),
+            "{name}: expired"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_user_list_searches_filters_and_pages() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        for i in 0..30 {
+            user(&mut conn, &format!("client{i:02}@example.com"), UserKind::Client, false).await;
+        }
+        let maria = user(&mut conn, "Maria.Lopez@Example.com", UserKind::Staff, false).await;
+        let managers = group_id(&mut conn, "Managers").await;
+        update_user(
+            &mut conn,
+            &Actor::from(&admin),
+            maria.id,
+            &UserUpdate {
+                display_name: "María López".into(),
+                email: maria.email.clone(),
+                is_admin: false,
+                group_ids: vec![managers],
+            },
+        )
+        .await
+        .unwrap();
+
+        let all = list_users(&mut conn, &UserFilter::default()).await.unwrap();
+        assert_eq!((all.total, all.pages, all.users.len()), (32, 2, 25), "{name}");
+        let second = list_users(&mut conn, &UserFilter { page: 2, ..Default::default() }).await.unwrap();
+        assert_eq!(second.users.len(), 7, "{name}");
+
+        let found = list_users(&mut conn, &UserFilter { search: "LOPEZ".into(), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(
+            found.users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+            vec!["maria.lopez@example.com"],
+            "{name}: search is case-insensitive"
+        );
+        assert_eq!(found.users[0].groups, vec!["Managers".to_owned()], "{name}");
+        let pct =
+            list_users(&mut conn, &UserFilter { search: "%".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(pct.total, 0, "{name}: % is a literal character, not a wildcard");
+
+        let staff = list_users(&mut conn, &UserFilter { kind: Some(UserKind::Staff), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(staff.total, 2, "{name}");
+        let in_group = list_users(&mut conn, &UserFilter { group_id: Some(managers), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(in_group.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");
+        set_active(&mut conn, &Actor::from(&admin), maria.id, false).await.unwrap();
+        let inactive =
+            list_users(&mut conn, &UserFilter { active: Some(false), ..Default::default() }).await.unwrap();
+        assert_eq!(inactive.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");
+    }
+}
