@@ -4,7 +4,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::accounts::encode_query_value;
 use crate::error::AppError;
 
 /// Renders the errors an `<ErrorBoundary>` caught, in words a person can act on.
@@ -59,7 +58,12 @@ pub fn ForbiddenPage() -> impl IntoView {
 #[component]
 pub fn FormField(
     label: &'static str,
+    /// The field's key: its id, its error message and its echoed value go by it.
     name: &'static str,
+    /// The server function's struct argument the field belongs to: the input is then named
+    /// `of[name]` (e.g. `input[first_name]`).
+    #[prop(optional)]
+    of: Option<&'static str>,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
@@ -73,6 +77,7 @@ pub fn FormField(
     #[prop(into)] error: Signal<Option<crate::error::AppError>>,
 ) -> impl IntoView {
     let initial = value;
+    let input_name = of.map(|arg| format!("{arg}[{name}]")).unwrap_or_else(|| name.to_owned());
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -103,7 +108,7 @@ pub fn FormField(
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             <input
                 id=id
-                name=name
+                name=input_name
                 type=input_type
                 autocomplete=autocomplete
                 required=required
@@ -151,31 +156,40 @@ pub fn saved_notice() -> impl IntoView {
     }
 }
 
-/// A link to another page of a list, keeping the other query parameters.
-fn page_href(base: &str, params: &[(&str, String)], page: i64) -> String {
-    let mut parts: Vec<String> = params
-        .iter()
-        .filter(|(k, v)| *k != "page" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
-        .collect();
-    parts.push(format!("page={page}"));
-    format!("{base}?{}", parts.join("&"))
+/// What a query value keeps as it is: letters, digits, RFC 3986's unreserved `-_.~`, and `/`
+/// (allowed in a query, and it keeps `?next=/staff` readable).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// One value for a URL's query, percent-encoded (UTF-8), the same on the server and in the browser.
+pub fn encode_query_value(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
-/// Previous/next links of a paged list.
+/// `path?key=value&…`, with the values encoded and the empty ones left out; just `path` when
+/// nothing is left. Every link with a query is built here.
+pub fn href(path: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// Previous/next links of a paged list; `href` gives the address of a page.
 #[component]
-pub fn Pager(
-    base: &'static str,
-    params: Vec<(&'static str, String)>,
-    page: i64,
-    pages: i64,
-) -> impl IntoView {
+pub fn Pager(href: impl Fn(i64) -> String + 'static, page: i64, pages: i64) -> impl IntoView {
     (pages > 1).then(|| {
         view! {
             <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=page_href(base, &params, page - 1)>"Previous page"</a> })}
+                {(page > 1).then(|| view! { <a href=href(page - 1)>"Previous page"</a> })}
                 <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=page_href(base, &params, page + 1)>"Next page"</a> })}
+                {(page < pages).then(|| view! { <a href=href(page + 1)>"Next page"</a> })}
             </nav>
         }
     })

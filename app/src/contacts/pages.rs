@@ -2,14 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::use_query;
 
 use super::api::{
     contact_choices, list_contacts, list_tags, load_contact, BulkContacts, DeleteContact, DeleteTag,
     InviteToPortal, MergeTags, RenameTag, RevokePortal, SaveContact,
 };
-use super::{Choice, Choices, Contact, ContactPage, SortKey};
-use crate::accounts::encode_query_value;
+use super::{Choice, Choices, Contact, ContactListParams, ContactPage, SortKey};
 use crate::accounts::pages::Auth;
 use crate::activities::pages::{timeline_resource, ActivitySection, TimelineActions};
 use crate::activities::Timeline;
@@ -22,8 +21,6 @@ fn can(permission: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'stat
     let auth = expect_context::<Auth>();
     move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(permission))
 }
-
-const FILTERS: [&str; 6] = ["q", "status", "tag", "service", "source", "owner"];
 
 #[component]
 fn FilterSelect(
@@ -50,57 +47,24 @@ fn FilterSelect(
 
 #[component]
 pub fn ContactsPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let query = use_query::<ContactListParams>();
+    // Every field is optional text, so the URL always parses.
+    let list = Memo::new(move |_| query.get().unwrap_or_default());
+    let param = move |value: fn(&ContactListParams) -> &Option<String>| {
+        move || value(&list.read()).clone().unwrap_or_default()
+    };
     let bulk = ServerAction::<BulkContacts>::new();
     let bulk_error = error_of(bulk.value());
-    let location = use_location();
-    let contacts = Resource::new(
-        move || (query.get(), bulk.version().get()),
-        |(q, _)| {
-            list_contacts(
-                q.get("q"),
-                q.get("status"),
-                q.get("tag"),
-                q.get("service"),
-                q.get("source"),
-                q.get("owner"),
-                q.get("sort"),
-                q.get("dir"),
-                q.get("page").and_then(|p| p.parse().ok()),
-            )
-        },
-    );
+    let contacts = Resource::new(move || (list.get(), bulk.version().get()), |(list, _)| list_contacts(list));
     let choices = Resource::new(|| (), |_| contact_choices());
     let can_create = can(Permission::ContactsCreate);
     let can_export = can(Permission::ContactsExport);
-    let export_href = move || {
-        let parts: Vec<String> = FILTERS
-            .iter()
-            .filter_map(|k| {
-                let v = param(k);
-                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
-            })
-            .collect();
-        format!("/staff/contacts/export.csv?{}", parts.join("&"))
-    };
+    let export_href = move || list.read().filters().href("/staff/contacts/export.csv");
     // A column header links to the list sorted by it; a second click reverses the order.
-    let sort_href = move |key: SortKey| {
-        let current = SortKey::parse(&param("sort")).unwrap_or_default();
-        let dir = if current == key && param("dir") != "desc" { "desc" } else { "asc" };
-        let mut parts: Vec<String> = FILTERS
-            .iter()
-            .filter_map(|k| {
-                let v = param(k);
-                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
-            })
-            .collect();
-        parts.push(format!("sort={}&dir={dir}", key.key()));
-        format!("/staff/contacts?{}", parts.join("&"))
-    };
+    let sort_href = move |key: SortKey| list.read().sorted_by(key).href("/staff/contacts");
     let sort_state = move |key: SortKey| {
-        let current = SortKey::parse(&param("sort")).unwrap_or_default();
-        (current == key).then(|| if param("dir") == "desc" { "descending" } else { "ascending" })
+        let query = list.read().query();
+        (query.sort == key).then_some(if query.descending { "descending" } else { "ascending" })
     };
     let header = move |key: SortKey, label: &'static str| {
         view! {
@@ -126,31 +90,31 @@ pub fn ContactsPage() -> impl IntoView {
         <form method="get" action="/staff/contacts" class="filters" role="search" aria-label="Find contacts">
             <div class="field">
                 <label for="filter-q">"Search"</label>
-                <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=move || param("q")/>
+                <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=param(|l| &l.q)/>
             </div>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let c: Choices = choices.await.unwrap_or_default();
                     view! {
-                        <FilterSelect label="Status" name="status" options=c.statuses selected=Signal::derive(move || param("status"))/>
-                        <FilterSelect label="Tag" name="tag" options=c.tags selected=Signal::derive(move || param("tag"))/>
-                        <FilterSelect label="Service" name="service" options=c.services selected=Signal::derive(move || param("service"))/>
-                        <FilterSelect label="Traffic source" name="source" options=c.traffic_sources selected=Signal::derive(move || param("source"))/>
-                        <FilterSelect label="Owner" name="owner" options=c.owners selected=Signal::derive(move || param("owner"))/>
+                        <FilterSelect label="Status" name="status" options=c.statuses selected=Signal::derive(param(|l| &l.status))/>
+                        <FilterSelect label="Tag" name="tag" options=c.tags selected=Signal::derive(param(|l| &l.tag))/>
+                        <FilterSelect label="Service" name="service" options=c.services selected=Signal::derive(param(|l| &l.service))/>
+                        <FilterSelect label="Traffic source" name="source" options=c.traffic_sources selected=Signal::derive(param(|l| &l.source))/>
+                        <FilterSelect label="Owner" name="owner" options=c.owners selected=Signal::derive(param(|l| &l.owner))/>
                     }
                 })}
             </Transition>
-            <input type="hidden" name="sort" value=move || param("sort")/>
-            <input type="hidden" name="dir" value=move || param("dir")/>
+            <input type="hidden" name="sort" value=param(|l| &l.sort)/>
+            <input type="hidden" name="dir" value=param(|l| &l.dir)/>
             <button type="submit">"Search"</button>
         </form>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                 {move || Suspend::new(async move {
-                    let params: Vec<(&'static str, String)> =
-                        FILTERS.iter().chain(["sort", "dir"].iter()).map(|k| (*k, param(k))).collect();
+                    let shown = list.get_untracked();
                     let c: Choices = choices.await.unwrap_or_default();
-                    let back = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked().trim_start_matches('?').is_empty().then(String::new).unwrap_or_else(|| format!("?{}", location.search.get_untracked().trim_start_matches('?'))));
+                    // After a bulk action, back to the same list (and page).
+                    let back = shown.href("/staff/contacts");
                     let field_error = move |name: &'static str| {
                         move || bulk_error.get().and_then(|e| e.field(name)).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
                     };
@@ -231,7 +195,7 @@ pub fn ContactsPage() -> impl IntoView {
                             {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
                         </fieldset>
                         </ActionForm>
-                        <Pager base="/staff/contacts" params page=page.page pages=page.pages/>
+                        <Pager href=move |n| shown.at_page(n).href("/staff/contacts") page=page.page pages=page.pages/>
                     })
                 })}
             </ErrorBoundary>
@@ -404,7 +368,7 @@ fn TagPicker(
             <div class="chips">
                 <For each=move || chips.get() key=|(_, name)| name.to_lowercase() let((i, name))>
                     <span class="chip">
-                        <input type="checkbox" id=format!("tag-chip-{i}") name="tag_list[]" value=name.clone() checked=true/>
+                        <input type="checkbox" id=format!("tag-chip-{i}") name="input[tags][]" value=name.clone() checked=true/>
                         <label for=format!("tag-chip-{i}")>{name}</label>
                     </span>
                 </For>
@@ -416,7 +380,7 @@ fn TagPicker(
                 </p>
                 <input
                     id="field-tags"
-                    name="tags"
+                    name="add_tags"
                     type="text"
                     list="tag-suggestions"
                     autocomplete="off"
@@ -475,7 +439,7 @@ pub fn ContactFormPage() -> impl IntoView {
                             view! {
                                 <div class="field">
                                     <label for=field.clone()>{label}</label>
-                                    <select id=field name=name>
+                                    <select id=field name=format!("input[{name}]")>
                                         <option value="">"None"</option>
                                         {options.into_iter().map(|o| view! {
                                             <option value=o.id.to_string() selected=current == Some(o.id)>{o.name}</option>
@@ -485,7 +449,7 @@ pub fn ContactFormPage() -> impl IntoView {
                             }
                         };
                         let text = move |label: &'static str, name: &'static str, value: String| {
-                            view! { <FormField label name value error/> }
+                            view! { <FormField label name of="input" value error/> }
                         };
                         view! {
                             <Title text=title.clone()/>
@@ -497,8 +461,8 @@ pub fn ContactFormPage() -> impl IntoView {
                                 <div class="form-grid">
                                     {text("First name", "first_name", input.first_name.clone())}
                                     {text("Last name", "last_name", input.last_name.clone())}
-                                    <FormField label="Email" name="email" input_type="email" value=input.email.clone() error/>
-                                    <FormField label="Phone" name="phone" input_type="tel" value=input.phone.clone() error/>
+                                    <FormField label="Email" name="email" of="input" input_type="email" value=input.email.clone() error/>
+                                    <FormField label="Phone" name="phone" of="input" input_type="tel" value=input.phone.clone() error/>
                                     {text("Company", "company", input.company.clone())}
                                     {text("Job title", "job_title", input.job_title.clone())}
                                     {text("Street", "street", input.street.clone())}
@@ -517,7 +481,7 @@ pub fn ContactFormPage() -> impl IntoView {
                                         let field = format!("service-{}", s.id);
                                         view! {
                                             <div class="checkbox">
-                                                <input type="checkbox" id=field.clone() name="service_ids[]" value=s.id.to_string() checked=input.service_ids.contains(&s.id)/>
+                                                <input type="checkbox" id=field.clone() name="input[service_ids][]" value=s.id.to_string() checked=input.service_ids.contains(&s.id)/>
                                                 <label for=field>{s.name.clone()}</label>
                                             </div>
                                         }
@@ -525,7 +489,7 @@ pub fn ContactFormPage() -> impl IntoView {
                                 </fieldset>
                                 <div class="field">
                                     <label for="field-notes">"Notes"</label>
-                                    <textarea id="field-notes" name="notes" rows="5">
+                                    <textarea id="field-notes" name="input[notes]" rows="5">
                                         {move || error.get().and_then(|e| e.value("notes")).unwrap_or_else(|| input.notes.clone())}
                                     </textarea>
                                     {move || error.get().and_then(|e| e.field("notes")).map(|m| view! { <p class="field-error">{m}</p> })}

@@ -11,7 +11,7 @@ use super::api::{
 };
 use super::{Permission, UserPage};
 use crate::error::AppError;
-use crate::ui::{error_of, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
+use crate::ui::{error_of, href, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -75,8 +75,14 @@ pub fn UsersPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                 {move || Suspend::new(async move {
-                    let params: Vec<(&'static str, String)> =
+                    let filters: Vec<(&'static str, String)> =
                         ["q", "kind", "group", "active"].into_iter().map(|k| (k, param(k))).collect();
+                    let page_href = move |n: i64| {
+                        let n = n.to_string();
+                        let mut pairs: Vec<(&str, &str)> = filters.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        pairs.push(("page", &n));
+                        href("/staff/users", &pairs)
+                    };
                     users.await.map(|page: UserPage| view! {
                         <p>{format!("{} users", page.total)}</p>
                         <table>
@@ -105,7 +111,7 @@ pub fn UsersPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager base="/staff/users" params page=page.page pages=page.pages/>
+                        <Pager href=page_href page=page.page pages=page.pages/>
                     })
                 })}
             </ErrorBoundary>
@@ -401,7 +407,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager base="/staff/audit" params=Vec::new() page=page.page pages=page.pages/>
+                        <Pager href=|n| format!("/staff/audit?page={n}") page=page.page pages=page.pages/>
                     })
                 })}
             </ErrorBoundary>
