@@ -1,4 +1,5 @@
-//! Small components every slice uses: error display, the 404 page.
+//! Small components every slice uses: loading and error display, form fields, the pager, links
+//! with a query, the 404 page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,6 +22,27 @@ pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
                 }}
             </ul>
         </div>
+    }
+}
+
+/// A part of a page that waits for its data, the same way everywhere: `loading` while the data
+/// comes (or, once shown, the old view until the new one is ready), the errors if it fails, the
+/// children's view when it is there. Pages whose `<h1>` comes with the data give `heading`, so
+/// that a loading or failed page still has its one `<h1>`. Children are the usual
+/// `move || Suspend::new(async move { resource.await.map(|data| view! { … }) })`.
+#[component]
+pub fn Loaded(
+    #[prop(optional)] heading: Option<&'static str>,
+    #[prop(default = "Loading…")] loading: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let heading = move || heading.map(|h| view! { <h1>{h}</h1> });
+    view! {
+        <Transition fallback=move || view! { {heading()} <p>{loading}</p> }>
+            <ErrorBoundary fallback=move |errors| view! { {heading()} <ErrorList errors/> }>
+                {children()}
+            </ErrorBoundary>
+        </Transition>
     }
 }
 

@@ -10,7 +10,7 @@ use super::api::{
 };
 use super::{linkify, Activity, ActivityKind, OpenTask, Timeline, TIMELINE_STEP};
 use crate::error::AppError;
-use crate::ui::{error_of, id_param, ErrorList, FormAlert};
+use crate::ui::{error_of, id_param, FormAlert, Loaded};
 
 /// The timeline of contact `contact_id`, following the `kind` and `shown` query parameters and
 /// reloading after any change made on the page.
@@ -278,49 +278,47 @@ pub fn ActivityEditPage() -> impl IntoView {
         },
     );
     view! {
-        <Transition fallback=|| view! { <h1>"Activity"</h1> <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <h1>"Activity"</h1> <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    activity.await.map(|a: Activity| {
-                        let title = format!("Edit {}", a.kind.label().to_lowercase());
-                        let back = format!("/staff/contacts/{}#activity-{}", a.contact_id, a.id);
-                        view! {
-                            <Title text=title.clone()/>
-                            <h1>{title}</h1>
-                            <p><a href=back.clone()>"Back to the contact"</a></p>
-                            <ActionForm action=save>
-                                <FormAlert error/>
+        <Loaded heading="Activity">
+            {move || Suspend::new(async move {
+                activity.await.map(|a: Activity| {
+                    let title = format!("Edit {}", a.kind.label().to_lowercase());
+                    let back = format!("/staff/contacts/{}#activity-{}", a.contact_id, a.id);
+                    view! {
+                        <Title text=title.clone()/>
+                        <h1>{title}</h1>
+                        <p><a href=back.clone()>"Back to the contact"</a></p>
+                        <ActionForm action=save>
+                            <FormAlert error/>
+                            <input type="hidden" name="id" value=a.id.to_string()/>
+                            <ActivityFields
+                                kind=a.kind.key().to_owned()
+                                subject=a.subject.clone()
+                                body=a.body.clone()
+                                happened_at=a.happened_at.replace(' ', "T")
+                                due_on=a.due_on.clone().unwrap_or_default()
+                                error
+                                prefix="edit"
+                            />
+                            <button type="submit">"Save activity"</button>
+                            " "
+                            <a href=back>"Cancel"</a>
+                        </ActionForm>
+                        <section class="card danger" aria-labelledby="delete-heading">
+                            <h2 id="delete-heading">"Delete"</h2>
+                            <ActionForm action=delete>
+                                <FormAlert error=delete_error/>
                                 <input type="hidden" name="id" value=a.id.to_string()/>
-                                <ActivityFields
-                                    kind=a.kind.key().to_owned()
-                                    subject=a.subject.clone()
-                                    body=a.body.clone()
-                                    happened_at=a.happened_at.replace(' ', "T")
-                                    due_on=a.due_on.clone().unwrap_or_default()
-                                    error
-                                    prefix="edit"
-                                />
-                                <button type="submit">"Save activity"</button>
-                                " "
-                                <a href=back>"Cancel"</a>
+                                <div class="checkbox">
+                                    <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                    <label for="field-confirm">"Yes, delete this entry for good"</label>
+                                </div>
+                                <button type="submit" class="danger">"Delete activity"</button>
                             </ActionForm>
-                            <section class="card danger" aria-labelledby="delete-heading">
-                                <h2 id="delete-heading">"Delete"</h2>
-                                <ActionForm action=delete>
-                                    <FormAlert error=delete_error/>
-                                    <input type="hidden" name="id" value=a.id.to_string()/>
-                                    <div class="checkbox">
-                                        <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
-                                        <label for="field-confirm">"Yes, delete this entry for good"</label>
-                                    </div>
-                                    <button type="submit" class="danger">"Delete activity"</button>
-                                </ActionForm>
-                            </section>
-                        }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                        </section>
+                    }
+                })
+            })}
+        </Loaded>
     }
 }
 

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::system_status;
-use crate::ui::ErrorList;
+use crate::ui::{ErrorList, Loaded};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -31,20 +31,18 @@ pub fn StatusPage() -> impl IntoView {
     view! {
         <Title text="System status"/>
         <h1>"System status"</h1>
-        <Transition fallback=|| view! { <p>"Checking…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    status.await.map(|s| view! {
-                        <dl class="facts">
-                            <dt>"Organization"</dt><dd>{s.organization_name}</dd>
-                            <dt>"Database"</dt><dd>{format!("{}, reachable", s.database)}</dd>
-                            <dt>"Schema version"</dt><dd>{s.schema_version.unwrap_or_else(|| "none".into())}</dd>
-                            <dt>"Checked at"</dt><dd data-testid="checked-at">{s.checked_at}</dd>
-                        </dl>
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded loading="Checking…">
+            {move || Suspend::new(async move {
+                status.await.map(|s| view! {
+                    <dl class="facts">
+                        <dt>"Organization"</dt><dd>{s.organization_name}</dd>
+                        <dt>"Database"</dt><dd>{format!("{}, reachable", s.database)}</dd>
+                        <dt>"Schema version"</dt><dd>{s.schema_version.unwrap_or_else(|| "none".into())}</dd>
+                        <dt>"Checked at"</dt><dd data-testid="checked-at">{s.checked_at}</dd>
+                    </dl>
+                })
+            })}
+        </Loaded>
         <button type="button" class="button" on:click=move |_| checks.update(|n| *n += 1)>
             "Check again"
         </button>
