@@ -222,3 +222,22 @@ pub fn id_param() -> Memo<Option<i64>> {
     let params = use_params_map();
     Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::href;
+
+    #[test]
+    fn links_encode_their_values_and_leave_out_empty_ones() {
+        assert_eq!(href("/staff/contacts", &[("q", ""), ("tag", "")]), "/staff/contacts");
+        assert_eq!(
+            href("/staff/contacts", &[("q", "Müller & Söhne"), ("status", ""), ("page", "2")]),
+            "/staff/contacts?q=M%C3%BCller%20%26%20S%C3%B6hne&page=2"
+        );
+        assert_eq!(
+            href("/login", &[("next", "/portal/details?tab=1")]),
+            "/login?next=/portal/details%3Ftab%3D1"
+        );
+        assert_eq!(href("/x", &[("q", "O'Brien (🚀)")]), "/x?q=O%27Brien%20%28%F0%9F%9A%80%29");
+    }
+}

@@ -113,7 +113,7 @@ pub async fn invite_to_portal(id: i64) -> Result<String, AppError> {
         let mut conn = conn().await?;
         let user_id = repo::grant_portal_access(&mut conn, &actor, id).await?;
         let token = create_password_token(&mut conn, &actor, user_id).await?;
-        crate::api::absolute_url(&format!("/set-password?token={token}")).await
+        crate::api::absolute_url("/set-password", &[("token", &token)]).await
     }
     .await;
     respond(result)

@@ -321,3 +321,33 @@ pub struct StatusCount {
     pub status: Choice,
     pub contacts: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ContactListParams, SortKey};
+
+    fn url(pairs: &[(&'static str, &str)]) -> ContactListParams {
+        use leptos_router::params::{Params, ParamsMap};
+        let map: ParamsMap = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        ContactListParams::from_map(&map).unwrap()
+    }
+
+    #[test]
+    fn the_list_address_reads_leniently_and_its_links_keep_the_filters() {
+        let list = url(&[("q", "Zoë"), ("status", ""), ("tag", "7"), ("owner", "x"), ("page", "3")]);
+        let query = list.query();
+        assert_eq!(
+            (query.search.as_str(), query.status_id, query.tag_id, query.owner_id),
+            ("Zoë", None, Some(7), None)
+        );
+        assert_eq!((query.sort, query.descending, query.page), (SortKey::Name, false, 3));
+        assert_eq!(list.href("/staff/contacts"), "/staff/contacts?q=Zo%C3%AB&tag=7&owner=x&page=3");
+        // Sorting starts at the first page; a second click on the same column reverses it.
+        let by_company = list.sorted_by(SortKey::Company);
+        assert_eq!(by_company.href("/l"), "/l?q=Zo%C3%AB&tag=7&owner=x&sort=company&dir=asc");
+        assert!(by_company.sorted_by(SortKey::Company).query().descending);
+        assert!(!by_company.sorted_by(SortKey::Company).sorted_by(SortKey::Company).query().descending);
+        assert_eq!(list.filters().href("/e"), "/e?q=Zo%C3%AB&tag=7&owner=x");
+        assert_eq!(url(&[]).query().page, 1);
+    }
+}

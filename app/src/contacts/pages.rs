@@ -579,7 +579,7 @@ pub fn TagsPage() -> impl IntoView {
                                 {tags.iter().map(|(t, n)| view! {
                                     <tr>
                                         <td>{t.name.clone()}</td>
-                                        <td><a href=format!("/staff/contacts?tag={}", t.id) aria-label=format!("{n} contacts tagged {}", t.name)>{*n}</a></td>
+                                        <td><a href=ContactListParams { tag: Some(t.id.to_string()), ..Default::default() }.href("/staff/contacts") aria-label=format!("{n} contacts tagged {}", t.name)>{*n}</a></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

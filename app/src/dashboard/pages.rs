@@ -9,6 +9,7 @@ use crate::accounts::pages::{AreaLayout, Auth};
 use crate::accounts::UserKind;
 use crate::activities::pages::MyOpenTasks;
 use crate::contacts::pages::StatusBadge;
+use crate::contacts::ContactListParams;
 use crate::ui::Loaded;
 use crate::users::Permission;
 
@@ -67,7 +68,7 @@ pub fn DashboardPage() -> impl IntoView {
                                     {statuses.into_iter().map(|row| view! {
                                         <tr>
                                             <td><StatusBadge status=row.status.clone()/></td>
-                                            <td><a href=format!("/staff/contacts?status={}", row.status.id)>{row.contacts}</a></td>
+                                            <td><a href=ContactListParams { status: Some(row.status.id.to_string()), ..Default::default() }.href("/staff/contacts")>{row.contacts}</a></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
