@@ -92,7 +92,7 @@ fn ActivityFields(
         <div class="form-grid">
             <div class="field">
                 <label for=ids("kind")>"Type"</label>
-                <select id=ids("kind") name="kind">
+                <select id=ids("kind") name="input[kind]">
                     {ActivityKind::LOGGED.into_iter().map(|k| {
                         let kind_now = kind_now.clone();
                         view! { <option value=k.key() selected=move || kind_now() == k.key()>{k.label()}</option> }
@@ -102,23 +102,23 @@ fn ActivityFields(
             </div>
             <div class="field">
                 <label for=ids("happened_at")>"When"</label>
-                <input id=ids("happened_at") type="datetime-local" name="happened_at" value=value("happened_at", &happened_at)/>
+                <input id=ids("happened_at") type="datetime-local" name="input[happened_at]" value=value("happened_at", &happened_at)/>
                 {message("happened_at")}
             </div>
             <div class="field">
                 <label for=ids("due_on")>"Due date (tasks)"</label>
-                <input id=ids("due_on") type="date" name="due_on" value=value("due_on", &due_on)/>
+                <input id=ids("due_on") type="date" name="input[due_on]" value=value("due_on", &due_on)/>
                 {message("due_on")}
             </div>
         </div>
         <div class="field">
             <label for=ids("subject")>"Subject"</label>
-            <input id=ids("subject") type="text" name="subject" value=value("subject", &subject)/>
+            <input id=ids("subject") type="text" name="input[subject]" value=value("subject", &subject)/>
             {message("subject")}
         </div>
         <div class="field">
             <label for=ids("body")>"Details"</label>
-            <textarea id=ids("body") name="body" rows="4">{value("body", &body)}</textarea>
+            <textarea id=ids("body") name="input[body]" rows="4">{value("body", &body)}</textarea>
             {message("body")}
         </div>
     }
