@@ -45,10 +45,12 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// An absolute link to `path` on this site, as the request reached us (for links people copy).
-pub async fn absolute_url(path: &str) -> Result<String, AppError> {
+/// An absolute link to `path?query` on this site, as the request reached us: for links people
+/// copy and send (the set-password links). The query is encoded like every other link's
+/// ([`crate::ui::href`]).
+pub async fn absolute_url(path: &str, query: &[(&str, &str)]) -> Result<String, AppError> {
     let parts = leptos_axum::extract::<Parts>().await.map_err(|_| AppError::Internal)?;
     let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    Ok(format!("{scheme}://{host}{path}"))
+    Ok(format!("{scheme}://{host}{}", crate::ui::href(path, query)))
 }

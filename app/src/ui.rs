@@ -1,10 +1,10 @@
-//! Small components every slice uses: error display, the 404 page.
+//! Small components every slice uses: loading and error display, form fields, the pager, links
+//! with a query, the 404 page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::accounts::encode_query_value;
 use crate::error::AppError;
 
 /// Renders the errors an `<ErrorBoundary>` caught, in words a person can act on.
@@ -22,6 +22,27 @@ pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
                 }}
             </ul>
         </div>
+    }
+}
+
+/// A part of a page that waits for its data, the same way everywhere: `loading` while the data
+/// comes (or, once shown, the old view until the new one is ready), the errors if it fails, the
+/// children's view when it is there. Pages whose `<h1>` comes with the data give `heading`, so
+/// that a loading or failed page still has its one `<h1>`. Children are the usual
+/// `move || Suspend::new(async move { resource.await.map(|data| view! { … }) })`.
+#[component]
+pub fn Loaded(
+    #[prop(optional)] heading: Option<&'static str>,
+    #[prop(default = "Loading…")] loading: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let heading = move || heading.map(|h| view! { <h1>{h}</h1> });
+    view! {
+        <Transition fallback=move || view! { {heading()} <p>{loading}</p> }>
+            <ErrorBoundary fallback=move |errors| view! { {heading()} <ErrorList errors/> }>
+                {children()}
+            </ErrorBoundary>
+        </Transition>
     }
 }
 
@@ -59,7 +80,12 @@ pub fn ForbiddenPage() -> impl IntoView {
 #[component]
 pub fn FormField(
     label: &'static str,
+    /// The field's key: its id, its error message and its echoed value go by it.
     name: &'static str,
+    /// The server function's struct argument the field belongs to: the input is then named
+    /// `of[name]` (e.g. `input[first_name]`).
+    #[prop(optional)]
+    of: Option<&'static str>,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
@@ -73,6 +99,7 @@ pub fn FormField(
     #[prop(into)] error: Signal<Option<crate::error::AppError>>,
 ) -> impl IntoView {
     let initial = value;
+    let input_name = of.map(|arg| format!("{arg}[{name}]")).unwrap_or_else(|| name.to_owned());
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -103,7 +130,7 @@ pub fn FormField(
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             <input
                 id=id
-                name=name
+                name=input_name
                 type=input_type
                 autocomplete=autocomplete
                 required=required
@@ -151,31 +178,40 @@ pub fn saved_notice() -> impl IntoView {
     }
 }
 
-/// A link to another page of a list, keeping the other query parameters.
-fn page_href(base: &str, params: &[(&str, String)], page: i64) -> String {
-    let mut parts: Vec<String> = params
-        .iter()
-        .filter(|(k, v)| *k != "page" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
-        .collect();
-    parts.push(format!("page={page}"));
-    format!("{base}?{}", parts.join("&"))
+/// What a query value keeps as it is: letters, digits, RFC 3986's unreserved `-_.~`, and `/`
+/// (allowed in a query, and it keeps `?next=/staff` readable).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// One value for a URL's query, percent-encoded (UTF-8), the same on the server and in the browser.
+pub fn encode_query_value(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
-/// Previous/next links of a paged list.
+/// `path?key=value&…`, with the values encoded and the empty ones left out; just `path` when
+/// nothing is left. Every link with a query is built here.
+pub fn href(path: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// Previous/next links of a paged list; `href` gives the address of a page.
 #[component]
-pub fn Pager(
-    base: &'static str,
-    params: Vec<(&'static str, String)>,
-    page: i64,
-    pages: i64,
-) -> impl IntoView {
+pub fn Pager(href: impl Fn(i64) -> String + 'static, page: i64, pages: i64) -> impl IntoView {
     (pages > 1).then(|| {
         view! {
             <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=page_href(base, &params, page - 1)>"Previous page"</a> })}
+                {(page > 1).then(|| view! { <a href=href(page - 1)>"Previous page"</a> })}
                 <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=page_href(base, &params, page + 1)>"Next page"</a> })}
+                {(page < pages).then(|| view! { <a href=href(page + 1)>"Next page"</a> })}
             </nav>
         }
     })
@@ -185,4 +221,23 @@ pub fn Pager(
 pub fn id_param() -> Memo<Option<i64>> {
     let params = use_params_map();
     Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::href;
+
+    #[test]
+    fn links_encode_their_values_and_leave_out_empty_ones() {
+        assert_eq!(href("/staff/contacts", &[("q", ""), ("tag", "")]), "/staff/contacts");
+        assert_eq!(
+            href("/staff/contacts", &[("q", "Müller & Söhne"), ("status", ""), ("page", "2")]),
+            "/staff/contacts?q=M%C3%BCller%20%26%20S%C3%B6hne&page=2"
+        );
+        assert_eq!(
+            href("/login", &[("next", "/portal/details?tab=1")]),
+            "/login?next=/portal/details%3Ftab%3D1"
+        );
+        assert_eq!(href("/x", &[("q", "O'Brien (🚀)")]), "/x?q=O%27Brien%20%28%F0%9F%9A%80%29");
+    }
 }

@@ -31,7 +31,7 @@ pub async fn guard_areas(req: Request, next: Next) -> Response {
         None if is_api => error_response(AppError::Unauthenticated),
         None => {
             let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            Redirect::to(&format!("/login?next={}", super::encode_query_value(target))).into_response()
+            Redirect::to(&crate::ui::href("/login", &[("next", target)])).into_response()
         }
         Some(_) if is_api => error_response(AppError::Forbidden),
         Some(_) => {

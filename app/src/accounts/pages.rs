@@ -5,9 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::{current_user, Login, Logout, Register};
-use super::{encode_query_value, SessionUser, UserKind};
+use super::{SessionUser, UserKind};
 use crate::error::AppError;
-use crate::ui::{ErrorList, ForbiddenPage, FormAlert, FormField};
+use crate::ui::{href, ErrorList, ForbiddenPage, FormAlert, FormField};
 
 /// The signed-in user, loaded with the page and reloaded whenever `version` changes (after a
 /// sign-in or sign-out in this tab).
@@ -182,7 +182,7 @@ pub fn RequireKind(kind: UserKind, children: ChildrenFn) -> impl IntoView {
                         Ok(Some(_)) => view! { <ForbiddenPage/> }.into_any(),
                         Ok(None) => {
                             let next = location.pathname.get_untracked();
-                            let href = format!("/login?next={}", encode_query_value(&next));
+                            let href = href("/login", &[("next", &next)]);
                             view! {
                                 <h1>"Please sign in"</h1>
                                 <p><a href=href>"Sign in to continue"</a></p>

@@ -61,8 +61,8 @@ impl Permission {
             Permission::ContactsImport => "Import contacts",
             Permission::ActivitiesCreate => "Log activities",
             Permission::ActivitiesManageAll => "Edit or delete anyone's activities",
-            Permission::TagsSegmentsManage => "Manage tags and segments",
-            Permission::SettingsManage => "Manage settings lists and extra fields",
+            Permission::TagsSegmentsManage => "Manage tags",
+            Permission::SettingsManage => "Manage settings lists",
             Permission::UsersManage => "Manage users and groups",
         }
     }

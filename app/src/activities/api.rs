@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::{Activity, OpenTask, Timeline};
+use super::{Activity, ActivityInput, OpenTask, Timeline};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -83,16 +83,8 @@ pub async fn load_timeline(
 
 /// Logs an activity on a contact, then shows the contact's timeline.
 #[server(prefix = "/api/staff", endpoint = "log_activity")]
-pub async fn log_activity(
-    contact_id: i64,
-    kind: String,
-    subject: String,
-    body: String,
-    happened_at: String,
-    due_on: Option<String>,
-) -> Result<(), AppError> {
+pub async fn log_activity(contact_id: i64, #[server(default)] input: ActivityInput) -> Result<(), AppError> {
     use server::*;
-    let input = ActivityInput { kind, subject, body, happened_at, due_on: due_on.unwrap_or_default() };
     let result = async {
         let me = crate::accounts::auth::require(Permission::ActivitiesCreate).await?;
         let actor = crate::users::repo::Actor::from(&me);
@@ -124,16 +116,8 @@ pub async fn load_activity(id: i64) -> Result<Activity, AppError> {
 }
 
 #[server(prefix = "/api/staff", endpoint = "save_activity")]
-pub async fn save_activity(
-    id: i64,
-    kind: String,
-    subject: String,
-    body: String,
-    happened_at: String,
-    due_on: Option<String>,
-) -> Result<(), AppError> {
+pub async fn save_activity(id: i64, #[server(default)] input: ActivityInput) -> Result<(), AppError> {
     use server::*;
-    let input = ActivityInput { kind, subject, body, happened_at, due_on: due_on.unwrap_or_default() };
     let result = async {
         let editor = writer().await?;
         let mut conn = conn().await?;

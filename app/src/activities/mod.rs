@@ -78,7 +78,10 @@ pub struct FieldChange {
 
 /// What a person fills in to log or edit an activity. Times are as typed in the form
 /// (`YYYY-MM-DDTHH:MM`, a date `YYYY-MM-DD` for the due date).
+/// The forms send it as one struct argument (inputs named `input[subject]` …); a field left out
+/// of the post is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ActivityInput {
     pub kind: String,
     pub subject: String,

@@ -10,7 +10,7 @@ use super::api::{
 };
 use super::{linkify, Activity, ActivityKind, OpenTask, Timeline, TIMELINE_STEP};
 use crate::error::AppError;
-use crate::ui::{error_of, id_param, ErrorList, FormAlert};
+use crate::ui::{error_of, id_param, FormAlert, Loaded};
 
 /// The timeline of contact `contact_id`, following the `kind` and `shown` query parameters and
 /// reloading after any change made on the page.
@@ -92,7 +92,7 @@ fn ActivityFields(
         <div class="form-grid">
             <div class="field">
                 <label for=ids("kind")>"Type"</label>
-                <select id=ids("kind") name="kind">
+                <select id=ids("kind") name="input[kind]">
                     {ActivityKind::LOGGED.into_iter().map(|k| {
                         let kind_now = kind_now.clone();
                         view! { <option value=k.key() selected=move || kind_now() == k.key()>{k.label()}</option> }
@@ -102,23 +102,23 @@ fn ActivityFields(
             </div>
             <div class="field">
                 <label for=ids("happened_at")>"When"</label>
-                <input id=ids("happened_at") type="datetime-local" name="happened_at" value=value("happened_at", &happened_at)/>
+                <input id=ids("happened_at") type="datetime-local" name="input[happened_at]" value=value("happened_at", &happened_at)/>
                 {message("happened_at")}
             </div>
             <div class="field">
                 <label for=ids("due_on")>"Due date (tasks)"</label>
-                <input id=ids("due_on") type="date" name="due_on" value=value("due_on", &due_on)/>
+                <input id=ids("due_on") type="date" name="input[due_on]" value=value("due_on", &due_on)/>
                 {message("due_on")}
             </div>
         </div>
         <div class="field">
             <label for=ids("subject")>"Subject"</label>
-            <input id=ids("subject") type="text" name="subject" value=value("subject", &subject)/>
+            <input id=ids("subject") type="text" name="input[subject]" value=value("subject", &subject)/>
             {message("subject")}
         </div>
         <div class="field">
             <label for=ids("body")>"Details"</label>
-            <textarea id=ids("body") name="body" rows="4">{value("body", &body)}</textarea>
+            <textarea id=ids("body") name="input[body]" rows="4">{value("body", &body)}</textarea>
             {message("body")}
         </div>
     }
@@ -278,49 +278,47 @@ pub fn ActivityEditPage() -> impl IntoView {
         },
     );
     view! {
-        <Transition fallback=|| view! { <h1>"Activity"</h1> <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <h1>"Activity"</h1> <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    activity.await.map(|a: Activity| {
-                        let title = format!("Edit {}", a.kind.label().to_lowercase());
-                        let back = format!("/staff/contacts/{}#activity-{}", a.contact_id, a.id);
-                        view! {
-                            <Title text=title.clone()/>
-                            <h1>{title}</h1>
-                            <p><a href=back.clone()>"Back to the contact"</a></p>
-                            <ActionForm action=save>
-                                <FormAlert error/>
+        <Loaded heading="Activity">
+            {move || Suspend::new(async move {
+                activity.await.map(|a: Activity| {
+                    let title = format!("Edit {}", a.kind.label().to_lowercase());
+                    let back = format!("/staff/contacts/{}#activity-{}", a.contact_id, a.id);
+                    view! {
+                        <Title text=title.clone()/>
+                        <h1>{title}</h1>
+                        <p><a href=back.clone()>"Back to the contact"</a></p>
+                        <ActionForm action=save>
+                            <FormAlert error/>
+                            <input type="hidden" name="id" value=a.id.to_string()/>
+                            <ActivityFields
+                                kind=a.kind.key().to_owned()
+                                subject=a.subject.clone()
+                                body=a.body.clone()
+                                happened_at=a.happened_at_local.clone()
+                                due_on=a.due_on.clone().unwrap_or_default()
+                                error
+                                prefix="edit"
+                            />
+                            <button type="submit">"Save activity"</button>
+                            " "
+                            <a href=back>"Cancel"</a>
+                        </ActionForm>
+                        <section class="card danger" aria-labelledby="delete-heading">
+                            <h2 id="delete-heading">"Delete"</h2>
+                            <ActionForm action=delete>
+                                <FormAlert error=delete_error/>
                                 <input type="hidden" name="id" value=a.id.to_string()/>
-                                <ActivityFields
-                                    kind=a.kind.key().to_owned()
-                                    subject=a.subject.clone()
-                                    body=a.body.clone()
-                                    happened_at=a.happened_at_local.clone()
-                                    due_on=a.due_on.clone().unwrap_or_default()
-                                    error
-                                    prefix="edit"
-                                />
-                                <button type="submit">"Save activity"</button>
-                                " "
-                                <a href=back>"Cancel"</a>
+                                <div class="checkbox">
+                                    <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                    <label for="field-confirm">"Yes, delete this entry for good"</label>
+                                </div>
+                                <button type="submit" class="danger">"Delete activity"</button>
                             </ActionForm>
-                            <section class="card danger" aria-labelledby="delete-heading">
-                                <h2 id="delete-heading">"Delete"</h2>
-                                <ActionForm action=delete>
-                                    <FormAlert error=delete_error/>
-                                    <input type="hidden" name="id" value=a.id.to_string()/>
-                                    <div class="checkbox">
-                                        <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
-                                        <label for="field-confirm">"Yes, delete this entry for good"</label>
-                                    </div>
-                                    <button type="submit" class="danger">"Delete activity"</button>
-                                </ActionForm>
-                            </section>
-                        }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                        </section>
+                    }
+                })
+            })}
+        </Loaded>
     }
 }
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{Choices, Contact, ContactPage};
+use super::{Choices, Contact, ContactInput, ContactListParams, ContactPage};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -30,34 +30,13 @@ pub async fn contact_choices() -> Result<Choices, AppError> {
     respond(result)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One page of the contact list, for the list's URL query as it stands.
 #[server(prefix = "/api/staff", endpoint = "contacts")]
-pub async fn list_contacts(
-    search: Option<String>,
-    status: Option<String>,
-    tag: Option<String>,
-    service: Option<String>,
-    source: Option<String>,
-    owner: Option<String>,
-    sort: Option<String>,
-    dir: Option<String>,
-    page: Option<i64>,
-) -> Result<ContactPage, AppError> {
+pub async fn list_contacts(#[server(default)] list: ContactListParams) -> Result<ContactPage, AppError> {
     use server::*;
     let result = async {
         require(Permission::ContactsView).await?;
-        let query = super::ContactQuery {
-            search: search.unwrap_or_default(),
-            status_id: id_or_none(status),
-            tag_id: id_or_none(tag),
-            service_id: id_or_none(service),
-            traffic_source_id: id_or_none(source),
-            owner_id: id_or_none(owner),
-            sort: sort.as_deref().and_then(super::SortKey::parse).unwrap_or_default(),
-            descending: dir.as_deref() == Some("desc"),
-            page: page.unwrap_or(1),
-        };
-        Ok(repo::list(&mut conn().await?, &query).await?)
+        Ok(repo::list(&mut conn().await?, &list.query()).await?)
     }
     .await;
     respond(result)
@@ -75,58 +54,20 @@ pub async fn load_contact(id: i64) -> Result<Contact, AppError> {
 }
 
 /// Adds a contact (no `id`) or saves one (`id` and the `version` the form was opened at).
-#[allow(clippy::too_many_arguments)]
+/// `add_tags` is the "Add tags" field: names separated by commas, added to the ticked chips.
 #[server(prefix = "/api/staff", endpoint = "save_contact")]
 pub async fn save_contact(
     id: Option<i64>,
     version: Option<i64>,
-    first_name: String,
-    last_name: String,
-    email: String,
-    phone: String,
-    company: String,
-    job_title: String,
-    street: String,
-    city: String,
-    postal_code: String,
-    country: String,
-    website: String,
-    notes: String,
-    status_id: Option<String>,
-    traffic_source_id: Option<String>,
-    owner_id: Option<String>,
-    service_ids: Option<Vec<i64>>,
-    tag_list: Option<Vec<String>>,
-    tags: Option<String>,
+    #[server(default)] input: ContactInput,
+    #[server(default)] add_tags: String,
 ) -> Result<(), AppError> {
     use server::*;
     let result = async {
         let me =
             require(if id.is_some() { Permission::ContactsEdit } else { Permission::ContactsCreate }).await?;
-        let input = super::ContactInput {
-            first_name,
-            last_name,
-            email,
-            phone,
-            company,
-            job_title,
-            street,
-            city,
-            postal_code,
-            country,
-            website,
-            notes,
-            status_id: id_or_none(status_id),
-            traffic_source_id: id_or_none(traffic_source_id),
-            owner_id: id_or_none(owner_id),
-            service_ids: service_ids.unwrap_or_default(),
-            // The ticked chips, then the names typed into "Add tags".
-            tags: tag_list
-                .unwrap_or_default()
-                .into_iter()
-                .chain(tags.unwrap_or_default().split(',').map(str::to_owned))
-                .collect(),
-        };
+        let mut input = input;
+        input.add_typed_tags(&add_tags);
         let echo = input.echo();
         let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (*k, v.as_str())).collect();
         input.validate().with_values(&echo).into_result()?;
@@ -172,7 +113,7 @@ pub async fn invite_to_portal(id: i64) -> Result<String, AppError> {
         let mut conn = conn().await?;
         let user_id = repo::grant_portal_access(&mut conn, &actor, id).await?;
         let token = create_password_token(&mut conn, &actor, user_id).await?;
-        crate::api::absolute_url(&format!("/set-password?token={token}")).await
+        crate::api::absolute_url("/set-password", &[("token", &token)]).await
     }
     .await;
     respond(result)

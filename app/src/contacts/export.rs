@@ -5,10 +5,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
 
 use super::repo;
-use super::{Contact, ContactQuery};
+use super::{Contact, ContactListParams};
 use crate::accounts::auth::AuthSession;
 use crate::api::AppState;
 use crate::users::Permission;
@@ -85,15 +84,11 @@ fn csv_bytes(rows: &[Vec<String>]) -> Result<Bytes, std::io::Error> {
     writer.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-fn param(params: &HashMap<String, String>, key: &str) -> Option<i64> {
-    params.get(key).and_then(|v| v.trim().parse().ok())
-}
-
 /// `GET /staff/contacts/export.csv?q=…&status=…` — the same filters as the list page.
 pub async fn export_csv(
     State(state): State<AppState>,
     auth: AuthSession,
-    Query(params): Query<HashMap<String, String>>,
+    Query(list): Query<ContactListParams>,
 ) -> Response {
     let Some(user) = auth.user else {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -110,15 +105,8 @@ pub async fn export_csv(
     if !allowed {
         return (StatusCode::FORBIDDEN, "You may not export contacts.").into_response();
     }
-    let query = ContactQuery {
-        search: params.get("q").cloned().unwrap_or_default(),
-        status_id: param(&params, "status"),
-        tag_id: param(&params, "tag"),
-        service_id: param(&params, "service"),
-        traffic_source_id: param(&params, "source"),
-        owner_id: param(&params, "owner"),
-        ..Default::default()
-    };
+    // Every contact that matches, in id order: the list's sort and page do not apply.
+    let query = list.filters().query();
     tracing::info!(user_id = user.id, ?query, "contacts exported");
     // State: (pool, filters, last id written, header written, finished).
     let header = vec![HEADER.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];

@@ -12,6 +12,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
 
+use leptos::Params;
+use leptos_router::params::Params;
 use serde::{Deserialize, Serialize};
 
 /// An entry of one of the settings lists (status, service, traffic source) or a tag.
@@ -33,8 +35,11 @@ pub struct Choices {
     pub owners: Vec<Choice>,
 }
 
-/// What a person types into the add and edit forms.
+/// What a person types into the add and edit forms. The form sends it as one struct argument
+/// (inputs named `input[first_name]`, repeated `input[tags][]` and `input[service_ids][]`);
+/// a field left out of the post is empty, and unticked checkboxes send nothing at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContactInput {
     pub first_name: String,
     pub last_name: String,
@@ -101,6 +106,12 @@ impl ContactInput {
         .filter(|s| !s.trim().is_empty())
         .collect::<Vec<_>>()
         .join(", ")
+    }
+
+    /// The tag names as the form sends them: the ticked chips, then what was typed into "Add
+    /// tags", where commas separate names.
+    pub fn add_typed_tags(&mut self, typed: &str) {
+        self.tags.extend(typed.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
     }
 
     /// The submitted text fields, to give back with errors so nothing typed is lost.
@@ -208,7 +219,7 @@ impl SortKey {
     }
 }
 
-/// The state of the contact list; every part of it lives in the URL.
+/// The contact list as the repository reads it; [`ContactListParams`] is how it sits in the URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ContactQuery {
     pub search: String,
@@ -220,6 +231,78 @@ pub struct ContactQuery {
     pub sort: SortKey,
     pub descending: bool,
     pub page: i64,
+}
+
+/// The contact list's URL query, `/staff/contacts?q=…&status=…&sort=…&dir=desc&page=2`: every
+/// filter, the sort and the page, so that a list can be shared and the back button works. The
+/// field names are the URL's keys. Values stay text: the filter form sends `status=` for "Any",
+/// and a mistyped address shows the unfiltered list rather than an error.
+#[derive(Params, Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContactListParams {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub tag: Option<String>,
+    pub service: Option<String>,
+    pub source: Option<String>,
+    pub owner: Option<String>,
+    pub sort: Option<String>,
+    pub dir: Option<String>,
+    pub page: Option<String>,
+}
+
+impl ContactListParams {
+    /// What the repository is asked for.
+    pub fn query(&self) -> ContactQuery {
+        let id = |value: &Option<String>| value.as_deref().and_then(|v| v.trim().parse().ok());
+        ContactQuery {
+            search: self.q.clone().unwrap_or_default(),
+            status_id: id(&self.status),
+            tag_id: id(&self.tag),
+            service_id: id(&self.service),
+            traffic_source_id: id(&self.source),
+            owner_id: id(&self.owner),
+            sort: self.sort.as_deref().and_then(SortKey::parse).unwrap_or_default(),
+            descending: self.dir.as_deref() == Some("desc"),
+            page: self.page.as_deref().and_then(|p| p.trim().parse().ok()).unwrap_or(1),
+        }
+    }
+
+    /// The same filters, without sort and page (what the CSV export takes).
+    pub fn filters(&self) -> Self {
+        Self { sort: None, dir: None, page: None, ..self.clone() }
+    }
+
+    /// The list sorted by `key`: ascending, or descending when it is sorted by `key` already.
+    pub fn sorted_by(&self, key: SortKey) -> Self {
+        let query = self.query();
+        let dir = if query.sort == key && !query.descending { "desc" } else { "asc" };
+        Self { sort: Some(key.key().to_owned()), dir: Some(dir.to_owned()), page: None, ..self.clone() }
+    }
+
+    /// Another page of the same list.
+    pub fn at_page(&self, page: i64) -> Self {
+        Self { page: Some(page.to_string()), ..self.clone() }
+    }
+
+    /// `path` with these parameters as its query (empty ones left out).
+    pub fn href(&self, path: &str) -> String {
+        let Self { q, status, tag, service, source, owner, sort, dir, page } = self;
+        let pairs = [
+            ("q", q),
+            ("status", status),
+            ("tag", tag),
+            ("service", service),
+            ("source", source),
+            ("owner", owner),
+            ("sort", sort),
+            ("dir", dir),
+            ("page", page),
+        ];
+        let pairs: Vec<(&str, &str)> =
+            pairs.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))).collect();
+        crate::ui::href(path, &pairs)
+    }
 }
 
 pub const CONTACTS_PER_PAGE: i64 = 25;
@@ -237,4 +320,34 @@ pub struct ContactPage {
 pub struct StatusCount {
     pub status: Choice,
     pub contacts: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ContactListParams, SortKey};
+
+    fn url(pairs: &[(&'static str, &str)]) -> ContactListParams {
+        use leptos_router::params::{Params, ParamsMap};
+        let map: ParamsMap = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        ContactListParams::from_map(&map).unwrap()
+    }
+
+    #[test]
+    fn the_list_address_reads_leniently_and_its_links_keep_the_filters() {
+        let list = url(&[("q", "Zoë"), ("status", ""), ("tag", "7"), ("owner", "x"), ("page", "3")]);
+        let query = list.query();
+        assert_eq!(
+            (query.search.as_str(), query.status_id, query.tag_id, query.owner_id),
+            ("Zoë", None, Some(7), None)
+        );
+        assert_eq!((query.sort, query.descending, query.page), (SortKey::Name, false, 3));
+        assert_eq!(list.href("/staff/contacts"), "/staff/contacts?q=Zo%C3%AB&tag=7&owner=x&page=3");
+        // Sorting starts at the first page; a second click on the same column reverses it.
+        let by_company = list.sorted_by(SortKey::Company);
+        assert_eq!(by_company.href("/l"), "/l?q=Zo%C3%AB&tag=7&owner=x&sort=company&dir=asc");
+        assert!(by_company.sorted_by(SortKey::Company).query().descending);
+        assert!(!by_company.sorted_by(SortKey::Company).sorted_by(SortKey::Company).query().descending);
+        assert_eq!(list.filters().href("/e"), "/e?q=Zo%C3%AB&tag=7&owner=x");
+        assert_eq!(url(&[]).query().page, 1);
+    }
 }

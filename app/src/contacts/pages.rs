@@ -2,19 +2,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::use_query;
 
 use super::api::{
     contact_choices, list_contacts, list_tags, load_contact, BulkContacts, DeleteContact, DeleteTag,
     InviteToPortal, MergeTags, RenameTag, RevokePortal, SaveContact,
 };
-use super::{Choice, Choices, Contact, ContactPage, SortKey};
-use crate::accounts::encode_query_value;
+use super::{Choice, Choices, Contact, ContactListParams, ContactPage, SortKey};
 use crate::accounts::pages::Auth;
 use crate::activities::pages::{timeline_resource, ActivitySection, TimelineActions};
 use crate::activities::Timeline;
 use crate::error::AppError;
-use crate::ui::{error_of, id_param, saved_notice, ErrorList, FormAlert, FormField, Pager};
+use crate::ui::{error_of, id_param, saved_notice, FormAlert, FormField, Loaded, Pager};
 use crate::users::Permission;
 
 /// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
@@ -22,8 +21,6 @@ fn can(permission: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'stat
     let auth = expect_context::<Auth>();
     move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(permission))
 }
-
-const FILTERS: [&str; 6] = ["q", "status", "tag", "service", "source", "owner"];
 
 #[component]
 fn FilterSelect(
@@ -50,57 +47,24 @@ fn FilterSelect(
 
 #[component]
 pub fn ContactsPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |k: &str| query.read().get(k).unwrap_or_default();
+    let query = use_query::<ContactListParams>();
+    // Every field is optional text, so the URL always parses.
+    let list = Memo::new(move |_| query.get().unwrap_or_default());
+    let param = move |value: fn(&ContactListParams) -> &Option<String>| {
+        move || value(&list.read()).clone().unwrap_or_default()
+    };
     let bulk = ServerAction::<BulkContacts>::new();
     let bulk_error = error_of(bulk.value());
-    let location = use_location();
-    let contacts = Resource::new(
-        move || (query.get(), bulk.version().get()),
-        |(q, _)| {
-            list_contacts(
-                q.get("q"),
-                q.get("status"),
-                q.get("tag"),
-                q.get("service"),
-                q.get("source"),
-                q.get("owner"),
-                q.get("sort"),
-                q.get("dir"),
-                q.get("page").and_then(|p| p.parse().ok()),
-            )
-        },
-    );
+    let contacts = Resource::new(move || (list.get(), bulk.version().get()), |(list, _)| list_contacts(list));
     let choices = Resource::new(|| (), |_| contact_choices());
     let can_create = can(Permission::ContactsCreate);
     let can_export = can(Permission::ContactsExport);
-    let export_href = move || {
-        let parts: Vec<String> = FILTERS
-            .iter()
-            .filter_map(|k| {
-                let v = param(k);
-                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
-            })
-            .collect();
-        format!("/staff/contacts/export.csv?{}", parts.join("&"))
-    };
+    let export_href = move || list.read().filters().href("/staff/contacts/export.csv");
     // A column header links to the list sorted by it; a second click reverses the order.
-    let sort_href = move |key: SortKey| {
-        let current = SortKey::parse(&param("sort")).unwrap_or_default();
-        let dir = if current == key && param("dir") != "desc" { "desc" } else { "asc" };
-        let mut parts: Vec<String> = FILTERS
-            .iter()
-            .filter_map(|k| {
-                let v = param(k);
-                (!v.is_empty()).then(|| format!("{k}={}", encode_query_value(&v)))
-            })
-            .collect();
-        parts.push(format!("sort={}&dir={dir}", key.key()));
-        format!("/staff/contacts?{}", parts.join("&"))
-    };
+    let sort_href = move |key: SortKey| list.read().sorted_by(key).href("/staff/contacts");
     let sort_state = move |key: SortKey| {
-        let current = SortKey::parse(&param("sort")).unwrap_or_default();
-        (current == key).then(|| if param("dir") == "desc" { "descending" } else { "ascending" })
+        let query = list.read().query();
+        (query.sort == key).then_some(if query.descending { "descending" } else { "ascending" })
     };
     let header = move |key: SortKey, label: &'static str| {
         view! {
@@ -126,116 +90,114 @@ pub fn ContactsPage() -> impl IntoView {
         <form method="get" action="/staff/contacts" class="filters" role="search" aria-label="Find contacts">
             <div class="field">
                 <label for="filter-q">"Search"</label>
-                <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=move || param("q")/>
+                <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=param(|l| &l.q)/>
             </div>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let c: Choices = choices.await.unwrap_or_default();
                     view! {
-                        <FilterSelect label="Status" name="status" options=c.statuses selected=Signal::derive(move || param("status"))/>
-                        <FilterSelect label="Tag" name="tag" options=c.tags selected=Signal::derive(move || param("tag"))/>
-                        <FilterSelect label="Service" name="service" options=c.services selected=Signal::derive(move || param("service"))/>
-                        <FilterSelect label="Traffic source" name="source" options=c.traffic_sources selected=Signal::derive(move || param("source"))/>
-                        <FilterSelect label="Owner" name="owner" options=c.owners selected=Signal::derive(move || param("owner"))/>
+                        <FilterSelect label="Status" name="status" options=c.statuses selected=Signal::derive(param(|l| &l.status))/>
+                        <FilterSelect label="Tag" name="tag" options=c.tags selected=Signal::derive(param(|l| &l.tag))/>
+                        <FilterSelect label="Service" name="service" options=c.services selected=Signal::derive(param(|l| &l.service))/>
+                        <FilterSelect label="Traffic source" name="source" options=c.traffic_sources selected=Signal::derive(param(|l| &l.source))/>
+                        <FilterSelect label="Owner" name="owner" options=c.owners selected=Signal::derive(param(|l| &l.owner))/>
                     }
                 })}
             </Transition>
-            <input type="hidden" name="sort" value=move || param("sort")/>
-            <input type="hidden" name="dir" value=move || param("dir")/>
+            <input type="hidden" name="sort" value=param(|l| &l.sort)/>
+            <input type="hidden" name="dir" value=param(|l| &l.dir)/>
             <button type="submit">"Search"</button>
         </form>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    let params: Vec<(&'static str, String)> =
-                        FILTERS.iter().chain(["sort", "dir"].iter()).map(|k| (*k, param(k))).collect();
-                    let c: Choices = choices.await.unwrap_or_default();
-                    let back = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked().trim_start_matches('?').is_empty().then(String::new).unwrap_or_else(|| format!("?{}", location.search.get_untracked().trim_start_matches('?'))));
-                    let field_error = move |name: &'static str| {
-                        move || bulk_error.get().and_then(|e| e.field(name)).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
-                    };
-                    contacts.await.map(|page: ContactPage| view! {
-                        <p>{match page.total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
-                        <ActionForm action=bulk attr:class="bulk-form">
-                        <input type="hidden" name="back" value=back/>
-                        <table>
-                            <thead>
+        <Loaded>
+            {move || Suspend::new(async move {
+                let shown = list.get_untracked();
+                let c: Choices = choices.await.unwrap_or_default();
+                // After a bulk action, back to the same list (and page).
+                let back = shown.href("/staff/contacts");
+                let field_error = move |name: &'static str| {
+                    move || bulk_error.get().and_then(|e| e.field(name)).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+                };
+                contacts.await.map(|page: ContactPage| view! {
+                    <p>{match page.total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                    <ActionForm action=bulk attr:class="bulk-form">
+                    <input type="hidden" name="back" value=back/>
+                    <table>
+                        <thead>
+                            <tr>
+                                <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                                {header(SortKey::Name, "Name")}
+                                {header(SortKey::Email, "Email")}
+                                <th scope="col">"Phone"</th>
+                                {header(SortKey::Company, "Company")}
+                                {header(SortKey::Status, "Status")}
+                                <th scope="col">"Tags"</th>
+                                <th scope="col">"Owner"</th>
+                                {header(SortKey::Updated, "Updated")}
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|r| view! {
                                 <tr>
-                                    <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                                    {header(SortKey::Name, "Name")}
-                                    {header(SortKey::Email, "Email")}
-                                    <th scope="col">"Phone"</th>
-                                    {header(SortKey::Company, "Company")}
-                                    {header(SortKey::Status, "Status")}
-                                    <th scope="col">"Tags"</th>
-                                    <th scope="col">"Owner"</th>
-                                    {header(SortKey::Updated, "Updated")}
+                                    <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
+                                    <td><a href=format!("/staff/contacts/{}", r.id)>{r.name}</a></td>
+                                    <td>{r.email.unwrap_or_default()}</td>
+                                    <td>{r.phone}</td>
+                                    <td>{r.company}</td>
+                                    <td>{r.status.map(|s| view! { <StatusBadge status=s/> })}</td>
+                                    <td>{r.tags.join(", ")}</td>
+                                    <td>{r.owner.unwrap_or_default()}</td>
+                                    <td>{r.updated_at}</td>
                                 </tr>
-                            </thead>
-                            <tbody>
-                                {page.rows.into_iter().map(|r| view! {
-                                    <tr>
-                                        <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
-                                        <td><a href=format!("/staff/contacts/{}", r.id)>{r.name}</a></td>
-                                        <td>{r.email.unwrap_or_default()}</td>
-                                        <td>{r.phone}</td>
-                                        <td>{r.company}</td>
-                                        <td>{r.status.map(|s| view! { <StatusBadge status=s/> })}</td>
-                                        <td>{r.tags.join(", ")}</td>
-                                        <td>{r.owner.unwrap_or_default()}</td>
-                                        <td>{r.updated_at}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        {field_error("ids")}
-                        <fieldset class="bulk">
-                            <legend>"With the selected contacts"</legend>
-                            <div class="filters">
-                                <div class="field">
-                                    <label for="bulk-action">"Action"</label>
-                                    <select id="bulk-action" name="action">
-                                        <option value="add_tag">"Add a tag"</option>
-                                        <option value="remove_tag">"Remove a tag"</option>
-                                        <option value="set_status">"Set the status"</option>
-                                        <option value="set_owner">"Change the owner"</option>
-                                        <option value="delete">"Delete"</option>
-                                    </select>
-                                </div>
-                                <div class="field">
-                                    <label for="bulk-tag">"Tag name"</label>
-                                    <input id="bulk-tag" name="tag" type="text"/>
-                                </div>
-                                <div class="field">
-                                    <label for="bulk-status">"New status"</label>
-                                    <select id="bulk-status" name="status_id">
-                                        <option value="">"None"</option>
-                                        {c.statuses.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <div class="field">
-                                    <label for="bulk-owner">"New owner"</label>
-                                    <select id="bulk-owner" name="owner_id">
-                                        <option value="">"Nobody"</option>
-                                        {c.owners.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <div class="checkbox">
-                                    <input type="checkbox" id="bulk-confirm" name="confirm" value="yes"/>
-                                    <label for="bulk-confirm">"Yes, delete the selected contacts"</label>
-                                </div>
-                                <button type="submit">"Apply to selected"</button>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {field_error("ids")}
+                    <fieldset class="bulk">
+                        <legend>"With the selected contacts"</legend>
+                        <div class="filters">
+                            <div class="field">
+                                <label for="bulk-action">"Action"</label>
+                                <select id="bulk-action" name="action">
+                                    <option value="add_tag">"Add a tag"</option>
+                                    <option value="remove_tag">"Remove a tag"</option>
+                                    <option value="set_status">"Set the status"</option>
+                                    <option value="set_owner">"Change the owner"</option>
+                                    <option value="delete">"Delete"</option>
+                                </select>
                             </div>
-                            {field_error("tag")}
-                            {field_error("confirm")}
-                            {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
-                        </fieldset>
-                        </ActionForm>
-                        <Pager base="/staff/contacts" params page=page.page pages=page.pages/>
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                            <div class="field">
+                                <label for="bulk-tag">"Tag name"</label>
+                                <input id="bulk-tag" name="tag" type="text"/>
+                            </div>
+                            <div class="field">
+                                <label for="bulk-status">"New status"</label>
+                                <select id="bulk-status" name="status_id">
+                                    <option value="">"None"</option>
+                                    {c.statuses.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="bulk-owner">"New owner"</label>
+                                <select id="bulk-owner" name="owner_id">
+                                    <option value="">"Nobody"</option>
+                                    {c.owners.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="checkbox">
+                                <input type="checkbox" id="bulk-confirm" name="confirm" value="yes"/>
+                                <label for="bulk-confirm">"Yes, delete the selected contacts"</label>
+                            </div>
+                            <button type="submit">"Apply to selected"</button>
+                        </div>
+                        {field_error("tag")}
+                        {field_error("confirm")}
+                        {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
+                    </fieldset>
+                    </ActionForm>
+                    <Pager href=move |n| shown.at_page(n).href("/staff/contacts") page=page.page pages=page.pages/>
+                })
+            })}
+        </Loaded>
     }
 }
 
@@ -265,107 +227,105 @@ pub fn ContactProfilePage() -> impl IntoView {
     let delete_error = error_of(delete.value());
     let (can_edit, can_delete) = (can(Permission::ContactsEdit), can(Permission::ContactsDelete));
     view! {
-        <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    let loaded = match (contact.await, timeline.await) {
-                        (Ok(contact), Ok(timeline)) => Ok((contact, timeline)),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
+        <Loaded heading="Contact">
+            {move || Suspend::new(async move {
+                let loaded = match (contact.await, timeline.await) {
+                    (Ok(contact), Ok(timeline)) => Ok((contact, timeline)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                loaded.map(|(c, timeline): (Contact, Timeline)| {
+                    let name = c.display_name();
+                    let i = c.input.clone();
+                    let id = c.id;
+                    let delete_label = format!("Yes, delete {name} for good");
+                    let fact = |label: &'static str, value: String| {
+                        (!value.trim().is_empty()).then(|| view! { <dt>{label}</dt><dd>{value}</dd> })
                     };
-                    loaded.map(|(c, timeline): (Contact, Timeline)| {
-                        let name = c.display_name();
-                        let i = c.input.clone();
-                        let id = c.id;
-                        let delete_label = format!("Yes, delete {name} for good");
-                        let fact = |label: &'static str, value: String| {
-                            (!value.trim().is_empty()).then(|| view! { <dt>{label}</dt><dd>{value}</dd> })
-                        };
-                        let address = i.address_line();
-                        view! {
-                            <Title text=name.clone()/>
-                            <h1>{name.clone()}</h1>
-                            <p><a href="/staff/contacts">"Back to all contacts"</a></p>
-                            {saved_notice()}
-                            <Show when=can_edit>
-                                <p><a class="button" href=format!("/staff/contacts/{id}/edit")>"Edit contact"</a></p>
-                            </Show>
-                            <dl class="facts">
-                                {fact("Email", i.email.clone())}
-                                {fact("Phone", i.phone.clone())}
-                                {fact("Company", i.company.clone())}
-                                {fact("Job title", i.job_title.clone())}
-                                {fact("Address", address)}
-                                {fact("Website", i.website.clone())}
-                                <dt>"Status"</dt>
-                                <dd>{c.status.clone().map(|s| view! { <StatusBadge status=s/> }.into_any()).unwrap_or_else(|| "None".into_any())}</dd>
-                                {fact("Services", c.services.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", "))}
-                                {fact("Traffic source", c.traffic_source.clone().map(|s| s.name).unwrap_or_default())}
-                                {fact("Tags", c.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "))}
-                                {fact("Owner", c.owner.clone().map(|o| o.name).unwrap_or_default())}
-                                {fact("Notes", i.notes.clone())}
-                                <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
-                                <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
-                            </dl>
-                            <ActivitySection contact_id=id timeline/>
-                            {can_edit().then(|| {
-                                let state = match &c.portal {
-                                    None => "This contact has no portal access.".to_owned(),
-                                    Some(p) if p.is_active => format!(
-                                        "{} can sign in to the portal. Last sign-in: {}.",
-                                        p.email,
-                                        p.last_sign_in.clone().unwrap_or_else(|| "never".into())
-                                    ),
-                                    Some(p) => format!("Portal access for {} is revoked.", p.email),
-                                };
-                                let active = c.portal.as_ref().is_some_and(|p| p.is_active);
-                                view! {
-                                    <section class="card" aria-labelledby="portal-heading">
-                                        <h2 id="portal-heading">"Client portal"</h2>
-                                        <p>{state}</p>
-                                        <ActionForm action=invite>
-                                            <input type="hidden" name="id" value=id.to_string()/>
-                                            <button type="submit" class="secondary">
-                                                {if active { "Create a new set-password link" } else { "Invite to portal" }}
-                                            </button>
-                                        </ActionForm>
-                                        {move || invite.value().get().map(|r| match r {
-                                            Ok(url) => view! {
-                                                <div class="field">
-                                                    <label for="portal-link">"Link to send"</label>
-                                                    <input id="portal-link" type="text" readonly=true value=url/>
-                                                    <p class="hint">"It works once, for 24 hours. Send it to the client yourself."</p>
-                                                </div>
-                                            }.into_any(),
-                                            Err(e) => view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }.into_any(),
-                                        })}
-                                        {active.then(|| view! {
-                                            <ActionForm action=revoke>
-                                                <input type="hidden" name="id" value=id.to_string()/>
-                                                <button type="submit" class="secondary">"Revoke portal access"</button>
-                                            </ActionForm>
-                                        })}
-                                    </section>
-                                }
-                            })}
-                            {can_delete().then(|| view! {
-                                <section class="card danger" aria-labelledby="delete-heading">
-                                    <h2 id="delete-heading">"Delete"</h2>
-                                    <ActionForm action=delete>
-                                        <FormAlert error=delete_error/>
+                    let address = i.address_line();
+                    view! {
+                        <Title text=name.clone()/>
+                        <h1>{name.clone()}</h1>
+                        <p><a href="/staff/contacts">"Back to all contacts"</a></p>
+                        {saved_notice()}
+                        <Show when=can_edit>
+                            <p><a class="button" href=format!("/staff/contacts/{id}/edit")>"Edit contact"</a></p>
+                        </Show>
+                        <dl class="facts">
+                            {fact("Email", i.email.clone())}
+                            {fact("Phone", i.phone.clone())}
+                            {fact("Company", i.company.clone())}
+                            {fact("Job title", i.job_title.clone())}
+                            {fact("Address", address)}
+                            {fact("Website", i.website.clone())}
+                            <dt>"Status"</dt>
+                            <dd>{c.status.clone().map(|s| view! { <StatusBadge status=s/> }.into_any()).unwrap_or_else(|| "None".into_any())}</dd>
+                            {fact("Services", c.services.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", "))}
+                            {fact("Traffic source", c.traffic_source.clone().map(|s| s.name).unwrap_or_default())}
+                            {fact("Tags", c.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "))}
+                            {fact("Owner", c.owner.clone().map(|o| o.name).unwrap_or_default())}
+                            {fact("Notes", i.notes.clone())}
+                            <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
+                            <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
+                        </dl>
+                        <ActivitySection contact_id=id timeline/>
+                        {can_edit().then(|| {
+                            let state = match &c.portal {
+                                None => "This contact has no portal access.".to_owned(),
+                                Some(p) if p.is_active => format!(
+                                    "{} can sign in to the portal. Last sign-in: {}.",
+                                    p.email,
+                                    p.last_sign_in.clone().unwrap_or_else(|| "never".into())
+                                ),
+                                Some(p) => format!("Portal access for {} is revoked.", p.email),
+                            };
+                            let active = c.portal.as_ref().is_some_and(|p| p.is_active);
+                            view! {
+                                <section class="card" aria-labelledby="portal-heading">
+                                    <h2 id="portal-heading">"Client portal"</h2>
+                                    <p>{state}</p>
+                                    <ActionForm action=invite>
                                         <input type="hidden" name="id" value=id.to_string()/>
-                                        <div class="checkbox">
-                                            <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
-                                            <label for="field-confirm">{delete_label.clone()}</label>
-                                        </div>
-                                        <button type="submit" class="danger">"Delete contact"</button>
+                                        <button type="submit" class="secondary">
+                                            {if active { "Create a new set-password link" } else { "Invite to portal" }}
+                                        </button>
                                     </ActionForm>
+                                    {move || invite.value().get().map(|r| match r {
+                                        Ok(url) => view! {
+                                            <div class="field">
+                                                <label for="portal-link">"Link to send"</label>
+                                                <input id="portal-link" type="text" readonly=true value=url/>
+                                                <p class="hint">"It works once, for 24 hours. Send it to the client yourself."</p>
+                                            </div>
+                                        }.into_any(),
+                                        Err(e) => view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                                    })}
+                                    {active.then(|| view! {
+                                        <ActionForm action=revoke>
+                                            <input type="hidden" name="id" value=id.to_string()/>
+                                            <button type="submit" class="secondary">"Revoke portal access"</button>
+                                        </ActionForm>
+                                    })}
                                 </section>
-                            })}
-                        }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                            }
+                        })}
+                        {can_delete().then(|| view! {
+                            <section class="card danger" aria-labelledby="delete-heading">
+                                <h2 id="delete-heading">"Delete"</h2>
+                                <ActionForm action=delete>
+                                    <FormAlert error=delete_error/>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <div class="checkbox">
+                                        <input type="checkbox" id="field-confirm" name="confirm" value="yes" required=true/>
+                                        <label for="field-confirm">{delete_label.clone()}</label>
+                                    </div>
+                                    <button type="submit" class="danger">"Delete contact"</button>
+                                </ActionForm>
+                            </section>
+                        })}
+                    }
+                })
+            })}
+        </Loaded>
     }
 }
 
@@ -404,7 +364,7 @@ fn TagPicker(
             <div class="chips">
                 <For each=move || chips.get() key=|(_, name)| name.to_lowercase() let((i, name))>
                     <span class="chip">
-                        <input type="checkbox" id=format!("tag-chip-{i}") name="tag_list[]" value=name.clone() checked=true/>
+                        <input type="checkbox" id=format!("tag-chip-{i}") name="input[tags][]" value=name.clone() checked=true/>
                         <label for=format!("tag-chip-{i}")>{name}</label>
                     </span>
                 </For>
@@ -416,7 +376,7 @@ fn TagPicker(
                 </p>
                 <input
                     id="field-tags"
-                    name="tags"
+                    name="add_tags"
                     type="text"
                     list="tag-suggestions"
                     autocomplete="off"
@@ -458,87 +418,85 @@ pub fn ContactFormPage() -> impl IntoView {
         },
     );
     view! {
-        <Transition fallback=|| view! { <h1>"Contact"</h1> <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <h1>"Contact"</h1> <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    let loaded = match (choices.await, contact.await) {
-                        (Ok(choices), Ok(contact)) => Ok((choices, contact)),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
-                    };
-                    loaded.map(|(choices, contact): (Choices, Option<Contact>)| {
-                        let title = contact.as_ref().map(|c| format!("Edit {}", c.display_name())).unwrap_or_else(|| "Add contact".into());
-                        let input = contact.as_ref().map(|c| c.input.clone()).unwrap_or_default();
-                        let (contact_id, version) = (contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.version));
-                        let cancel = contact_id.map(|id| format!("/staff/contacts/{id}")).unwrap_or_else(|| "/staff/contacts".into());
-                        let select = move |label: &'static str, name: &'static str, options: Vec<Choice>, current: Option<i64>| {
-                            let field = format!("field-{name}");
-                            view! {
-                                <div class="field">
-                                    <label for=field.clone()>{label}</label>
-                                    <select id=field name=name>
-                                        <option value="">"None"</option>
-                                        {options.into_iter().map(|o| view! {
-                                            <option value=o.id.to_string() selected=current == Some(o.id)>{o.name}</option>
-                                        }).collect_view()}
-                                    </select>
-                                </div>
-                            }
-                        };
-                        let text = move |label: &'static str, name: &'static str, value: String| {
-                            view! { <FormField label name value error/> }
-                        };
+        <Loaded heading="Contact">
+            {move || Suspend::new(async move {
+                let loaded = match (choices.await, contact.await) {
+                    (Ok(choices), Ok(contact)) => Ok((choices, contact)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                loaded.map(|(choices, contact): (Choices, Option<Contact>)| {
+                    let title = contact.as_ref().map(|c| format!("Edit {}", c.display_name())).unwrap_or_else(|| "Add contact".into());
+                    let input = contact.as_ref().map(|c| c.input.clone()).unwrap_or_default();
+                    let (contact_id, version) = (contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.version));
+                    let cancel = contact_id.map(|id| format!("/staff/contacts/{id}")).unwrap_or_else(|| "/staff/contacts".into());
+                    let select = move |label: &'static str, name: &'static str, options: Vec<Choice>, current: Option<i64>| {
+                        let field = format!("field-{name}");
                         view! {
-                            <Title text=title.clone()/>
-                            <h1>{title}</h1>
-                            <ActionForm action=save attr:class="contact-form">
-                                <FormAlert error/>
-                                {contact_id.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
-                                {version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
-                                <div class="form-grid">
-                                    {text("First name", "first_name", input.first_name.clone())}
-                                    {text("Last name", "last_name", input.last_name.clone())}
-                                    <FormField label="Email" name="email" input_type="email" value=input.email.clone() error/>
-                                    <FormField label="Phone" name="phone" input_type="tel" value=input.phone.clone() error/>
-                                    {text("Company", "company", input.company.clone())}
-                                    {text("Job title", "job_title", input.job_title.clone())}
-                                    {text("Street", "street", input.street.clone())}
-                                    {text("City", "city", input.city.clone())}
-                                    {text("Postal code", "postal_code", input.postal_code.clone())}
-                                    {text("Country", "country", input.country.clone())}
-                                    {text("Website", "website", input.website.clone())}
-                                    {select("Status", "status_id", choices.statuses.clone(), input.status_id)}
-                                    {select("Traffic source", "traffic_source_id", choices.traffic_sources.clone(), input.traffic_source_id)}
-                                    {select("Owner", "owner_id", choices.owners.clone(), input.owner_id)}
-                                </div>
-                                <TagPicker initial=input.tags.clone() suggestions=choices.tags.clone() error/>
-                                <fieldset>
-                                    <legend>"Services"</legend>
-                                    {choices.services.iter().map(|s| {
-                                        let field = format!("service-{}", s.id);
-                                        view! {
-                                            <div class="checkbox">
-                                                <input type="checkbox" id=field.clone() name="service_ids[]" value=s.id.to_string() checked=input.service_ids.contains(&s.id)/>
-                                                <label for=field>{s.name.clone()}</label>
-                                            </div>
-                                        }
+                            <div class="field">
+                                <label for=field.clone()>{label}</label>
+                                <select id=field name=format!("input[{name}]")>
+                                    <option value="">"None"</option>
+                                    {options.into_iter().map(|o| view! {
+                                        <option value=o.id.to_string() selected=current == Some(o.id)>{o.name}</option>
                                     }).collect_view()}
-                                </fieldset>
-                                <div class="field">
-                                    <label for="field-notes">"Notes"</label>
-                                    <textarea id="field-notes" name="notes" rows="5">
-                                        {move || error.get().and_then(|e| e.value("notes")).unwrap_or_else(|| input.notes.clone())}
-                                    </textarea>
-                                    {move || error.get().and_then(|e| e.field("notes")).map(|m| view! { <p class="field-error">{m}</p> })}
-                                </div>
-                                <button type="submit">"Save contact"</button>
-                                " "
-                                <a href=cancel>"Cancel"</a>
-                            </ActionForm>
+                                </select>
+                            </div>
                         }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                    };
+                    let text = move |label: &'static str, name: &'static str, value: String| {
+                        view! { <FormField label name of="input" value error/> }
+                    };
+                    view! {
+                        <Title text=title.clone()/>
+                        <h1>{title}</h1>
+                        <ActionForm action=save attr:class="contact-form">
+                            <FormAlert error/>
+                            {contact_id.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
+                            {version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
+                            <div class="form-grid">
+                                {text("First name", "first_name", input.first_name.clone())}
+                                {text("Last name", "last_name", input.last_name.clone())}
+                                <FormField label="Email" name="email" of="input" input_type="email" value=input.email.clone() error/>
+                                <FormField label="Phone" name="phone" of="input" input_type="tel" value=input.phone.clone() error/>
+                                {text("Company", "company", input.company.clone())}
+                                {text("Job title", "job_title", input.job_title.clone())}
+                                {text("Street", "street", input.street.clone())}
+                                {text("City", "city", input.city.clone())}
+                                {text("Postal code", "postal_code", input.postal_code.clone())}
+                                {text("Country", "country", input.country.clone())}
+                                {text("Website", "website", input.website.clone())}
+                                {select("Status", "status_id", choices.statuses.clone(), input.status_id)}
+                                {select("Traffic source", "traffic_source_id", choices.traffic_sources.clone(), input.traffic_source_id)}
+                                {select("Owner", "owner_id", choices.owners.clone(), input.owner_id)}
+                            </div>
+                            <TagPicker initial=input.tags.clone() suggestions=choices.tags.clone() error/>
+                            <fieldset>
+                                <legend>"Services"</legend>
+                                {choices.services.iter().map(|s| {
+                                    let field = format!("service-{}", s.id);
+                                    view! {
+                                        <div class="checkbox">
+                                            <input type="checkbox" id=field.clone() name="input[service_ids][]" value=s.id.to_string() checked=input.service_ids.contains(&s.id)/>
+                                            <label for=field>{s.name.clone()}</label>
+                                        </div>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            <div class="field">
+                                <label for="field-notes">"Notes"</label>
+                                <textarea id="field-notes" name="input[notes]" rows="5">
+                                    {move || error.get().and_then(|e| e.value("notes")).unwrap_or_else(|| input.notes.clone())}
+                                </textarea>
+                                {move || error.get().and_then(|e| e.field("notes")).map(|m| view! { <p class="field-error">{m}</p> })}
+                            </div>
+                            <button type="submit">"Save contact"</button>
+                            " "
+                            <a href=cancel>"Cancel"</a>
+                        </ActionForm>
+                    }
+                })
+            })}
+        </Loaded>
     }
 }
 
@@ -565,73 +523,71 @@ pub fn TagsPage() -> impl IntoView {
         <Title text="Tags"/>
         <h1>"Tags"</h1>
         {saved_notice()}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    tags.await.map(|tags| {
-                        let names: Vec<(i64, String)> = tags.iter().map(|(t, _)| (t.id, t.name.clone())).collect();
-                        let (to_rename, from, into, to_delete) = (names.clone(), names.clone(), names.clone(), names);
-                        let manage = can_manage().then(|| view! {
-                            <section class="card" aria-labelledby="rename-heading">
-                                <h2 id="rename-heading">"Rename a tag"</h2>
-                                <ActionForm action=rename attr:class="filters">
-                                    <div class="field">
-                                        <label for="rename-id">"Tag to rename"</label>
-                                        <select id="rename-id" name="id">{options(to_rename)}</select>
-                                    </div>
-                                    <FormField label="New name" name="name" required=true error=rename_error/>
-                                    <button type="submit">"Rename"</button>
-                                </ActionForm>
-                            </section>
-                            <section class="card" aria-labelledby="merge-heading">
-                                <h2 id="merge-heading">"Merge two tags"</h2>
-                                <ActionForm action=merge attr:class="filters">
-                                    <div class="field">
-                                        <label for="merge-from">"Move contacts from"</label>
-                                        <select id="merge-from" name="from">{options(from)}</select>
-                                    </div>
-                                    <div class="field">
-                                        <label for="merge-into">"Into"</label>
-                                        <select id="merge-into" name="into">{options(into)}</select>
-                                    </div>
-                                    <button type="submit">"Merge"</button>
-                                </ActionForm>
-                                <FormAlert error=merge_error/>
-                                {move || merge_error.get().and_then(|e| e.field("into")).map(|m| view! { <p class="field-error">{m}</p> })}
-                            </section>
-                            <section class="card danger" aria-labelledby="delete-heading">
-                                <h2 id="delete-heading">"Delete a tag"</h2>
-                                <ActionForm action=delete attr:class="filters">
-                                    <div class="field">
-                                        <label for="delete-id">"Tag to delete"</label>
-                                        <select id="delete-id" name="id">{options(to_delete)}</select>
-                                    </div>
-                                    <div class="checkbox">
-                                        <input type="checkbox" id="delete-confirm" name="confirm" value="yes" required=true/>
-                                        <label for="delete-confirm">"Yes, remove it from every contact"</label>
-                                    </div>
-                                    <button type="submit" class="danger">"Delete tag"</button>
-                                </ActionForm>
-                                <FormAlert error=delete_error/>
-                            </section>
-                        });
-                        view! {
-                            <table>
-                                <thead><tr><th scope="col">"Tag"</th><th scope="col">"Contacts"</th></tr></thead>
-                                <tbody>
-                                    {tags.iter().map(|(t, n)| view! {
-                                        <tr>
-                                            <td>{t.name.clone()}</td>
-                                            <td><a href=format!("/staff/contacts?tag={}", t.id) aria-label=format!("{n} contacts tagged {}", t.name)>{*n}</a></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            {manage}
-                        }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded>
+            {move || Suspend::new(async move {
+                tags.await.map(|tags| {
+                    let names: Vec<(i64, String)> = tags.iter().map(|(t, _)| (t.id, t.name.clone())).collect();
+                    let (to_rename, from, into, to_delete) = (names.clone(), names.clone(), names.clone(), names);
+                    let manage = can_manage().then(|| view! {
+                        <section class="card" aria-labelledby="rename-heading">
+                            <h2 id="rename-heading">"Rename a tag"</h2>
+                            <ActionForm action=rename attr:class="filters">
+                                <div class="field">
+                                    <label for="rename-id">"Tag to rename"</label>
+                                    <select id="rename-id" name="id">{options(to_rename)}</select>
+                                </div>
+                                <FormField label="New name" name="name" required=true error=rename_error/>
+                                <button type="submit">"Rename"</button>
+                            </ActionForm>
+                        </section>
+                        <section class="card" aria-labelledby="merge-heading">
+                            <h2 id="merge-heading">"Merge two tags"</h2>
+                            <ActionForm action=merge attr:class="filters">
+                                <div class="field">
+                                    <label for="merge-from">"Move contacts from"</label>
+                                    <select id="merge-from" name="from">{options(from)}</select>
+                                </div>
+                                <div class="field">
+                                    <label for="merge-into">"Into"</label>
+                                    <select id="merge-into" name="into">{options(into)}</select>
+                                </div>
+                                <button type="submit">"Merge"</button>
+                            </ActionForm>
+                            <FormAlert error=merge_error/>
+                            {move || merge_error.get().and_then(|e| e.field("into")).map(|m| view! { <p class="field-error">{m}</p> })}
+                        </section>
+                        <section class="card danger" aria-labelledby="delete-heading">
+                            <h2 id="delete-heading">"Delete a tag"</h2>
+                            <ActionForm action=delete attr:class="filters">
+                                <div class="field">
+                                    <label for="delete-id">"Tag to delete"</label>
+                                    <select id="delete-id" name="id">{options(to_delete)}</select>
+                                </div>
+                                <div class="checkbox">
+                                    <input type="checkbox" id="delete-confirm" name="confirm" value="yes" required=true/>
+                                    <label for="delete-confirm">"Yes, remove it from every contact"</label>
+                                </div>
+                                <button type="submit" class="danger">"Delete tag"</button>
+                            </ActionForm>
+                            <FormAlert error=delete_error/>
+                        </section>
+                    });
+                    view! {
+                        <table>
+                            <thead><tr><th scope="col">"Tag"</th><th scope="col">"Contacts"</th></tr></thead>
+                            <tbody>
+                                {tags.iter().map(|(t, n)| view! {
+                                    <tr>
+                                        <td>{t.name.clone()}</td>
+                                        <td><a href=ContactListParams { tag: Some(t.id.to_string()), ..Default::default() }.href("/staff/contacts") aria-label=format!("{n} contacts tagged {}", t.name)>{*n}</a></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {manage}
+                    }
+                })
+            })}
+        </Loaded>
     }
 }

@@ -9,7 +9,8 @@ use crate::accounts::pages::{AreaLayout, Auth};
 use crate::accounts::UserKind;
 use crate::activities::pages::MyOpenTasks;
 use crate::contacts::pages::StatusBadge;
-use crate::ui::ErrorList;
+use crate::contacts::ContactListParams;
+use crate::ui::Loaded;
 use crate::users::Permission;
 
 /// Every staff page sits inside this: the guard, then the staff navigation beside the page.
@@ -47,47 +48,45 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    summary.await.map(|s| view! {
-                        <p class="lead">{format!("Good to see you, {}.", s.display_name)}</p>
-                        <p>{format!("You are working in {}.", s.organization_name)}</p>
-                        {s.contacts.map(|(total, statuses)| view! {
-                            <section class="card" aria-labelledby="contacts-heading">
-                                <h2 id="contacts-heading">"Contacts"</h2>
-                                <p class="big-number">{match total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
-                                <p>
-                                    {s.can_add_contacts.then(|| view! { <a class="button" href="/staff/contacts/new">"Add contact"</a> " " })}
-                                    <a class="button secondary" href="/staff/contacts">"View all contacts"</a>
-                                </p>
-                                <table>
-                                    <caption>"Contacts by status"</caption>
-                                    <thead><tr><th scope="col">"Status"</th><th scope="col">"Contacts"</th></tr></thead>
-                                    <tbody>
-                                        {statuses.into_iter().map(|row| view! {
-                                            <tr>
-                                                <td><StatusBadge status=row.status.clone()/></td>
-                                                <td><a href=format!("/staff/contacts?status={}", row.status.id)>{row.contacts}</a></td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </section>
-                        })}
-                        {s.pending_activations.map(|n| view! {
-                            <p class="alert alert-ok" role="status">
-                                {match n {
-                                    0 => "No staff accounts are waiting for activation.".to_owned(),
-                                    1 => "1 staff account is waiting for activation.".to_owned(),
-                                    n => format!("{n} staff accounts are waiting for activation."),
-                                }}
+        <Loaded>
+            {move || Suspend::new(async move {
+                summary.await.map(|s| view! {
+                    <p class="lead">{format!("Good to see you, {}.", s.display_name)}</p>
+                    <p>{format!("You are working in {}.", s.organization_name)}</p>
+                    {s.contacts.map(|(total, statuses)| view! {
+                        <section class="card" aria-labelledby="contacts-heading">
+                            <h2 id="contacts-heading">"Contacts"</h2>
+                            <p class="big-number">{match total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                            <p>
+                                {s.can_add_contacts.then(|| view! { <a class="button" href="/staff/contacts/new">"Add contact"</a> " " })}
+                                <a class="button secondary" href="/staff/contacts">"View all contacts"</a>
                             </p>
-                        })}
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+                            <table>
+                                <caption>"Contacts by status"</caption>
+                                <thead><tr><th scope="col">"Status"</th><th scope="col">"Contacts"</th></tr></thead>
+                                <tbody>
+                                    {statuses.into_iter().map(|row| view! {
+                                        <tr>
+                                            <td><StatusBadge status=row.status.clone()/></td>
+                                            <td><a href=ContactListParams { status: Some(row.status.id.to_string()), ..Default::default() }.href("/staff/contacts")>{row.contacts}</a></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    })}
+                    {s.pending_activations.map(|n| view! {
+                        <p class="alert alert-ok" role="status">
+                            {match n {
+                                0 => "No staff accounts are waiting for activation.".to_owned(),
+                                1 => "1 staff account is waiting for activation.".to_owned(),
+                                n => format!("{n} staff accounts are waiting for activation."),
+                            }}
+                        </p>
+                    })}
+                })
+            })}
+        </Loaded>
         <MyOpenTasks/>
     }
 }

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use super::api::my_details;
 use crate::accounts::pages::{AreaLayout, Auth, LogoutButton};
 use crate::accounts::UserKind;
-use crate::ui::ErrorList;
+use crate::ui::Loaded;
 
 #[component]
 pub fn PortalArea() -> impl IntoView {
@@ -42,31 +42,29 @@ pub fn PortalDetailsPage() -> impl IntoView {
     view! {
         <Title text="Your details"/>
         <h1>"Your details"</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    details.await.map(|d| view! {
-                        <dl class="facts">
-                            <dt>"Name"</dt><dd>{d.display_name}</dd>
-                            <dt>"Email"</dt><dd>{d.email}</dd>
-                            <dt>"Client since"</dt><dd>{d.member_since}</dd>
-                            <dt>"Last sign-in"</dt><dd>{d.last_sign_in.unwrap_or_else(|| "This is your first visit".into())}</dd>
-                        </dl>
-                        {d.record.map(|r| view! {
-                            <section class="card" aria-labelledby="record-heading">
-                                <h2 id="record-heading">"What we have on file"</h2>
-                                <dl class="facts">
-                                    <dt>"Name"</dt><dd>{r.name}</dd>
-                                    <dt>"Email"</dt><dd>{r.email}</dd>
-                                    <dt>"Phone"</dt><dd>{r.phone}</dd>
-                                    <dt>"Company"</dt><dd>{r.company}</dd>
-                                    <dt>"Address"</dt><dd>{r.address}</dd>
-                                </dl>
-                            </section>
-                        })}
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded>
+            {move || Suspend::new(async move {
+                details.await.map(|d| view! {
+                    <dl class="facts">
+                        <dt>"Name"</dt><dd>{d.display_name}</dd>
+                        <dt>"Email"</dt><dd>{d.email}</dd>
+                        <dt>"Client since"</dt><dd>{d.member_since}</dd>
+                        <dt>"Last sign-in"</dt><dd>{d.last_sign_in.unwrap_or_else(|| "This is your first visit".into())}</dd>
+                    </dl>
+                    {d.record.map(|r| view! {
+                        <section class="card" aria-labelledby="record-heading">
+                            <h2 id="record-heading">"What we have on file"</h2>
+                            <dl class="facts">
+                                <dt>"Name"</dt><dd>{r.name}</dd>
+                                <dt>"Email"</dt><dd>{r.email}</dd>
+                                <dt>"Phone"</dt><dd>{r.phone}</dd>
+                                <dt>"Company"</dt><dd>{r.company}</dd>
+                                <dt>"Address"</dt><dd>{r.address}</dd>
+                            </dl>
+                        </section>
+                    })}
+                })
+            })}
+        </Loaded>
     }
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use super::api::{settings_lists, AddSetting, DeleteSetting, MoveSetting, RenameSetting};
 use super::{SettingItem, SettingsList};
-use crate::ui::{error_of, saved_notice, ErrorList, FormAlert};
+use crate::ui::{error_of, saved_notice, FormAlert, Loaded};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -24,18 +24,16 @@ pub fn SettingsPage() -> impl IntoView {
         <Title text="Settings"/>
         <h1>"Settings"</h1>
         {saved_notice()}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    lists.await.map(|lists| {
-                        lists
-                            .into_iter()
-                            .map(|(list, items)| view! { <ListSection list items add rename reorder delete/> })
-                            .collect_view()
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded>
+            {move || Suspend::new(async move {
+                lists.await.map(|lists| {
+                    lists
+                        .into_iter()
+                        .map(|(list, items)| view! { <ListSection list items add rename reorder delete/> })
+                        .collect_view()
+                })
+            })}
+        </Loaded>
     }
 }
 

@@ -2,23 +2,40 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 
 use super::api::system_status;
-use crate::ui::ErrorList;
+use crate::accounts::pages::Auth;
+use crate::ui::Loaded;
 
+/// The site's front door. Signed-in staff go on to their dashboard and clients to their portal
+/// (a redirect from the server, so without JavaScript too); everyone else reads what this is and
+/// finds the way in.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
     let status = Resource::new(|| (), |_| system_status());
     view! {
         <Title text="Welcome"/>
-        <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
-            <ErrorBoundary fallback=|errors| view! { <h1>"Welcome"</h1> <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    status.await.map(|s| view! { <h1>{format!("Welcome to {}", s.organization_name)}</h1> })
-                })}
-            </ErrorBoundary>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                auth.user.await.ok().flatten().map(|user| view! { <Redirect path=user.kind.home()/> })
+            })}
         </Transition>
-        <p class="lead">"Customer relationships for small teams: contacts, activities, segments and a client portal."</p>
+        <Loaded heading="Welcome">
+            {move || Suspend::new(async move {
+                status.await.map(|s| view! { <h1>{format!("Welcome to {}", s.organization_name)}</h1> })
+            })}
+        </Loaded>
+        <p class="lead">
+            "The customer-relationship manager of this business: staff keep contacts, their history and their tasks here; clients sign in to a portal to see the details kept about them."
+        </p>
+        <p><a class="button" href="/login">"Sign in"</a></p>
+        <p>
+            "No account yet? "
+            <a href="/register">"Register"</a>
+            ": the first account of a new installation becomes its administrator, later ones wait until an administrator activates them."
+        </p>
     }
 }
 
@@ -31,20 +48,18 @@ pub fn StatusPage() -> impl IntoView {
     view! {
         <Title text="System status"/>
         <h1>"System status"</h1>
-        <Transition fallback=|| view! { <p>"Checking…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    status.await.map(|s| view! {
-                        <dl class="facts">
-                            <dt>"Organization"</dt><dd>{s.organization_name}</dd>
-                            <dt>"Database"</dt><dd>{format!("{}, reachable", s.database)}</dd>
-                            <dt>"Schema version"</dt><dd>{s.schema_version.unwrap_or_else(|| "none".into())}</dd>
-                            <dt>"Checked at"</dt><dd data-testid="checked-at">{s.checked_at}</dd>
-                        </dl>
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded loading="Checking…">
+            {move || Suspend::new(async move {
+                status.await.map(|s| view! {
+                    <dl class="facts">
+                        <dt>"Organization"</dt><dd>{s.organization_name}</dd>
+                        <dt>"Database"</dt><dd>{format!("{}, reachable", s.database)}</dd>
+                        <dt>"Schema version"</dt><dd>{s.schema_version.unwrap_or_else(|| "none".into())}</dd>
+                        <dt>"Checked at"</dt><dd data-testid="checked-at">{s.checked_at}</dd>
+                    </dl>
+                })
+            })}
+        </Loaded>
         <button type="button" class="button" on:click=move |_| checks.update(|n| *n += 1)>
             "Check again"
         </button>

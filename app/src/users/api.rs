@@ -293,12 +293,7 @@ pub async fn create_password_link(id: i64) -> Result<String, AppError> {
     let result = async {
         let me = require(Permission::UsersManage).await?;
         let token = repo::create_password_token(&mut conn().await?, &Actor::from(&me), id).await?;
-        let parts =
-            leptos_axum::extract::<axum::http::request::Parts>().await.map_err(|_| AppError::Internal)?;
-        let host =
-            parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-        Ok(format!("{scheme}://{host}/set-password?token={token}"))
+        crate::api::absolute_url("/set-password", &[("token", &token)]).await
     }
     .await;
     respond(result)

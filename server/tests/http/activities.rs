@@ -41,11 +41,11 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
         let log = |subject: &'static str, kind: &'static str| {
             vec![
                 ("contact_id", contact.clone()),
-                ("kind", kind.to_owned()),
-                ("subject", subject.to_owned()),
-                ("body", "Talked about the roof.".to_owned()),
-                ("happened_at", "2026-11-24T10:30".to_owned()),
-                ("due_on", "2026-11-30".to_owned()),
+                ("input[kind]", kind.to_owned()),
+                ("input[subject]", subject.to_owned()),
+                ("input[body]", "Talked about the roof.".to_owned()),
+                ("input[happened_at]", "2026-11-24T10:30".to_owned()),
+                ("input[due_on]", "2026-11-30".to_owned()),
             ]
         };
         let timeline = vec![("contact_id", contact.clone())];
@@ -84,11 +84,11 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
         let manager_cookie = app.login("manager@example.com", None).await;
         let edit = [
             ("id", task_id.as_str()),
-            ("kind", "task"),
-            ("subject", "Send the revised quote"),
-            ("body", ""),
-            ("happened_at", "2026-11-24T10:30"),
-            ("due_on", "2026-12-01"),
+            ("input[kind]", "task"),
+            ("input[subject]", "Send the revised quote"),
+            ("input[body]", ""),
+            ("input[happened_at]", "2026-11-24T10:30"),
+            ("input[due_on]", "2026-12-01"),
         ];
         for path in ["/api/staff/activity", "/api/staff/save_activity"] {
             let r = app.call(path, Some(&member_cookie), &edit).await;

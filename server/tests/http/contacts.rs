@@ -115,8 +115,8 @@ async fn an_invited_contact_signs_in_to_the_portal_and_sees_only_their_own_recor
             [("Grace", "grace@navy.mil", "+1 555 0100"), ("Other", "other@example.com", "+1 555 0199")]
         {
             let mut fields = contact(first, email);
-            fields.retain(|(k, _)| *k != "phone");
-            fields.push(("phone", phone.to_owned()));
+            fields.retain(|(k, _)| *k != "input[phone]");
+            fields.push(("input[phone]", phone.to_owned()));
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let r = app.call("/api/staff/save_contact", Some(&admin), &fields).await;
             ids.push(
@@ -202,8 +202,8 @@ async fn the_export_streams_the_filtered_list_as_safe_csv() {
             [("Grace", "=HYPERLINK(\"http://evil\")"), ("Alan", "Bletchley"), ("Ada", "Analytical")]
         {
             let mut fields = contact(first, &format!("{}@example.com", first.to_lowercase()));
-            fields.retain(|(k, _)| *k != "company");
-            fields.push(("company", company.to_owned()));
+            fields.retain(|(k, _)| *k != "input[company]");
+            fields.push(("input[company]", company.to_owned()));
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             assert_eq!(
                 app.call("/api/staff/save_contact", Some(&admin), &fields).await.status,
@@ -347,4 +347,95 @@ async fn tags_are_listed_for_viewers_and_managed_only_with_the_permission() {
         StatusCode::OK
     );
     assert!(app.call("/api/staff/tags", Some(&admin), &[]).await.body.contains("Fleet"));
+}
+
+/// The add-contact form posted by a browser without JavaScript: brackets percent-encoded in the
+/// names, a field repeated for each ticked chip and service, and names typed into "Add tags".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_form_post_keeps_every_ticked_tag_and_service() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let admin = app.login("admin@example.com", None).await;
+        let choices = app.call("/api/staff/contact_choices", Some(&admin), &[]).await;
+        let choices: app::contacts::Choices = serde_json::from_str(&choices.body).unwrap();
+        let service = |n: &str| choices.services.iter().find(|s| s.name == n).unwrap().id;
+        let (support, consulting) = (service("Support"), service("Consulting"));
+        let body = [
+            "input%5Bfirst_name%5D=Zo%C3%AB",
+            "input%5Blast_name%5D=M%C3%BCller-%E5%B1%B1%E7%94%B0",
+            "input%5Bemail%5D=zoe%40example.com",
+            "input%5Bstatus_id%5D=",
+            "input%5Btags%5D%5B%5D=Caf%C3%A9",
+            "input%5Btags%5D%5B%5D=%F0%9F%9A%80+Launch",
+            &format!("input%5Bservice_ids%5D%5B%5D={support}"),
+            &format!("input%5Bservice_ids%5D%5B%5D={consulting}"),
+            "add_tags=Ni%C3%B1o%2C+%E6%9D%B1%E4%BA%AC",
+        ]
+        .join("&");
+        let req = Request::post("/api/staff/save_contact")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, "http://localhost/staff/contacts/new")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, &admin)
+            .body(Body::from(body))
+            .unwrap();
+        let saved = app.send(req).await;
+        assert!(saved.status.is_redirection(), "{name}: {} {}", saved.status, saved.body);
+        let location = saved.location().unwrap_or_default();
+        let id = location.trim_start_matches("/staff/contacts/").trim_end_matches("?saved=1");
+        assert!(id.parse::<i64>().is_ok(), "{name}: redirected to {location}");
+        let shown = app.call("/api/staff/contact", Some(&admin), &[("id", id)]).await;
+        let contact: app::contacts::Contact = serde_json::from_str(&shown.body).unwrap();
+        assert_eq!(contact.display_name(), "Zoë Müller-山田", "{name}");
+        let mut tags: Vec<String> = contact.tags.iter().map(|t| t.name.clone()).collect();
+        tags.sort();
+        assert_eq!(tags, ["Café", "Niño", "東京", "🚀 Launch"].map(String::from).to_vec(), "{name}");
+        let mut services = contact.input.service_ids.clone();
+        services.sort();
+        let mut want = vec![support, consulting];
+        want.sort();
+        assert_eq!(services, want, "{name}");
+        assert_eq!(contact.status, None, "{name}: \"None\" is no status");
+    }
+}
+
+/// The list's address holds its state: filters (an "Any" sends an empty value), and the sort and
+/// export links keep them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_list_reads_its_filters_from_the_address_and_keeps_them_in_its_links() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let admin = app.login("admin@example.com", None).await;
+        for (first, company) in [("Jürgen", "Zürich Versicherung"), ("Ada", "Analytical Engines")] {
+            let mut fields = contact(first, "");
+            fields.retain(|(k, _)| *k != "input[company]");
+            fields.push(("input[company]", company.to_owned()));
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(
+                app.call("/api/staff/save_contact", Some(&admin), &fields).await.status,
+                StatusCode::OK
+            );
+        }
+        let page = app.get("/staff/contacts?q=z%C3%BCrich&status=&tag=&sort=bogus", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK, "{name}");
+        assert!(page.body.contains("Jürgen") && !page.body.contains("Analytical"), "{name}: {}", page.body);
+        assert!(page.body.contains("1 contact<"), "{name}");
+        assert!(
+            page.body.contains(r#"href="/staff/contacts/export.csv?q=z%C3%BCrich""#),
+            "{name}: the export link keeps the search"
+        );
+        assert!(
+            page.body.contains(r#"href="/staff/contacts?q=z%C3%BCrich&amp;sort=company&amp;dir=asc""#),
+            "{name}: a column header keeps the search"
+        );
+        let r = app.call("/api/staff/contacts", Some(&admin), &[("list[q]", "analytical")]).await;
+        assert!(r.body.contains("Ada") && !r.body.contains("Jürgen"), "{name}: {}", r.body);
+    }
 }

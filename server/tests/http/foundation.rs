@@ -119,3 +119,59 @@ async fn a_busy_pool_answers_503_instead_of_hanging() {
 fn sqlite_path(db: &testing::TestDb) -> String {
     db.sqlite_path().expect("a SQLite test database")
 }
+
+/// `/` is a front door: signed-in people go on to their own area (a redirect from the server, so
+/// it works without JavaScript), visitors read what the site is and find the sign-in link.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_sends_signed_in_people_to_their_area_and_welcomes_visitors() {
+    use crate::support::TestApp;
+    use app::accounts::UserKind;
+    use axum::http::header;
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("åsa.öberg@example.com", UserKind::Staff, true).await;
+        app.add_user("chloé@example.com", UserKind::Client, false).await;
+        let open = |cookie: Option<String>| {
+            let mut req = Request::get("/").header(header::ACCEPT, "text/html,application/xhtml+xml");
+            if let Some(c) = cookie {
+                req = req.header(header::COOKIE, c);
+            }
+            req.body(Body::empty()).unwrap()
+        };
+        let staff = app.login("åsa.öberg@example.com", None).await;
+        let client = app.login("chloé@example.com", None).await;
+        for (who, cookie, area) in [("staff", staff, "/staff"), ("client", client, "/portal")] {
+            let r = app.send(open(Some(cookie))).await;
+            assert_eq!(r.status, StatusCode::FOUND, "{name}: {who}");
+            assert_eq!(r.location(), Some(area), "{name}: {who}");
+        }
+        let visitor = app.send(open(None)).await;
+        assert_eq!(visitor.status, StatusCode::OK, "{name}");
+        assert_eq!(visitor.location(), None, "{name}");
+        assert!(visitor.body.contains("<h1>Welcome to Your company"), "{name}: {}", visitor.body);
+        assert!(visitor.body.contains(r#"href="/login""#), "{name}: a way to sign in");
+        assert!(!visitor.body.to_lowercase().contains("segment"), "{name}: no promises");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_names_its_icon_and_the_icon_is_served() {
+    let db = testing::sqlite().await;
+    // cargo-leptos copies public/ into the site root; here the router serves public/ itself.
+    let options = LeptosOptions::builder()
+        .output_name("crm")
+        .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"))
+        .build();
+    let app = server::router(
+        AppState { leptos_options: options, pool: db.pool.clone() },
+        &SessionConfig::default(),
+    );
+    let (_, page) = get(app.clone(), "/login").await;
+    assert!(page.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.svg">"#), "{page}");
+    let res = app.oneshot(Request::get("/favicon.svg").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get("content-type").unwrap(), "image/svg+xml");
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).starts_with("<svg"), "an SVG");
+}

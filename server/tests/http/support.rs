@@ -75,7 +75,7 @@ impl TestApp {
     pub async fn call(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
         let body = form
             .iter()
-            .map(|(k, v)| format!("{k}={}", app::accounts::encode_query_value(v)))
+            .map(|(k, v)| format!("{k}={}", app::ui::encode_query_value(v)))
             .collect::<Vec<_>>()
             .join("&");
         let mut req = Request::post(path)
@@ -129,25 +129,29 @@ impl TestApp {
     }
 }
 
-/// The add-contact form's fields: a first name, an email, two tags, everything else empty.
+/// The add-contact form's fields as the browser posts them: a first name, an email, two tags
+/// typed into "Add tags", everything else empty.
 pub fn contact_form(first: &str, email: &str) -> Vec<(&'static str, String)> {
     let mut fields: Vec<(&'static str, String)> = [
-        "last_name",
-        "phone",
-        "company",
-        "job_title",
-        "street",
-        "city",
-        "postal_code",
-        "country",
-        "website",
-        "notes",
+        "input[last_name]",
+        "input[phone]",
+        "input[company]",
+        "input[job_title]",
+        "input[street]",
+        "input[city]",
+        "input[postal_code]",
+        "input[country]",
+        "input[website]",
+        "input[notes]",
+        "input[status_id]",
+        "input[traffic_source_id]",
+        "input[owner_id]",
     ]
     .into_iter()
     .map(|k| (k, String::new()))
     .collect();
-    fields.push(("first_name", first.to_owned()));
-    fields.push(("email", email.to_owned()));
-    fields.push(("tags", "VIP, Navy".to_owned()));
+    fields.push(("input[first_name]", first.to_owned()));
+    fields.push(("input[email]", email.to_owned()));
+    fields.push(("add_tags", "VIP, Navy".to_owned()));
     fields
 }
