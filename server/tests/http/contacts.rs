@@ -348,3 +348,24 @@ async fn tags_are_listed_for_viewers_and_managed_only_with_the_permission() {
     );
     assert!(app.call("/api/staff/tags", Some(&admin), &[]).await.body.contains("Fleet"));
 }
+
+/// A caller without the permission learns nothing about the input: the refusal comes before any
+/// validation of the action, the selection or the confirmation.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_actions_refuse_before_they_validate() {
+    use app::users::Permission;
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.staff_with("viewer@example.com", &[Permission::ContactsView]).await;
+        let viewer = app.login("viewer@example.com", None).await;
+        for form in [
+            vec![("action", "explode"), ("ids[]", "1")],
+            vec![("action", "add_tag"), ("tag", "Größe")],
+            vec![("action", "delete"), ("ids[]", "1")],
+        ] {
+            let r = app.call("/api/staff/bulk_contacts", Some(&viewer), &form).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {form:?}: {}", r.body);
+        }
+    }
+}
