@@ -1,5 +1,5 @@
 //! Schema drift: both backends' migrated schemas, compared column by column (type, nullability,
-//! default), index by index, constraint by constraint and trigger by trigger, and both compared
+//! default), index by index, key by key (primary, unique, foreign) and trigger by trigger, and both compared
 //! with the checked-in `schema.rs` that every query is compiled against.
 //!
 //! What legitimately differs between the backends is listed in the allowances below, each with
@@ -92,6 +92,8 @@ struct Schema {
     /// Unique constraints (not unique indexes): (table, columns).
     unique_constraints: BTreeSet<(String, String)>,
     indexes: BTreeMap<String, Index>,
+    /// (table, columns, referenced table, referenced columns, ON DELETE, ON UPDATE).
+    foreign_keys: BTreeSet<(String, String, String, String, String, String)>,
     /// (table, trigger name without a per-event suffix, event).
     triggers: BTreeSet<(String, String, String)>,
 }
@@ -192,6 +194,23 @@ fn constraint_columns(def: &str) -> Vec<String> {
     inner.split(',').map(|c| c.trim().trim_matches('"').to_owned()).collect()
 }
 
+/// "FOREIGN KEY (a) REFERENCES t(b) ON DELETE CASCADE" in the shape SQLite's pragma gives.
+fn foreign_key(table: &str, def: &str) -> (String, String, String, String, String, String) {
+    let list = |s: &str| s.split(',').map(|c| c.trim().trim_matches('"')).collect::<Vec<_>>().join(",");
+    let (columns, rest) = def.split_once("REFERENCES").unwrap_or_else(|| panic!("foreign key {def}"));
+    let columns = list(constraint_columns(columns).join(",").as_str());
+    let (target, rest) = rest.split_once('(').unwrap_or_else(|| panic!("foreign key {def}"));
+    let (target_columns, rules) = rest.split_once(')').unwrap_or_else(|| panic!("foreign key {def}"));
+    let rule = |on: &str| {
+        rules
+            .split_once(on)
+            .map(|(_, r)| r.split(" ON ").next().unwrap_or_default().trim().to_uppercase())
+            .unwrap_or_else(|| "NO ACTION".into())
+    };
+    let target = target.trim().rsplit('.').next().unwrap_or_default().trim_matches('"').to_owned();
+    (table.to_owned(), columns, target, list(target_columns), rule("ON DELETE"), rule("ON UPDATE"))
+}
+
 async fn sqlite_schema(conn: &mut DbConn) -> Schema {
     let mut schema = Schema::default();
     let tables = rows(
@@ -249,6 +268,19 @@ async fn sqlite_schema(conn: &mut DbConn) -> Schema {
     .await;
     for u in uniques {
         schema.unique_constraints.insert((text(&u.a), text(&u.c)));
+    }
+
+    let foreign_keys = rows(
+        conn,
+        "SELECT m.name AS a, group_concat(f.\"from\", ',') AS b, f.\"table\" AS c, group_concat(f.\"to\", ',') AS d, \
+         f.on_delete AS e, f.on_update AS f \
+         FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' \
+         GROUP BY m.name, f.id",
+    )
+    .await;
+    for k in foreign_keys {
+        let rule = |r: &Option<String>| text(r).to_uppercase();
+        schema.foreign_keys.insert((text(&k.a), text(&k.b), text(&k.c), text(&k.d), rule(&k.e), rule(&k.f)));
     }
 
     // Indexes written with CREATE INDEX have their SQL; those behind keys and constraints have none.
@@ -319,7 +351,7 @@ async fn postgres_schema(conn: &mut DbConn) -> Schema {
         "SELECT t.relname::text AS a, c.contype::text AS b, pg_get_constraintdef(c.oid) AS c, \
          NULL::text AS d, NULL::text AS e, NULL::text AS f \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u')",
+         WHERE n.nspname = current_schema() AND c.contype IN ('p', 'u', 'f')",
     )
     .await;
     for c in constraints {
@@ -327,6 +359,9 @@ async fn postgres_schema(conn: &mut DbConn) -> Schema {
         match text(&c.b).as_str() {
             "p" => {
                 schema.primary_keys.insert(text(&c.a), columns);
+            }
+            "f" => {
+                schema.foreign_keys.insert(foreign_key(&text(&c.a), &text(&c.c)));
             }
             _ => {
                 schema.unique_constraints.insert((text(&c.a), columns.join(",")));
@@ -413,6 +448,7 @@ fn backend_drift(lite: &Schema, pg: &Schema) -> Vec<String> {
     out.extend(map_diff("primary key of", (l, &lite.primary_keys), (p, &pg.primary_keys)));
     out.extend(set_diff("unique constraint", (l, &lite.unique_constraints), (p, &pg.unique_constraints)));
     out.extend(map_diff("index", (l, &lite.indexes), (p, &pg.indexes)));
+    out.extend(set_diff("foreign key", (l, &lite.foreign_keys), (p, &pg.foreign_keys)));
     out.extend(set_diff("trigger (table, name, event)", (l, &lite.triggers), (p, &pg.triggers)));
     out
 }
@@ -502,6 +538,9 @@ async fn sqlite_and_postgres_schemas_match_in_every_detail() {
     assert_eq!(lite.columns.get(&name), Some(&expected), "{lite:#?}");
     assert!(lite.indexes.values().any(|i| i.predicate.is_some()), "the partial index: {:#?}", lite.indexes);
     assert!(pg.triggers.iter().any(|(t, _, e)| t == "contacts" && e == "DELETE"), "{:#?}", pg.triggers);
+    let cascade = ("group_members".into(), "group_id".into(), "staff_groups".into(), "id".into());
+    let cascade = (cascade.0, cascade.1, cascade.2, cascade.3, "CASCADE".into(), "NO ACTION".into());
+    assert!(pg.foreign_keys.contains(&cascade), "{:#?}", pg.foreign_keys);
     let drift = backend_drift(&lite, &pg);
     assert!(drift.is_empty(), "the migrations drifted apart:\n  {}", drift.join("\n  "));
 }
@@ -532,4 +571,15 @@ fn index_definitions_normalise_alike_on_both_backends() {
     assert_eq!(normalise_default(Some("''::character varying")), Some("''".into()));
     assert_eq!(normalise_default(Some("FALSE")), normalise_default(Some("false")));
     assert_eq!(vocabulary("timestamp without time zone"), vocabulary("TIMESTAMP"));
+    assert_eq!(
+        foreign_key("contacts", "FOREIGN KEY (owner_id) REFERENCES users(id) ON DELETE SET NULL"),
+        (
+            "contacts".into(),
+            "owner_id".into(),
+            "users".into(),
+            "id".into(),
+            "SET NULL".into(),
+            "NO ACTION".into()
+        )
+    );
 }
