@@ -17,6 +17,9 @@ use super::{DbConn, DbError, DbPool, PgConn, SqliteConn, POSTGRES_MIGRATIONS, SQ
 /// (Migration 6 takes the single-key lock 7262865, another key space.)
 const LOCK_CLASS: i32 = 7262866;
 
+/// How long a SQLite server waits for another one's migrations before giving up.
+const SQLITE_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 fn lock_args() -> String {
     format!("{LOCK_CLASS}, hashtext(coalesce(current_schema(), ''))")
 }
@@ -61,11 +64,25 @@ async fn postgres(mut conn: Object<PgConn>) -> Result<Vec<String>, DbError> {
 
 async fn sqlite(mut conn: Object<SqliteConn>) -> Result<Vec<String>, DbError> {
     type Tm = <SqliteConn as AsyncConnection>::TransactionManager;
-    // Through the connection's transaction manager, so that Diesel's own transactions nest.
-    conn.spawn_blocking(|c| {
-        diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-    })
-    .await?;
+    // Through the connection's transaction manager, so that Diesel's own transactions nest. Each
+    // try waits the busy timeout; another server's long migration is waited for, up to a limit.
+    let started = std::time::Instant::now();
+    loop {
+        let begun = conn
+            .spawn_blocking(|c| {
+                diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+            })
+            .await;
+        match begun {
+            Ok(()) => break,
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("locked") && started.elapsed() < SQLITE_WAIT_LIMIT =>
+            {
+                tracing::info!("another server is migrating the database; waiting");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
     let (mut conn, applied) = harness(conn, SQLITE_MIGRATIONS);
     match applied {
         Ok(versions) => {
@@ -130,6 +147,29 @@ mod tests {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{url}{suffix}"));
             }
+        }
+    }
+
+    /// A writer holding the lock for longer than the busy timeout (a long migration elsewhere)
+    /// makes a starting server wait, not fail.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_sqlite_server_waits_out_a_long_write_lock() {
+        let path = std::env::temp_dir().join(format!("crm_migrate_wait_{}.sqlite3", std::process::id()));
+        let url = path.display().to_string();
+        let options = PoolOptions { max_connections: 1, ..PoolOptions::default() };
+        let holder = DbPool::connect(Some(&url), &options).unwrap();
+        let mut conn = holder.get().await.unwrap();
+        crate::with_db!(&mut conn, c => c.batch_execute("BEGIN IMMEDIATE").await).unwrap();
+        let starting = DbPool::connect(Some(&url), &options).unwrap();
+        let migrating = tokio::spawn(async move { starting.migrate().await });
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        assert!(!migrating.is_finished(), "the migration waited for the lock");
+        crate::with_db!(&mut conn, c => c.batch_execute("COMMIT").await).unwrap();
+        let applied = migrating.await.unwrap().expect("migrated once the lock was free");
+        assert_eq!(applied.len(), migration_count(super::SQLITE_MIGRATIONS));
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{url}{suffix}"));
         }
     }
 
