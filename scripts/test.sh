@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: Rust tests on SQLite and PostgreSQL, then the Playwright journeys in Chromium
-# against the freshly built server, once on SQLite and once on PostgreSQL.
+# The whole suite: formatting, the build, clippy on the server and the browser side, Rust tests on
+# SQLite and PostgreSQL, then the Playwright journeys in Chromium against the freshly built
+# server, once on SQLite and once on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 START=$SECONDS
@@ -10,12 +11,26 @@ LOGS=target/test-logs
 mkdir -p "$LOGS"
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
+# The RUSTFLAGS cargo-leptos uses for debug builds (server and wasm alike): the checks and the
+# tests below use the same, so none of them invalidates another's artifacts.
+DEV_RUSTFLAGS="--cfg erase_components"
+
+step "format (cargo fmt --check)"
+cargo fmt --all --check
+
 step "build (cargo leptos build)"
 cargo leptos build
 
+step "clippy, server side and browser side (-D warnings)"
+if ! cargo clippy --version >/dev/null 2>&1; then
+    echo "clippy is missing for this toolchain: rustup component add clippy" >&2; exit 1
+fi
+RUSTFLAGS="$DEV_RUSTFLAGS" cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+RUSTFLAGS="$DEV_RUSTFLAGS" cargo clippy -p app -p frontend --features app/hydrate \
+    --target wasm32-unknown-unknown -- -D warnings
+
 step "Rust tests (SQLite and PostgreSQL)"
-# The same RUSTFLAGS cargo-leptos uses for debug builds, so the test build reuses its artifacts.
-RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
+RUSTFLAGS="$DEV_RUSTFLAGS" cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
 
 e2e() {  # $1: label, $2: database URL
     step "Playwright in Chromium on $1"

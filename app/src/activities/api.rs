@@ -86,9 +86,12 @@ pub async fn load_timeline(
 pub async fn log_activity(contact_id: i64, #[server(default)] input: ActivityInput) -> Result<(), AppError> {
     use server::*;
     let result = async {
-        let me = crate::accounts::auth::require(Permission::ActivitiesCreate).await?;
-        let actor = crate::users::repo::Actor::from(&me);
-        repo::create(&mut conn().await?, &actor, contact_id, &input)
+        // Like every activity function, logging also needs "View contacts".
+        let editor = editor().await?;
+        if !editor.can_log {
+            return Err(AppError::Forbidden);
+        }
+        repo::create(&mut conn().await?, &editor.actor, contact_id, &input)
             .await
             .map_err(|e| keep_input(e, &input))?;
         leptos_axum::redirect(&format!("/staff/contacts/{contact_id}?logged=1#timeline"));

@@ -287,10 +287,12 @@ pub async fn update(
     input: &ActivityInput,
 ) -> Result<i64, AppError> {
     let at = now();
-    let v = check_input(input, at, &conn.clock())?;
+    let clock = conn.clock();
     conn.write_tx(async |c: &mut DbConn| {
+        // Who may change this entry is decided before anything about the input is said.
         let (author_id, kind, contact_id) = owner_of(c, id).await?;
         editor.check(author_id, &kind)?;
+        let v = check_input(input, at, &clock)?;
         with_db!(c, c => {
             diesel::update(activities::table.find(id))
                 .set((

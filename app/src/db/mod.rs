@@ -7,8 +7,11 @@
 //! ordinary `async fn`.
 
 mod keys;
+mod migrations;
 mod pool;
 pub mod schema;
+#[cfg(test)]
+mod schema_check;
 mod sql;
 pub mod testing;
 mod tx;

@@ -8,8 +8,8 @@ use diesel::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 use crate::clock::Clock;
 use crate::with_db;
@@ -24,10 +24,11 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrat
 pub const DEFAULT_SQLITE_PATH: &str = "data/crm.sqlite3";
 
 /// Per-connection settings for SQLite: WAL lets readers run beside the one writer, the busy
-/// timeout makes a second writer wait instead of failing, and foreign keys are off by default.
+/// timeout makes a second writer wait instead of failing (set first: switching a new file to WAL
+/// waits for a second server opening it at the same moment), and foreign keys are off by default.
 /// Reads go through a memory map of the file (shared by every connection, unlike the page
 /// cache): at 100,000 contacts a search reads thousands of scattered rows.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                               PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
                               PRAGMA mmap_size = 1073741824;";
 
@@ -277,24 +278,11 @@ impl DbPool {
         Ok(DbConn { conn, shared: Arc::clone(&self.shared) })
     }
 
-    /// Applies pending migrations and returns the versions applied now.
-    ///
-    /// The harness blocks its thread (diesel's migrations are synchronous), so it needs the
-    /// multi-threaded tokio runtime, which the server and the tests use.
+    /// Applies pending migrations and returns the versions applied now; servers starting at
+    /// the same moment take turns (see `migrations`). Then the folded name keys are brought in
+    /// step with the names (see `keys`).
     pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
-        let applied = match self.get().await?.conn {
-            Connection::Sqlite(conn) => tokio::task::block_in_place(|| {
-                AsyncMigrationHarness::new(conn)
-                    .run_pending_migrations(SQLITE_MIGRATIONS)
-                    .map(|v| v.iter().map(ToString::to_string).collect())
-            }),
-            Connection::Postgres(conn) => tokio::task::block_in_place(|| {
-                AsyncMigrationHarness::new(conn)
-                    .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|v| v.iter().map(ToString::to_string).collect())
-            }),
-        };
-        let applied: Vec<String> = applied.map_err(|e| DbError::Migration(e.to_string()))?;
+        let applied = super::migrations::run_pending(self).await?;
         super::keys::refold_name_keys(&mut self.get().await?).await?;
         Ok(applied)
     }

@@ -1,63 +1,10 @@
 //! The pool, transactions and migrations on both backends.
 
-use std::collections::BTreeSet;
-
-use diesel::sql_types::Text;
-use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 
 use std::time::Duration;
 
 use super::*;
-
-#[derive(QueryableByName)]
-struct Column {
-    #[diesel(sql_type = Text)]
-    table_name: String,
-    #[diesel(sql_type = Text)]
-    column_name: String,
-}
-
-async fn columns(pool: &DbPool) -> BTreeSet<(String, String)> {
-    let mut conn = pool.get().await.unwrap();
-    let rows: Vec<Column> = match &mut conn.conn {
-        Connection::Sqlite(c) => diesel::sql_query(
-            "SELECT m.name AS table_name, p.name AS column_name \
-             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-             AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%' \
-                             AND m.name LIKE v.name || '\\_%' ESCAPE '\\')",
-        )
-        .load(&mut **c)
-        .await
-        .unwrap(),
-        Connection::Postgres(c) => diesel::sql_query(
-            "SELECT table_name::text AS table_name, column_name::text AS column_name \
-             FROM information_schema.columns WHERE table_schema = current_schema() \
-             AND NOT (table_name = 'contacts_search' AND column_name = 'rowid')",
-        )
-        .load(&mut **c)
-        .await
-        .unwrap(),
-    };
-    rows.into_iter().map(|c| (c.table_name, c.column_name)).collect()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-// FTS5's shadow tables (SQLite) and the view's `rowid` (an FTS5 table's rowid is hidden) are
-// how each backend builds the search index, not drift.
-async fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
-    let sqlite = testing::sqlite().await;
-    let Some(postgres) = testing::postgres().await else { return };
-    let (lite, pg) = (columns(&sqlite.pool).await, columns(&postgres.pool).await);
-    assert!(lite.contains(&("app_settings".into(), "value".into())), "{lite:?}");
-    let only_sqlite: Vec<_> = lite.difference(&pg).collect();
-    let only_postgres: Vec<_> = pg.difference(&lite).collect();
-    assert!(
-        only_sqlite.is_empty() && only_postgres.is_empty(),
-        "migrations drifted apart:\n  only in SQLite: {only_sqlite:?}\n  only in PostgreSQL: {only_postgres:?}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn statistics_refresh_on_every_backend() {

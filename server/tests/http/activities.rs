@@ -94,6 +94,11 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
             let r = app.call(path, Some(&member_cookie), &edit).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: member on the admin's task via {path}");
         }
+        // Authorization before validation: an invalid edit of someone else's entry is refused
+        // for who sends it, not explained field by field (a 422 listed the field messages).
+        let invalid = [("id", task_id.as_str()), ("input[kind]", "gossip"), ("input[happened_at]", "soon")];
+        let r = app.call("/api/staff/save_activity", Some(&member_cookie), &invalid).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.body);
         let done = [("id", task_id.as_str()), ("done", "yes")];
         let r = app.call("/api/staff/complete_task", Some(&member_cookie), &done).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}");
@@ -138,5 +143,37 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
             .call("/api/staff/delete_activity", Some(&admin), &[("id", &history_id), ("confirm", "yes")])
             .await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{name}: {}", r.body);
+    }
+}
+
+/// "Log activities" alone is not enough: the contact must be visible to the caller, as for every
+/// other activity function, or anyone could attach entries to any contact id.
+#[tokio::test(flavor = "multi_thread")]
+async fn logging_an_activity_needs_to_see_contacts_too() {
+    use app::users::Permission;
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
+        app.staff_with("logger@example.com", &[Permission::ActivitiesCreate]).await;
+        let admin = app.login("admin@example.com", None).await;
+        let form = contact_form("Søren", "soren@example.dk");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let created = app.call("/api/staff/save_contact", Some(&admin), &form).await;
+        let contact = id_after(created.location(), "/staff/contacts/");
+        assert!(!contact.is_empty(), "{name}: {}", created.body);
+
+        let logger = app.login("logger@example.com", None).await;
+        let entry = [
+            ("contact_id", contact.as_str()),
+            ("kind", "note"),
+            ("subject", "Blind entry — 盲目"),
+            ("body", ""),
+            ("happened_at", "2026-11-24T10:30"),
+        ];
+        let r = app.call("/api/staff/log_activity", Some(&logger), &entry).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.body);
+        let shown = app.call("/api/staff/timeline", Some(&admin), &[("contact_id", &contact)]).await;
+        assert!(!shown.body.contains("Blind entry"), "{name}: the refused entry was logged: {}", shown.body);
     }
 }

@@ -439,3 +439,24 @@ async fn the_contact_list_reads_its_filters_from_the_address_and_keeps_them_in_i
         assert!(r.body.contains("Ada") && !r.body.contains("Jürgen"), "{name}: {}", r.body);
     }
 }
+
+/// A caller without the permission learns nothing about the input: the refusal comes before any
+/// validation of the action, the selection or the confirmation.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_actions_refuse_before_they_validate() {
+    use app::users::Permission;
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.staff_with("viewer@example.com", &[Permission::ContactsView]).await;
+        let viewer = app.login("viewer@example.com", None).await;
+        for form in [
+            vec![("action", "explode"), ("ids[]", "1")],
+            vec![("action", "add_tag"), ("tag", "Größe")],
+            vec![("action", "delete"), ("ids[]", "1")],
+        ] {
+            let r = app.call("/api/staff/bulk_contacts", Some(&viewer), &form).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {form:?}: {}", r.body);
+        }
+    }
+}

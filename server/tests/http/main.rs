@@ -2,6 +2,7 @@
 
 mod accounts;
 mod activities;
+mod authz;
 mod contacts;
 mod foundation;
 mod settings;

@@ -2,7 +2,6 @@
 
 use app::accounts::UserKind;
 use app::db::testing;
-use app::users::repo::{self, Actor, UserUpdate};
 use axum::http::StatusCode;
 
 use crate::support::TestApp;
@@ -16,23 +15,8 @@ async fn settings_lists_need_the_settings_permission() {
         let staff = app.add_user("staff@example.com", UserKind::Staff, false).await;
         let manager = app.add_user("manager@example.com", UserKind::Staff, false).await;
         app.add_user("client@example.com", UserKind::Client, false).await;
-        {
-            let mut conn = app.db.pool.get().await.unwrap();
-            let groups = repo::list_groups(&mut conn).await.unwrap();
-            let actor = Actor { id: admin_id, name: "admin".into() };
-            for (user, email, group) in
-                [(staff, "staff@example.com", "Staff"), (manager, "manager@example.com", "Managers")]
-            {
-                let gid = groups.iter().find(|g| g.name == group).unwrap().id;
-                let update = UserUpdate {
-                    display_name: email.into(),
-                    email: email.into(),
-                    is_admin: false,
-                    group_ids: vec![gid],
-                };
-                repo::update_user(&mut conn, &actor, user, &update).await.unwrap();
-            }
-        }
+        app.join_group(admin_id, staff, "staff@example.com", "Staff").await;
+        app.join_group(admin_id, manager, "manager@example.com", "Managers").await;
         let callers = [
             ("anonymous", None, 401),
             ("client", Some(app.login("client@example.com", None).await), 403),

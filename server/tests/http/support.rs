@@ -6,6 +6,7 @@ use app::accounts::repo::{self, NewAccount};
 use app::accounts::UserKind;
 use app::api::AppState;
 use app::db::testing::TestDb;
+use app::users::Permission;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
@@ -126,6 +127,26 @@ impl TestApp {
         users::update_user(&mut conn, &Actor { id: admin_id, name: "admin".into() }, member, &update)
             .await
             .unwrap();
+    }
+}
+
+impl TestApp {
+    /// A staff member holding exactly `permissions`, through a group of their own (none when
+    /// `permissions` is empty); signs in with [`PASSWORD`].
+    pub async fn staff_with(&self, email: &str, permissions: &[Permission]) -> i64 {
+        use app::users::repo::{self as users, Actor, GroupInput};
+        let id = self.add_user(email, UserKind::Staff, false).await;
+        if !permissions.is_empty() {
+            let mut conn = self.db.pool.get().await.unwrap();
+            let input = GroupInput {
+                name: format!("Permissions of {email}"),
+                description: String::new(),
+                permissions: permissions.iter().copied().collect(),
+                member_ids: [id].into_iter().collect(),
+            };
+            users::save_group(&mut conn, &Actor { id, name: email.into() }, None, &input).await.unwrap();
+        }
+        id
     }
 }
 

@@ -3,7 +3,6 @@
 
 use app::accounts::UserKind;
 use app::db::testing;
-use app::users::repo::{self, Actor, GroupInput};
 use app::users::Permission;
 use axum::http::StatusCode;
 
@@ -17,22 +16,11 @@ async fn user_management_needs_the_permission_and_refusals_change_nothing() {
     for db in testing::each_backend().await {
         let name = db.backend().name();
         let app = TestApp::new(db);
-        let admin_id = app.add_user("admin@example.com", UserKind::Staff, true).await;
+        app.add_user("admin@example.com", UserKind::Staff, true).await;
         app.add_user("plain@example.com", UserKind::Staff, false).await;
-        let manager_id = app.add_user("manager@example.com", UserKind::Staff, false).await;
+        app.staff_with("manager@example.com", &[Permission::UsersManage]).await;
         let client_id = app.add_user("client@example.com", UserKind::Client, false).await;
         let target = app.add_user("target@example.com", UserKind::Staff, false).await;
-        {
-            let mut conn = app.db.pool.get().await.unwrap();
-            let actor = Actor { id: admin_id, name: "admin".into() };
-            let input = GroupInput {
-                name: "People managers".into(),
-                description: String::new(),
-                permissions: [Permission::UsersManage].into_iter().collect(),
-                member_ids: [manager_id].into_iter().collect(),
-            };
-            repo::save_group(&mut conn, &actor, None, &input).await.unwrap();
-        }
         let cookies = [
             ("anonymous", None),
             ("client", Some(app.login("client@example.com", None).await)),

@@ -1,0 +1,573 @@
+//! The authorization matrix: every server function and the CSV export, called by each kind of
+//! caller, each expecting one exact status. The function's own check is what is tested for staff
+//! without the permission: they pass the /api/staff guard and must still be refused.
+//!
+//! A server function without a row fails `every_server_function_has_a_row`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use app::accounts::UserKind;
+use app::contacts::ContactInput;
+use app::db::testing;
+use app::users::repo::Actor;
+use app::users::Permission;
+
+use crate::support::{TestApp, PASSWORD};
+
+/// The callers, in the order of every row's expected statuses.
+const CALLERS: [&str; 5] = ["anonymous", "client", "staff without the permission", "staff with it", "admin"];
+
+/// A function behind a permission check.
+const GUARDED: [u16; 5] = [401, 403, 403, 200, 200];
+/// A function any signed-in staff member may call.
+const ANY_STAFF: [u16; 5] = [401, 403, 200, 200, 200];
+/// A portal function: clients only.
+const CLIENTS: [u16; 5] = [401, 200, 403, 403, 403];
+/// A public function.
+const ANYONE: [u16; 5] = [200; 5];
+
+/// A strong passphrase for the functions that set one.
+const NEW_PASSWORD: &str = "Zwölf Boxkämpfer jagen Viktor quer über den Sylter Deich";
+
+/// The add-contact form as `save_contact` takes it: one `ContactInput` argument (`input[…]`).
+const CONTACT_FORM: &[(&str, &str)] = &[
+    ("input[first_name]", "Zoë"),
+    ("input[last_name]", "Ørsted"),
+    ("input[phone]", "+45 33 12 34 56"),
+    ("input[company]", "Ørsted & Søn"),
+    ("input[job_title]", "Indehaver"),
+    ("input[street]", "Nørregade 7"),
+    ("input[city]", "København"),
+    ("input[postal_code]", "1165"),
+    ("input[country]", "Danmark"),
+    ("input[website]", ""),
+    ("input[notes]", "Ringer helst om formiddagen ☕"),
+];
+/// The email field of [`CONTACT_FORM`], filled per call: two contacts cannot share an address.
+const CONTACT_EMAIL_FIELD: &str = "input[email]";
+/// The edit form adds these to [`CONTACT_FORM`]: the contact and the version it was opened at.
+const CONTACT_EDIT_FIELDS: [&str; 2] = ["id", "version"];
+
+/// Who may call: what "staff without the permission" lacks and "staff with it" holds.
+#[derive(Clone, Copy)]
+enum Needs {
+    /// Public: the staff callers hold no permission / every permission.
+    Nothing,
+    /// Any signed-in staff member: the staff callers hold no permission / every permission.
+    Staff,
+    /// A signed-in client: the staff callers hold no permission / every permission.
+    Client,
+    /// Staff holding all of these. "Without" is tried once per permission, with every other
+    /// permission held; "with" holds exactly these.
+    All(&'static [Permission]),
+}
+
+type Form = Vec<(&'static str, String)>;
+
+/// One server function (or page handler), the form it is sent, and the status each caller gets.
+struct Row {
+    path: &'static str,
+    needs: Needs,
+    expect: [u16; 5],
+    /// The arguments, for the fixture and the caller's index (rows that consume what they change
+    /// use a target of the caller's own).
+    body: fn(&Fixture, usize) -> Form,
+    /// Signs in anew for the call (with an account like the caller's): the call ends or replaces
+    /// its session.
+    fresh: bool,
+    /// A GET handler with the form as its query, not a server function.
+    get: bool,
+}
+
+fn row(path: &'static str, needs: Needs, expect: [u16; 5], body: fn(&Fixture, usize) -> Form) -> Row {
+    Row { path, needs, expect, body, fresh: false, get: false }
+}
+
+impl Row {
+    fn fresh(self) -> Self {
+        Row { fresh: true, ..self }
+    }
+
+    fn get(self) -> Self {
+        Row { get: true, ..self }
+    }
+}
+
+fn confirmed(id: i64) -> Form {
+    vec![("id", id.to_string()), ("confirm", "yes".into())]
+}
+
+/// The add-contact form with an email of its own.
+fn contact_form(email: String) -> Form {
+    let mut form: Form = CONTACT_FORM.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    form.push((CONTACT_EMAIL_FIELD, email));
+    form
+}
+
+fn contact_edit(f: &Fixture, slot: usize) -> Form {
+    let mut form = contact_form(format!("zoe.bearbeitet{slot}@example.dk"));
+    form.push((CONTACT_EDIT_FIELDS[0], f.edited[slot].to_string()));
+    form.push((CONTACT_EDIT_FIELDS[1], "1".into()));
+    form
+}
+
+/// The matrix. Rows run in this order, so a row may rely on an earlier one (revoke after invite).
+fn table() -> Vec<Row> {
+    use Permission::*;
+    vec![
+        // Contacts and tags.
+        row("/api/staff/contact_choices", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/contacts", Needs::All(&[ContactsView]), GUARDED, |_, _| {
+            vec![("search", "Ørsted".into())]
+        }),
+        row("/api/staff/contact", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("id", f.contact.to_string())]
+        }),
+        row("/api/staff/save_contact", Needs::All(&[ContactsCreate]), GUARDED, |_, s| {
+            contact_form(format!("zoe.neu{s}@example.dk"))
+        }),
+        row("/api/staff/save_contact", Needs::All(&[ContactsEdit]), GUARDED, contact_edit),
+        row("/api/staff/delete_contact", Needs::All(&[ContactsDelete]), GUARDED, |f, s| {
+            confirmed(f.doomed[s])
+        }),
+        row("/api/staff/invite_to_portal", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
+            vec![("id", f.contact.to_string())]
+        }),
+        row("/api/staff/revoke_portal", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
+            vec![("id", f.contact.to_string())]
+        }),
+        row("/api/staff/bulk_contacts", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
+            vec![("ids[]", f.contact.to_string()), ("action", "add_tag".into()), ("tag", "Größe XL".into())]
+        }),
+        row("/api/staff/bulk_contacts", Needs::All(&[ContactsDelete]), GUARDED, |f, s| {
+            vec![
+                ("ids[]", f.bulk_doomed[s].to_string()),
+                ("action", "delete".into()),
+                ("confirm", "yes".into()),
+            ]
+        }),
+        row("/api/staff/tags", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/rename_tag", Needs::All(&[TagsSegmentsManage]), GUARDED, |f, s| {
+            vec![("id", f.tag.to_string()), ("name", format!("Stammkundin {s} ★"))]
+        }),
+        row("/api/staff/merge_tags", Needs::All(&[TagsSegmentsManage]), GUARDED, |f, s| {
+            vec![("from", f.merged_tags[s].to_string()), ("into", f.tag.to_string())]
+        }),
+        row("/api/staff/delete_tag", Needs::All(&[TagsSegmentsManage]), GUARDED, |f, s| {
+            confirmed(f.doomed_tags[s])
+        }),
+        row(
+            "/staff/contacts/export.csv",
+            Needs::All(&[ContactsExport]),
+            [303, 403, 403, 200, 200],
+            |_, _| vec![("q", "Ørsted".into())],
+        )
+        .get(),
+        // Settings lists.
+        row("/api/staff/settings_lists", Needs::All(&[SettingsManage]), GUARDED, |_, _| vec![]),
+        row("/api/staff/add_setting", Needs::All(&[SettingsManage]), GUARDED, |_, s| {
+            vec![("list", "services".into()), ("name", format!("Beratung {s} — 相談"))]
+        }),
+        row("/api/staff/rename_setting", Needs::All(&[SettingsManage]), GUARDED, |f, s| {
+            vec![("list", "services".into()), ("id", f.service.to_string()), ("name", format!("Wartung {s}"))]
+        }),
+        row("/api/staff/move_setting", Needs::All(&[SettingsManage]), GUARDED, |f, _| {
+            vec![("list", "services".into()), ("id", f.service.to_string()), ("direction", "down".into())]
+        }),
+        row("/api/staff/delete_setting", Needs::All(&[SettingsManage]), GUARDED, |f, s| {
+            let mut form = confirmed(f.doomed_services[s]);
+            form.push(("list", "services".into()));
+            form
+        }),
+        // Activities: changing someone else's entry needs "Edit or delete anyone's activities".
+        row("/api/staff/timeline", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("contact_id", f.contact.to_string())]
+        }),
+        row("/api/staff/log_activity", Needs::All(&[ContactsView, ActivitiesCreate]), GUARDED, |f, _| {
+            vec![
+                ("contact_id", f.contact.to_string()),
+                ("input[kind]", "call".into()),
+                ("input[subject]", "Rückruf — 折り返し電話".into()),
+                ("input[body]", "Über das Angebot gesprochen.".into()),
+                ("input[happened_at]", "2026-11-24T10:30".into()),
+            ]
+        }),
+        row("/api/staff/activity", Needs::All(&[ContactsView, ActivitiesManageAll]), GUARDED, |f, _| {
+            vec![("id", f.activity.to_string())]
+        }),
+        row("/api/staff/save_activity", Needs::All(&[ContactsView, ActivitiesManageAll]), GUARDED, |f, _| {
+            vec![
+                ("id", f.activity.to_string()),
+                ("input[kind]", "note".into()),
+                ("input[subject]", "Notiz über Zoë".into()),
+                ("input[body]", "".into()),
+                ("input[happened_at]", "2026-11-24T11:00".into()),
+            ]
+        }),
+        row(
+            "/api/staff/delete_activity",
+            Needs::All(&[ContactsView, ActivitiesManageAll]),
+            GUARDED,
+            |f, s| confirmed(f.doomed_activities[s]),
+        ),
+        row("/api/staff/complete_task", Needs::All(&[ContactsView, ActivitiesManageAll]), GUARDED, |f, _| {
+            vec![("id", f.task.to_string()), ("done", "yes".into())]
+        }),
+        row("/api/staff/my_tasks", Needs::Staff, ANY_STAFF, |_, _| vec![]),
+        row("/api/staff/dashboard", Needs::Staff, ANY_STAFF, |_, _| vec![]),
+        // Users and groups.
+        row("/api/staff/users", Needs::All(&[UsersManage]), GUARDED, |_, _| vec![]),
+        row("/api/staff/user", Needs::All(&[UsersManage]), GUARDED, |f, _| {
+            vec![("id", f.target.to_string())]
+        }),
+        row("/api/staff/save_user", Needs::All(&[UsersManage]), GUARDED, |f, _| {
+            vec![
+                ("id", f.target.to_string()),
+                ("display_name", "Zielperson Ümit".into()),
+                ("email", TARGET_EMAIL.into()),
+            ]
+        }),
+        row("/api/staff/set_user_active", Needs::All(&[UsersManage]), GUARDED, |f, _| {
+            vec![("id", f.target.to_string()), ("active", "true".into())]
+        }),
+        row("/api/staff/reset_password", Needs::All(&[UsersManage]), GUARDED, |f, _| {
+            vec![("id", f.target.to_string()), ("password", NEW_PASSWORD.into())]
+        }),
+        row("/api/staff/delete_user", Needs::All(&[UsersManage]), GUARDED, |f, s| {
+            confirmed(f.doomed_users[s])
+        }),
+        row("/api/staff/password_link", Needs::All(&[UsersManage]), GUARDED, |f, _| {
+            vec![("id", f.target.to_string())]
+        }),
+        row("/api/staff/groups", Needs::All(&[UsersManage]), GUARDED, |_, _| vec![]),
+        row("/api/staff/group", Needs::All(&[UsersManage]), GUARDED, |_, _| vec![]),
+        row("/api/staff/save_group", Needs::All(&[UsersManage]), GUARDED, |_, s| {
+            vec![("name", format!("Vertrieb Ærø {s}")), ("description", "Team im Norden".into())]
+        }),
+        row("/api/staff/delete_group", Needs::All(&[UsersManage]), GUARDED, |f, s| {
+            confirmed(f.doomed_groups[s])
+        }),
+        row("/api/staff/audit", Needs::All(&[UsersManage]), GUARDED, |_, _| vec![]),
+        // One's own profile.
+        row("/api/staff/profile", Needs::Staff, ANY_STAFF, |_, _| vec![]),
+        row("/api/staff/rename", Needs::Staff, ANY_STAFF, |_, s| {
+            vec![("display_name", format!("Señora {s}"))]
+        }),
+        row("/api/staff/change_password", Needs::Staff, ANY_STAFF, |_, _| {
+            vec![("current_password", PASSWORD.into()), ("new_password", NEW_PASSWORD.into())]
+        })
+        .fresh(),
+        // The portal.
+        row("/api/portal/my_details", Needs::Client, CLIENTS, |_, _| vec![]),
+        // Public functions.
+        row("/api/public/system_status", Needs::Nothing, ANYONE, |_, _| vec![]),
+        row("/api/public/current_user", Needs::Nothing, ANYONE, |_, _| vec![]),
+        row("/api/public/login", Needs::Nothing, ANYONE, |_, _| {
+            vec![("email", VISITOR_EMAIL.into()), ("password", PASSWORD.into())]
+        })
+        .fresh(),
+        row("/api/public/register", Needs::Nothing, ANYONE, |_, s| {
+            vec![
+                ("display_name", format!("Neue Kollegin {s}")),
+                ("email", format!("neu{s}@example.com")),
+                ("password", NEW_PASSWORD.into()),
+            ]
+        }),
+        row("/api/public/set_password", Needs::Nothing, ANYONE, |f, s| {
+            vec![("token", f.tokens[s].clone()), ("password", NEW_PASSWORD.into())]
+        }),
+        row("/api/public/logout", Needs::Nothing, ANYONE, |_, _| vec![]).fresh(),
+    ]
+}
+
+const TARGET_EMAIL: &str = "zielperson@example.com";
+const VISITOR_EMAIL: &str = "besucher@example.com";
+
+/// Rows the matrix acts on; `[_; 5]` holds one per caller, for rows that use up their target.
+struct Fixture {
+    /// A contact with an email (for the portal invitation).
+    contact: i64,
+    edited: [i64; 5],
+    doomed: [i64; 5],
+    bulk_doomed: [i64; 5],
+    tag: i64,
+    merged_tags: [i64; 5],
+    doomed_tags: [i64; 5],
+    service: i64,
+    doomed_services: [i64; 5],
+    /// The admin's note and task.
+    activity: i64,
+    task: i64,
+    doomed_activities: [i64; 5],
+    target: i64,
+    doomed_users: [i64; 5],
+    doomed_groups: [i64; 5],
+    /// Unused set-password links, each for an account of its own.
+    tokens: [String; 5],
+}
+
+async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
+    use app::activities::ActivityInput;
+    use app::settings::SettingsList;
+    use app::{activities, contacts, settings, users};
+
+    let mut conn = app.db.pool.get().await.unwrap();
+    let tag_names = |prefix: &str| (0..5).map(|i| format!("{prefix} {i}")).collect::<Vec<_>>();
+    let mut tags = vec!["Stammkunde".to_owned()];
+    tags.extend(tag_names("Zusammenführen"));
+    tags.extend(tag_names("Wegwerfen"));
+    let input = ContactInput {
+        first_name: "Haruki 春樹".into(),
+        email: "haruki@example.jp".into(),
+        tags,
+        ..Default::default()
+    };
+    let contact = contacts::repo::create(&mut conn, admin.id, &input).await.unwrap();
+    let mut ids = [[0; 5]; 3];
+    for (label, ids) in ["Bearbeitet", "Gelöscht", "Massenweise"].into_iter().zip(&mut ids) {
+        for (i, id) in ids.iter_mut().enumerate() {
+            let input = ContactInput { first_name: format!("{label} {i}"), ..Default::default() };
+            *id = contacts::repo::create(&mut conn, admin.id, &input).await.unwrap();
+        }
+    }
+    let [edited, doomed, bulk_doomed] = ids;
+
+    let all_tags = contacts::repo::tag_counts(&mut conn).await.unwrap();
+    let tag_id = |name: &str| all_tags.iter().find(|(c, _)| c.name == name).unwrap().0.id;
+    let ids_of = |prefix: &str| {
+        let names = tag_names(prefix);
+        std::array::from_fn(|i| tag_id(&names[i]))
+    };
+
+    let service = settings::repo::add(&mut conn, SettingsList::Services, "Montage", None).await.unwrap();
+    let mut doomed_services = [0; 5];
+    for (i, id) in doomed_services.iter_mut().enumerate() {
+        *id = settings::repo::add(&mut conn, SettingsList::Services, &format!("Abbau {i}"), None)
+            .await
+            .unwrap();
+    }
+
+    let entry = |kind: &str, subject: String, due_on: &str| ActivityInput {
+        kind: kind.into(),
+        subject,
+        body: String::new(),
+        happened_at: "2026-11-24T09:15".into(),
+        due_on: due_on.into(),
+    };
+    let activity =
+        activities::repo::create(&mut conn, admin, contact, &entry("note", "Erstkontakt".into(), ""))
+            .await
+            .unwrap();
+    let task = activities::repo::create(
+        &mut conn,
+        admin,
+        contact,
+        &entry("task", "Angebot senden".into(), "2026-12-01"),
+    )
+    .await
+    .unwrap();
+    let mut doomed_activities = [0; 5];
+    for (i, id) in doomed_activities.iter_mut().enumerate() {
+        *id = activities::repo::create(&mut conn, admin, contact, &entry("note", format!("Entwurf {i}"), ""))
+            .await
+            .unwrap();
+    }
+
+    let target = app.add_user(TARGET_EMAIL, UserKind::Staff, false).await;
+    app.add_user(VISITOR_EMAIL, UserKind::Staff, false).await;
+    let mut doomed_users = [0; 5];
+    let mut doomed_groups = [0; 5];
+    let mut tokens: [String; 5] = Default::default();
+    for i in 0..5 {
+        doomed_users[i] =
+            app.add_user(&format!("ausgeschieden{i}@example.com"), UserKind::Staff, false).await;
+        let group = users::repo::GroupInput {
+            name: format!("Aufgelöst {i}"),
+            description: String::new(),
+            permissions: BTreeSet::new(),
+            member_ids: BTreeSet::new(),
+        };
+        doomed_groups[i] = users::repo::save_group(&mut conn, admin, None, &group).await.unwrap();
+        let holder = app.add_user(&format!("link{i}@example.com"), UserKind::Staff, false).await;
+        tokens[i] = users::repo::create_password_token(&mut conn, admin, holder).await.unwrap();
+    }
+    Fixture {
+        contact,
+        edited,
+        doomed,
+        bulk_doomed,
+        tag: tag_id("Stammkunde"),
+        merged_tags: ids_of("Zusammenführen"),
+        doomed_tags: ids_of("Wegwerfen"),
+        service,
+        doomed_services,
+        activity,
+        task,
+        doomed_activities,
+        target,
+        doomed_users,
+        doomed_groups,
+        tokens,
+    }
+}
+
+/// A caller of the matrix: the accounts behind one column.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    Anonymous,
+    Client,
+    Staff(BTreeSet<Permission>),
+    Admin,
+}
+
+impl Subject {
+    /// The subjects standing for caller `slot` of a row with `needs`.
+    fn for_slot(needs: Needs, slot: usize) -> Vec<Subject> {
+        let all = || Permission::ALL.into_iter().collect::<BTreeSet<_>>();
+        match (slot, needs) {
+            (0, _) => vec![Subject::Anonymous],
+            (1, _) => vec![Subject::Client],
+            (2, Needs::All(needed)) => needed
+                .iter()
+                .map(|p| Subject::Staff(all().into_iter().filter(|q| q != p).collect()))
+                .collect(),
+            (2, _) => vec![Subject::Staff(BTreeSet::new())],
+            (3, Needs::All(needed)) => vec![Subject::Staff(needed.iter().copied().collect())],
+            (3, _) => vec![Subject::Staff(all())],
+            _ => vec![Subject::Admin],
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Subject::Staff(held) => {
+                let keys: Vec<&str> = held.iter().map(|p| p.key()).collect();
+                format!("staff holding [{}]", keys.join(", "))
+            }
+            Subject::Anonymous => "anonymous".into(),
+            Subject::Client => "client".into(),
+            Subject::Admin => "admin".into(),
+        }
+    }
+}
+
+/// Signed-in sessions, one account per subject (and a new one for every fresh call).
+struct Sessions<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<Subject, Option<String>>,
+    accounts: usize,
+}
+
+impl Sessions<'_> {
+    async fn cookie(&mut self, subject: &Subject, fresh: bool) -> Option<String> {
+        if !fresh {
+            if let Some(cookie) = self.cookies.get(subject) {
+                return cookie.clone();
+            }
+        }
+        self.accounts += 1;
+        let email = format!("aufrufer{}@example.com", self.accounts);
+        let cookie = match subject {
+            Subject::Anonymous => None,
+            Subject::Client => {
+                self.app.add_user(&email, UserKind::Client, false).await;
+                Some(self.app.login(&email, None).await)
+            }
+            Subject::Staff(held) => {
+                self.app.staff_with(&email, &held.iter().copied().collect::<Vec<_>>()).await;
+                Some(self.app.login(&email, None).await)
+            }
+            Subject::Admin => {
+                self.app.add_user(&email, UserKind::Staff, true).await;
+                Some(self.app.login(&email, None).await)
+            }
+        };
+        if !fresh {
+            self.cookies.insert(subject.clone(), cookie.clone());
+        }
+        cookie
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_caller_gets_exactly_the_expected_status() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        let admin_id = app.add_user("gruenderin@example.com", UserKind::Staff, true).await;
+        let fixture = fixture(&app, &Actor { id: admin_id, name: "Gründerin".into() }).await;
+        let mut sessions = Sessions { app: &app, cookies: HashMap::new(), accounts: 0 };
+        let mut wrong = Vec::new();
+        for row in table() {
+            for (slot, want) in row.expect.iter().enumerate() {
+                let form = (row.body)(&fixture, slot);
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                for subject in Subject::for_slot(row.needs, slot) {
+                    let cookie = sessions.cookie(&subject, row.fresh).await;
+                    let reply = if row.get {
+                        let query: Vec<String> = form
+                            .iter()
+                            .map(|(k, v)| format!("{k}={}", app::ui::encode_query_value(v)))
+                            .collect();
+                        app.get(&format!("{}?{}", row.path, query.join("&")), cookie.as_deref()).await
+                    } else {
+                        app.call(row.path, cookie.as_deref(), &form).await
+                    };
+                    if reply.status.as_u16() != *want {
+                        let body: String = reply.body.chars().take(200).collect();
+                        wrong.push(format!(
+                            "{name}: {} ({}) calling {}: {} instead of {want}: {body}",
+                            CALLERS[slot],
+                            subject.describe(),
+                            row.path,
+                            reply.status.as_u16(),
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{} unexpected statuses:\n{}", wrong.len(), wrong.join("\n"));
+    }
+}
+
+/// The server functions registered in this binary, compared with the table both ways; and their
+/// number with the `#[server` attributes in app/src, so none escapes the registry either.
+#[test]
+fn every_server_function_has_a_row() {
+    let registered: BTreeSet<String> =
+        leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()).collect();
+    let in_table: BTreeSet<String> =
+        table().into_iter().filter(|r| !r.get).map(|r| r.path.to_owned()).collect();
+    let missing: Vec<_> = registered.difference(&in_table).collect();
+    assert!(missing.is_empty(), "server functions without a row in the authorization matrix: {missing:?}");
+    let unknown: Vec<_> = in_table.difference(&registered).collect();
+    assert!(unknown.is_empty(), "rows for paths that are no server function: {unknown:?}");
+
+    fn count_attributes(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .map(|path| {
+                if path.is_dir() {
+                    count_attributes(&path)
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    std::fs::read_to_string(&path)
+                        .unwrap()
+                        .lines()
+                        .map(str::trim)
+                        // The functions' attributes, not `#[server(default)]` on an argument.
+                        .filter(|line| line.starts_with("#[server(") && line.ends_with(")]"))
+                        .count()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src");
+    assert_eq!(
+        count_attributes(&source),
+        registered.len(),
+        "#[server] attributes in app/src vs registered paths"
+    );
+}
