@@ -9,11 +9,11 @@ use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 mod server {
+    pub use crate::accounts::Permission;
     pub use crate::activities::repo::{self, Editor};
     pub use crate::activities::ActivityInput;
     pub use crate::api::{conn, respond};
     pub use crate::error::AppError;
-    pub use crate::users::Permission;
 
     /// The signed-in staff member as an [`Editor`]; refuses anyone who may neither read contacts
     /// nor log activities.

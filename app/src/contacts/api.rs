@@ -11,9 +11,9 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 mod server {
     pub use crate::accounts::auth::require;
+    pub use crate::accounts::Permission;
     pub use crate::api::{conn, respond};
     pub use crate::contacts::repo;
-    pub use crate::users::Permission;
 }
 
 /// A select's value: empty means "none".

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use super::repo;
 use super::{Contact, ContactListParams};
 use crate::accounts::auth::AuthSession;
+use crate::accounts::Permission;
 use crate::api::AppState;
-use crate::users::Permission;
 
 const BATCH: i64 = 500;
 

@@ -10,11 +10,11 @@ use super::api::{
 };
 use super::{Choice, Choices, Contact, ContactListParams, ContactPage, SortKey};
 use crate::accounts::pages::Auth;
+use crate::accounts::Permission;
 use crate::activities::pages::{timeline_resource, ActivitySection, TimelineActions};
 use crate::activities::Timeline;
 use crate::error::AppError;
 use crate::ui::{error_of, id_param, saved_notice, FormAlert, FormField, Loaded, Pager};
-use crate::users::Permission;
 
 /// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
 fn can(permission: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {

@@ -20,7 +20,7 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
         } else {
             None
         };
-        let contacts = if permissions.contains(&crate::users::Permission::ContactsView) {
+        let contacts = if permissions.contains(&crate::accounts::Permission::ContactsView) {
             let (table, total) = crate::contacts::repo::status_counts(&mut conn).await?;
             Some((total, table))
         } else {
@@ -31,7 +31,7 @@ pub async fn load_dashboard() -> Result<DashboardSummary, AppError> {
             organization_name,
             pending_activations,
             contacts,
-            can_add_contacts: permissions.contains(&crate::users::Permission::ContactsCreate),
+            can_add_contacts: permissions.contains(&crate::accounts::Permission::ContactsCreate),
         })
     }
     .await;

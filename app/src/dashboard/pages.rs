@@ -6,12 +6,12 @@ use leptos_router::components::A;
 
 use super::api::load_dashboard;
 use crate::accounts::pages::{AreaLayout, Auth};
+use crate::accounts::Permission;
 use crate::accounts::UserKind;
 use crate::activities::pages::MyOpenTasks;
 use crate::contacts::pages::StatusBadge;
 use crate::contacts::ContactListParams;
 use crate::ui::Loaded;
-use crate::users::Permission;
 
 /// Every staff page sits inside this: the guard, then the staff navigation beside the page.
 #[component]

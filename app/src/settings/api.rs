@@ -8,9 +8,9 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 mod server {
     pub use crate::accounts::auth::require;
+    pub use crate::accounts::Permission;
     pub use crate::api::{conn, respond};
     pub use crate::settings::repo;
-    pub use crate::users::Permission;
 }
 
 /// Marks a form error with the list whose form was sent, so only that section shows it.

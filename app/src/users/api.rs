@@ -36,9 +36,9 @@ pub struct AuditPage {
 #[cfg(feature = "ssr")]
 mod server {
     pub use crate::accounts::auth::require;
+    pub use crate::accounts::Permission;
     pub use crate::api::{conn, respond};
     pub use crate::users::repo::{self, Actor};
-    pub use crate::users::Permission;
 }
 
 #[server(prefix = "/api/staff", endpoint = "users")]

@@ -7,7 +7,7 @@ pub mod repo;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::accounts::Permission;
+use crate::accounts::Permission;
 use crate::accounts::UserKind;
 
 /// One row of the user list.

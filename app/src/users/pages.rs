@@ -9,7 +9,8 @@ use super::api::{
     CreatePasswordLink, DeleteGroup, DeleteUser, RenameSelf, ResetUserPassword, SaveGroup, SaveUser,
     SetPasswordWithLink, SetUserActive,
 };
-use super::{Permission, UserPage};
+use super::UserPage;
+use crate::accounts::Permission;
 use crate::error::AppError;
 use crate::ui::{error_of, href, id_param, saved_notice, FormAlert, FormField, Loaded, Pager};
 

@@ -150,7 +150,7 @@ async fn activity_functions_check_the_role_the_permission_and_the_author() {
 /// other activity function, or anyone could attach entries to any contact id.
 #[tokio::test(flavor = "multi_thread")]
 async fn logging_an_activity_needs_to_see_contacts_too() {
-    use app::users::Permission;
+    use app::accounts::Permission;
     for db in testing::each_backend().await {
         let name = db.backend().name();
         let app = TestApp::new(db);

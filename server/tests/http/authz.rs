@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use app::accounts::Permission;
 use app::accounts::UserKind;
 use app::contacts::ContactInput;
 use app::db::testing;
 use app::users::repo::Actor;
-use app::users::Permission;
 
 use crate::support::{TestApp, PASSWORD};
 

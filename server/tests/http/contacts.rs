@@ -444,7 +444,7 @@ async fn the_contact_list_reads_its_filters_from_the_address_and_keeps_them_in_i
 /// validation of the action, the selection or the confirmation.
 #[tokio::test(flavor = "multi_thread")]
 async fn bulk_actions_refuse_before_they_validate() {
-    use app::users::Permission;
+    use app::accounts::Permission;
     for db in testing::each_backend().await {
         let name = db.backend().name();
         let app = TestApp::new(db);

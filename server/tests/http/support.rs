@@ -3,10 +3,10 @@
 use app::accounts::auth::SessionConfig;
 use app::accounts::password;
 use app::accounts::repo::{self, NewAccount};
+use app::accounts::Permission;
 use app::accounts::UserKind;
 use app::api::AppState;
 use app::db::testing::TestDb;
-use app::users::Permission;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;

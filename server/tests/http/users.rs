@@ -1,9 +1,9 @@
 //! Who may manage users and groups: every server function of the users slice, called by each
 //! kind of caller, and proof that a refused call changes nothing.
 
+use app::accounts::Permission;
 use app::accounts::UserKind;
 use app::db::testing;
-use app::users::Permission;
 use axum::http::StatusCode;
 
 use crate::support::TestApp;

@@ -18,8 +18,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::{AuditEntry, GroupDetails, Permission, UserFilter, UserPage, UserSummary, USERS_PER_PAGE};
+use super::{AuditEntry, GroupDetails, UserFilter, UserPage, UserSummary, USERS_PER_PAGE};
 use crate::accounts::repo::{self as accounts, to_permissions, Account, UserRow};
+use crate::accounts::Permission;
 use crate::accounts::{normalize_email, UserKind};
 use crate::db::schema::{audit_log, group_members, group_permissions, staff_groups, users};
 use crate::db::{lower, with_db, DbConn, DbError};
