@@ -73,7 +73,7 @@ impl SessionStore for DieselSessionStore {
         loop {
             let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
             let user_id = owner(record);
-            let inserted = (&mut conn).write_tx(async |c: &mut DbConn| with_db!(c, c => {
+            let inserted = conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
                 let n = diesel::insert_into(sessions::table)
                     .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                     .on_conflict_do_nothing()
@@ -94,7 +94,7 @@ impl SessionStore for DieselSessionStore {
         let mut conn = self.conn().await?;
         let (id, data, expires) = (record.id.to_string(), encode(record)?, to_naive(record.expiry_date));
         let user_id = owner(record);
-        (&mut conn).write_tx(async |c: &mut DbConn| with_db!(c, c => {
+        conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
             diesel::insert_into(sessions::table)
                 .values((sessions::id.eq(&id), sessions::data.eq(&data), sessions::expires_at.eq(expires), sessions::user_id.eq(user_id)))
                 .on_conflict(sessions::id)
@@ -132,15 +132,14 @@ impl SessionStore for DieselSessionStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let mut conn = self.conn().await?;
         let id = id.to_string();
-        (&mut conn)
-            .write_tx(async |c: &mut DbConn| {
-                with_db!(c, c => {
-                    diesel::delete(sessions::table.find(&id)).execute(c).await?;
-                    Ok::<_, DbError>(())
-                })
+        conn.write_tx(async |c: &mut DbConn| {
+            with_db!(c, c => {
+                diesel::delete(sessions::table.find(&id)).execute(c).await?;
+                Ok::<_, DbError>(())
             })
-            .await
-            .map_err(backend_error)
+        })
+        .await
+        .map_err(backend_error)
     }
 }
 
@@ -149,15 +148,14 @@ impl ExpiredDeletion for DieselSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let mut conn = self.conn().await?;
         let now = now();
-        (&mut conn)
-            .write_tx(async |c: &mut DbConn| {
-                with_db!(c, c => {
-                    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(c).await?;
-                    Ok::<_, DbError>(())
-                })
+        conn.write_tx(async |c: &mut DbConn| {
+            with_db!(c, c => {
+                diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(c).await?;
+                Ok::<_, DbError>(())
             })
-            .await
-            .map_err(backend_error)?;
+        })
+        .await
+        .map_err(backend_error)?;
         // Throttling only looks back one hour; older failures are dead weight.
         super::repo::prune_failures(&mut conn, now - chrono::Duration::hours(1))
             .await

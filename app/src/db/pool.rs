@@ -136,7 +136,10 @@ pub struct DbConn {
     shared: Arc<Shared>,
 }
 
+// The PostgreSQL variant is larger, but a connection lives briefly on one request's stack; boxing
+// it would cost an allocation on every checkout for nothing.
 #[doc(hidden)]
+#[allow(clippy::large_enum_variant)]
 pub enum Connection {
     Sqlite(Object<SqliteConn>),
     Postgres(Object<PgConn>),

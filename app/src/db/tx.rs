@@ -59,7 +59,7 @@ impl DbConn {
     async fn begin_write(&mut self) -> diesel::QueryResult<()> {
         match &mut self.conn {
             Connection::Sqlite(conn) => {
-                let conn: &mut SqliteConn = &mut **conn;
+                let conn: &mut SqliteConn = conn;
                 conn.spawn_blocking(|c| {
                     diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
                 })
