@@ -65,7 +65,7 @@ impl AuthnBackend for AuthBackend {
     /// `Ok(None)` for an unknown email, a wrong password, an inactive account or a throttled
     /// attempt alike, after the same amount of hashing work, so none can be told apart.
     async fn authenticate(&self, creds: Credentials) -> Result<Option<Account>, DbError> {
-        let now = chrono::Utc::now().naive_utc();
+        let now = crate::clock::now();
         let (allowed, account) = {
             let mut conn = self.pool.get().await?;
             let allowed = self.throttle.check(&mut conn, &creds.email, &creds.ip, now).await?;

@@ -102,7 +102,7 @@ mod tests {
         for db in each_backend().await {
             let name = db.backend().name();
             let mut conn = db.pool.get().await.unwrap();
-            let base = chrono::Utc::now().naive_utc();
+            let base = crate::clock::now();
             let t = |s: i64| base + chrono::Duration::seconds(s);
             for i in 0..5 {
                 assert!(

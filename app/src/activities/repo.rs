@@ -485,24 +485,14 @@ pub async fn count_for(conn: &mut DbConn, contact_id: i64) -> Result<BTreeMap<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::repo::{create as create_user, NewAccount};
-    use crate::accounts::{password, UserKind};
     use crate::contacts::repo::{self as contacts_repo, BulkChange};
     use crate::contacts::ContactInput;
     use crate::db::testing::each_backend;
 
     async fn staff(conn: &mut DbConn, name: &str) -> Actor {
-        let hash = password::hash("correct horse battery staple").await;
-        let email = format!("{}@example.com", name.to_lowercase());
-        let new = NewAccount {
-            email: &email,
-            display_name: name,
-            password_hash: &hash,
-            kind: UserKind::Staff,
-            is_active: true,
-            is_admin: false,
-        };
-        Actor { id: create_user(conn, &new).await.unwrap().id, name: name.to_owned() }
+        // The display name is the email's local part as written: "Ada".
+        let account = crate::users::fixtures::staff_with(conn, &format!("{name}@example.com"), &[]).await;
+        Actor { id: account.id, name: name.to_owned() }
     }
 
     fn editor(actor: &Actor, manage_all: bool) -> Editor {

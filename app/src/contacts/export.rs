@@ -138,7 +138,7 @@ pub async fn export_csv(
             }
         },
     );
-    let filename = format!("contacts-{}.csv", chrono::Utc::now().format("%Y-%m-%d"));
+    let filename = format!("contacts-{}.csv", crate::clock::now().format("%Y-%m-%d"));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -23,7 +23,7 @@ pub async fn get_setting(conn: &mut DbConn, key: &str) -> Result<Option<String>,
 
 /// Creates or replaces one setting.
 pub async fn put_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), DbError> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::clock::now();
     conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         diesel::insert_into(app_settings::table)
             .values((app_settings::key.eq(key), app_settings::value.eq(value), app_settings::updated_at.eq(now)))

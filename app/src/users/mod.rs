@@ -1,6 +1,8 @@
 //! Staff users, groups and permissions: who works in the CRM and what each person may do.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod fixtures;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

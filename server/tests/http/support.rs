@@ -1,8 +1,6 @@
 //! A test application on a fresh database, and a tiny HTTP client for it.
 
 use app::accounts::auth::SessionConfig;
-use app::accounts::password;
-use app::accounts::repo::{self, NewAccount};
 use app::accounts::Permission;
 use app::accounts::UserKind;
 use app::api::AppState;
@@ -14,7 +12,8 @@ use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use tower::ServiceExt;
 
-pub const PASSWORD: &str = "correct horse battery staple";
+use app::users::fixtures;
+pub use app::users::fixtures::PASSWORD;
 
 pub fn options() -> LeptosOptions {
     LeptosOptions::builder().output_name("crm").build()
@@ -90,17 +89,8 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, email: &str, kind: UserKind, is_admin: bool) -> i64 {
-        let hash = password::hash(PASSWORD).await;
         let mut conn = self.db.pool.get().await.unwrap();
-        let new = NewAccount {
-            email,
-            display_name: &email[..email.find('@').unwrap()],
-            password_hash: &hash,
-            kind,
-            is_active: true,
-            is_admin,
-        };
-        repo::create(&mut conn, &new).await.unwrap().id
+        fixtures::account(&mut conn, email, kind, is_admin).await.id
     }
 
     /// Signs in and returns the session cookie.
@@ -134,19 +124,8 @@ impl TestApp {
     /// A staff member holding exactly `permissions`, through a group of their own (none when
     /// `permissions` is empty); signs in with [`PASSWORD`].
     pub async fn staff_with(&self, email: &str, permissions: &[Permission]) -> i64 {
-        use app::users::repo::{self as users, Actor, GroupInput};
-        let id = self.add_user(email, UserKind::Staff, false).await;
-        if !permissions.is_empty() {
-            let mut conn = self.db.pool.get().await.unwrap();
-            let input = GroupInput {
-                name: format!("Permissions of {email}"),
-                description: String::new(),
-                permissions: permissions.iter().copied().collect(),
-                member_ids: [id].into_iter().collect(),
-            };
-            users::save_group(&mut conn, &Actor { id, name: email.into() }, None, &input).await.unwrap();
-        }
-        id
+        let mut conn = self.db.pool.get().await.unwrap();
+        fixtures::staff_with(&mut conn, email, permissions).await.id
     }
 }
 

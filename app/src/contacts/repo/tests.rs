@@ -1,22 +1,14 @@
 //! Repository tests of contacts, on both backends.
 
 use super::*;
-use crate::accounts::repo::{create as create_user, NewAccount};
-use crate::accounts::{password, UserKind};
 use crate::contacts::{ContactPage, ContactQuery, SortKey, CONTACTS_PER_PAGE};
 use crate::db::testing::each_backend;
 
+/// A staff member whose name is their whole email (the owner column shows it).
 async fn staff(conn: &mut DbConn, email: &str) -> i64 {
-    let hash = password::hash("correct horse battery staple").await;
-    let new = NewAccount {
-        email,
-        display_name: email,
-        password_hash: &hash,
-        kind: UserKind::Staff,
-        is_active: true,
-        is_admin: false,
-    };
-    create_user(conn, &new).await.unwrap().id
+    let id = crate::users::fixtures::staff_with(conn, email, &[]).await.id;
+    crate::accounts::repo::rename(conn, id, email).await.unwrap();
+    id
 }
 
 fn person(first: &str, last: &str, email: &str, company: &str) -> ContactInput {

@@ -3,23 +3,14 @@
 use super::tokens::token_digest;
 use super::*;
 use crate::accounts::password;
-use crate::accounts::repo::{create, find_by_id, NewAccount};
+use crate::accounts::repo::find_by_id;
 use crate::accounts::session_store::DieselSessionStore;
 use crate::db::testing::each_backend;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore;
 
 async fn user(conn: &mut DbConn, email: &str, kind: UserKind, admin: bool) -> Account {
-    let hash = password::hash("correct horse battery staple").await;
-    let new = NewAccount {
-        email,
-        display_name: &email[..email.find('@').unwrap()],
-        password_hash: &hash,
-        kind,
-        is_active: true,
-        is_admin: admin,
-    };
-    create(conn, &new).await.unwrap()
+    crate::users::fixtures::account(conn, email, kind, admin).await
 }
 
 fn perms(list: &[Permission]) -> BTreeSet<Permission> {
