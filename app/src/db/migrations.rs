@@ -10,7 +10,9 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, SimpleAsyncConnection, TransactionManager};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-use super::{Connection, DbError, DbPool, PgConn, SqliteConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use super::{
+    Backend, Connection, DbConn, DbError, DbPool, PgConn, SqliteConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
+};
 
 /// The first key of the PostgreSQL advisory lock; the second is the schema's, so servers of
 /// different schemas on one database (tests, shared servers) do not wait for each other.
@@ -29,9 +31,28 @@ fn lock_args() -> String {
 /// The harness blocks its thread (Diesel's migrations are synchronous), so it needs the
 /// multi-threaded tokio runtime, which the server and the tests use.
 pub(super) async fn run_pending(pool: &DbPool) -> Result<Vec<String>, DbError> {
-    match pool.get().await?.conn {
+    match checkout(pool).await?.conn {
         Connection::Sqlite(conn) => sqlite(conn).await,
         Connection::Postgres(conn) => postgres(conn).await,
+    }
+}
+
+/// A connection for the run. Two servers opening a new SQLite file at the same moment both
+/// switch it to WAL, and the one that loses is told "database is locked" at once, without waiting
+/// on the busy timeout: it tries again (the file is in WAL mode by then).
+async fn checkout(pool: &DbPool) -> Result<DbConn, DbError> {
+    let started = std::time::Instant::now();
+    loop {
+        match pool.get().await {
+            Err(DbError::Unreachable(message))
+                if pool.backend() == Backend::Sqlite
+                    && message.contains("database is locked")
+                    && started.elapsed() < SQLITE_WAIT_LIMIT =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -138,7 +159,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_servers_starting_at_once_apply_the_migrations_once_on_sqlite() {
         let all = migration_count(super::SQLITE_MIGRATIONS);
-        for round in 0..3 {
+        for round in 0..10 {
             let dir = std::env::temp_dir();
             let path = dir.join(format!("crm_migrate_race_{}_{round}.sqlite3", std::process::id()));
             let url = path.display().to_string();
