@@ -62,6 +62,13 @@ else
         mkdir -p "$HOME/.cargo/bin"
     fi
 fi
+# The suite checks formatting and runs clippy: both ship as rustup components.
+if command -v rustup >/dev/null && [ -z "$TOOLCHAIN" ]; then
+    for component in rustfmt clippy; do
+        rustup component list --installed 2>/dev/null | grep -q "^$component" \
+            || rustup component add "$component" >/dev/null 2>&1 || log "could not add the $component component"
+    done
+fi
 if [ -n "$TOOLCHAIN" ]; then
     echo "export RUSTUP_TOOLCHAIN=$TOOLCHAIN" > "$ENV_FILE"
     export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
