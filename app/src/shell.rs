@@ -10,6 +10,7 @@ use crate::activities::pages::ActivityEditPage;
 use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
+use crate::settings::organisation::OrganisationPage;
 use crate::settings::pages::SettingsPage;
 use crate::system::pages::{HomePage, StatusPage};
 use crate::ui::NotFoundPage;
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("activities"), ParamSegment("id")) view=ActivityEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("settings"), StaticSegment("organisation")) view=OrganisationPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("groups") view=GroupsPage ssr=SsrMode::Async/>

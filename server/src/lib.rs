@@ -131,6 +131,27 @@ pub fn spawn_session_cleanup(state: &AppState, period: Duration) {
     });
 }
 
+/// Reads the organisation's time zone and date format again every `period`. The server that
+/// saves them shows the change at once; another server sharing the database shows it after at
+/// most `period` (`CLOCK_REFRESH`), and until then in the zone it had.
+pub fn spawn_clock_refresh(state: &AppState, period: Duration) {
+    let pool = state.pool.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let loaded = match pool.get().await {
+                Ok(mut conn) => app::settings::organisation::repo::load_clock(&mut conn).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = loaded {
+                tracing::warn!(error = %err, "reading the organisation's clock failed; will retry");
+            }
+        }
+    });
+}
+
 /// Resolves when SIGTERM or ctrl-c arrives; axum then lets in-flight requests finish.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

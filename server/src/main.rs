@@ -96,6 +96,8 @@ async fn main() -> Result<(), BoxError> {
     )?;
     let applied = pool.migrate().await?;
     tracing::info!(database = pool.backend().name(), applied = ?applied, "migrations applied");
+    let clock = app::settings::organisation::repo::load_clock(&mut pool.get().await?).await?;
+    tracing::info!(time_zone = clock.tz.name(), "times are shown in the organisation's zone");
 
     let sessions = SessionConfig {
         secure: cli.secure_cookies,
@@ -121,6 +123,7 @@ async fn serve(pool: DbPool, sessions: &SessionConfig) -> Result<(), BoxError> {
     let addr = leptos_options.site_addr;
     let state = AppState { leptos_options, pool };
     server::spawn_session_cleanup(&state, Duration::from_secs(10 * 60));
+    server::spawn_clock_refresh(&state, app::settings::organisation::CLOCK_REFRESH);
     let app = server::router(state, sessions);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{addr}");

@@ -22,6 +22,7 @@ pub fn StaffArea() -> impl IntoView {
     let can_manage_users = move || can(Permission::UsersManage);
     let can_view_contacts = move || can(Permission::ContactsView);
     let can_manage_settings = move || can(Permission::SettingsManage);
+    let is_admin = move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.is_admin);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
             <A href="/staff" exact=true>"Dashboard"</A>
@@ -35,7 +36,10 @@ pub fn StaffArea() -> impl IntoView {
                 <A href="/staff/audit">"Audit log"</A>
             </Show>
             <Show when=can_manage_settings>
-                <A href="/staff/settings">"Settings"</A>
+                <A href="/staff/settings" exact=true>"Settings"</A>
+            </Show>
+            <Show when=is_admin>
+                <A href="/staff/settings/organisation">"Organisation"</A>
             </Show>
             <A href="/staff/profile">"Your profile"</A>
         </AreaLayout>

@@ -27,11 +27,12 @@ pub async fn my_details() -> Result<ClientDetails, AppError> {
             }),
             None => None,
         };
+        let clock = conn.clock();
         Ok(ClientDetails {
             display_name: account.display_name,
             email: account.email,
-            member_since: account.created_at.format("%-d %B %Y").to_string(),
-            last_sign_in: account.last_login_at.map(|t| t.format("%-d %B %Y, %H:%M UTC").to_string()),
+            member_since: clock.date(clock.local(account.created_at).date()),
+            last_sign_in: account.last_login_at.map(|t| clock.stamp(t)),
             record,
         })
     }

@@ -1,6 +1,8 @@
-//! Settings lists: the statuses, services and traffic sources contacts are described with.
+//! Settings: the lists contacts are described with (statuses, services, traffic sources) and
+//! the organisation's name, time zone and date format.
 
 pub mod api;
+pub mod organisation;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

@@ -1,15 +1,17 @@
 //! Settings and schema information, for both backends.
 
+use chrono::TimeZone;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 
 use super::StatusReport;
+use crate::clock::Clock;
 use crate::db::schema::{__diesel_schema_migrations, app_settings};
 use crate::db::{with_db, DbConn, DbError};
 
 pub const ORGANIZATION_NAME: &str = "organization_name";
-const DEFAULT_ORGANIZATION_NAME: &str = "Your company";
+pub const DEFAULT_ORGANIZATION_NAME: &str = "Your company";
 
 pub async fn get_setting(conn: &mut DbConn, key: &str) -> Result<Option<String>, DbError> {
     let value = with_db!(conn, c => app_settings::table
@@ -23,18 +25,21 @@ pub async fn get_setting(conn: &mut DbConn, key: &str) -> Result<Option<String>,
 
 /// Creates or replaces one setting.
 pub async fn put_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), DbError> {
+    conn.write_tx(async |c: &mut DbConn| write_setting(c, key, value).await).await
+}
+
+/// Creates or replaces one setting inside the caller's write transaction, so that several
+/// settings change together.
+pub async fn write_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), DbError> {
     let now = crate::clock::now();
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        diesel::insert_into(app_settings::table)
-            .values((app_settings::key.eq(key), app_settings::value.eq(value), app_settings::updated_at.eq(now)))
-            .on_conflict(app_settings::key)
-            .do_update()
-            .set((app_settings::value.eq(excluded(app_settings::value)), app_settings::updated_at.eq(now)))
-            .execute(c)
-            .await?;
-        Ok::<_, DbError>(())
-    }))
-        .await
+    with_db!(conn, c => diesel::insert_into(app_settings::table)
+        .values((app_settings::key.eq(key), app_settings::value.eq(value), app_settings::updated_at.eq(now)))
+        .on_conflict(app_settings::key)
+        .do_update()
+        .set((app_settings::value.eq(excluded(app_settings::value)), app_settings::updated_at.eq(now)))
+        .execute(c)
+        .await)?;
+    Ok(())
 }
 
 pub async fn schema_version(conn: &mut DbConn) -> Result<Option<String>, DbError> {
@@ -52,8 +57,15 @@ pub async fn status(conn: &mut DbConn) -> Result<StatusReport, DbError> {
         organization_name,
         database: conn.backend().name().to_owned(),
         schema_version: schema_version(conn).await?,
-        checked_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        checked_at: checked_at(&conn.clock()),
     })
+}
+
+/// Now in the organisation's zone and date format, to the millisecond: two checks a moment
+/// apart differ.
+fn checked_at(clock: &Clock) -> String {
+    let at = clock.tz.from_utc_datetime(&crate::clock::now());
+    format!("{} {}", at.format(clock.date_format.pattern()), at.format("%H:%M:%S%.3f %Z"))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ const CALLERS: [&str; 5] = ["anonymous", "client", "staff without the permission
 const GUARDED: [u16; 5] = [401, 403, 403, 200, 200];
 /// A function any signed-in staff member may call.
 const ANY_STAFF: [u16; 5] = [401, 403, 200, 200, 200];
+/// An administrator's function: no permission a staff member holds is enough.
+const ADMIN_ONLY: [u16; 5] = [401, 403, 403, 403, 200];
 /// A portal function: clients only.
 const CLIENTS: [u16; 5] = [401, 200, 403, 403, 403];
 /// A public function.
@@ -57,6 +59,9 @@ enum Needs {
     Staff,
     /// A signed-in client: the staff callers hold no permission / every permission.
     Client,
+    /// An administrator: the staff callers hold no permission / every permission, and neither is
+    /// enough.
+    Admin,
     /// Staff holding all of these. "Without" is tried once per permission, with every other
     /// permission held; "with" holds exactly these.
     All(&'static [Permission]),
@@ -118,7 +123,7 @@ fn table() -> Vec<Row> {
         // Contacts and tags.
         row("/api/staff/contact_choices", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
         row("/api/staff/contacts", Needs::All(&[ContactsView]), GUARDED, |_, _| {
-            vec![("search", "Ørsted".into())]
+            vec![("list[q]", "Ørsted".into())]
         }),
         row("/api/staff/contact", Needs::All(&[ContactsView]), GUARDED, |f, _| {
             vec![("id", f.contact.to_string())]
@@ -249,6 +254,12 @@ fn table() -> Vec<Row> {
         }),
         row("/api/staff/audit", Needs::All(&[UsersManage]), GUARDED, |_, _| vec![]),
         // One's own profile.
+        // The organisation: administrators only, whatever a staff member's permissions.
+        row("/api/staff/organisation_settings", Needs::Admin, ADMIN_ONLY, |_, _| vec![]),
+        // UTC and ISO, as the database starts: the save changes the clock of the whole test pool.
+        row("/api/staff/save_organisation", Needs::Admin, ADMIN_ONLY, |_, _| {
+            vec![("name", "Zoë & Søn".into()), ("time_zone", "UTC".into()), ("date_format", "iso".into())]
+        }),
         row("/api/staff/profile", Needs::Staff, ANY_STAFF, |_, _| vec![]),
         row("/api/staff/rename", Needs::Staff, ANY_STAFF, |_, s| {
             vec![("display_name", format!("Señora {s}"))]
