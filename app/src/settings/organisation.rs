@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DateFormat, Organisation};
 use crate::error::AppError;
-use crate::ui::{error_of, saved_notice, ErrorList, FormAlert, FormField};
+use crate::ui::{error_of, saved_notice, FormAlert, FormField, Loaded};
 
 /// What the organisation page offers: the settings as stored and the zones to choose from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,13 +281,11 @@ pub fn OrganisationPage() -> impl IntoView {
         <Title text="Organisation"/>
         <h1>"Organisation"</h1>
         {saved_notice()}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    settings.await.map(|s| view! { <OrganisationForm settings=s save save_error/> })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded>
+            {move || Suspend::new(async move {
+                settings.await.map(|s| view! { <OrganisationForm settings=s save save_error/> })
+            })}
+        </Loaded>
     }
 }
 
