@@ -1,5 +1,5 @@
-import { test, expect } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect } from './fixtures';
+import { hydrated, signIn, unique } from './helpers';
 import { users, PASSWORD } from './users';
 
 test.describe('signing in', () => {
@@ -98,10 +98,11 @@ test.describe('keeping the areas apart', () => {
 });
 
 test('registration explains each problem next to its field and keeps what was typed', async ({ page }) => {
+  const email = `nina.${unique()}@example.com`;
   await page.goto('/register');
   await hydrated(page);
   await page.getByLabel('Your name').fill('Nina New');
-  await page.getByLabel('Email').fill('nina@example.com');
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('password123');
   await page.getByRole('button', { name: 'Register' }).click();
   await expect(page.getByText(/too easy to guess/)).toBeVisible();
@@ -112,6 +113,6 @@ test('registration explains each problem next to its field and keeps what was ty
   await page.getByRole('button', { name: 'Register' }).click();
   await expect(page).toHaveURL(/\/login\?registered=pending$/);
   await expect(page.getByText(/administrator must activate your account/)).toBeVisible();
-  await signIn(page, 'nina@example.com', 'a garden of quiet lanterns');
+  await signIn(page, email, 'a garden of quiet lanterns');
   await expect(page.getByRole('alert')).toContainText('do not match an active account');
 });

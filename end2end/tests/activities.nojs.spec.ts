@@ -1,16 +1,17 @@
-import { test, expect } from '@playwright/test';
-import { signIn } from './helpers';
+import { test, expect } from './fixtures';
+import { signIn, unique } from './helpers';
 import { users, PASSWORD } from './users';
 
 test('without JavaScript, staff log a note on a contact', async ({ page }) => {
+  const darden = `Darden ${unique()}`;
   await page.goto('/login');
   await signIn(page, users.admin.email, PASSWORD);
   await expect(page).toHaveURL(/\/staff$/);
   await page.goto('/staff/contacts/new');
   await page.getByLabel('First name').fill('Christine');
-  await page.getByLabel('Last name').fill('Darden');
+  await page.getByLabel('Last name').fill(darden);
   await page.getByRole('button', { name: 'Save contact' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Christine Darden' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: `Christine ${darden}` })).toBeVisible();
 
   const activity = page.getByRole('region', { name: 'Activity' });
   await activity.getByLabel('Type').selectOption({ label: 'Note' });

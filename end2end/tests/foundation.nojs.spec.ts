@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 
 test('without JavaScript the pages are complete from the server', async ({ page }) => {
   await page.goto('/');

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { hydrated } from './helpers';
 
 test('the home page greets the organization by name', async ({ page }) => {

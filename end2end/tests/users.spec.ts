@@ -1,10 +1,8 @@
-import { test, expect, type Browser } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect, type Page } from './fixtures';
+import { createAccount, hydrated, signIn, unique } from './helpers';
 import { users, PASSWORD } from './users';
 
-async function signedIn(browser: Browser, email: string, password: string) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
+async function signedIn(page: Page, email: string, password: string) {
   await page.goto('/login');
   await hydrated(page);
   await signIn(page, email, password);
@@ -12,11 +10,13 @@ async function signedIn(browser: Browser, email: string, password: string) {
   return page;
 }
 
-test('an admin approves a new colleague, gives them a group, and can shut them out at once', async ({ browser }) => {
-  const rita = { name: 'Rita Sales', email: 'rita@example.com', password: 'seven purple tigers dance quietly' };
+test('an admin approves a new colleague, gives them a group, and can shut them out at once', async ({ newPage }) => {
+  const mark = unique();
+  const rita = { name: `Rita Sales ${mark}`, email: `rita.${mark}@example.com`, password: 'seven purple tigers dance quietly' };
+  const sales = `Sales ${mark}`;
 
   // Rita registers herself and waits for approval.
-  const ritaPage = await (await browser.newContext()).newPage();
+  const ritaPage = await newPage();
   await ritaPage.goto('/register');
   await hydrated(ritaPage);
   await ritaPage.getByLabel('Your name').fill(rita.name);
@@ -26,7 +26,7 @@ test('an admin approves a new colleague, gives them a group, and can shut them o
   await expect(ritaPage).toHaveURL(/registered=pending/);
 
   // The admin finds her among the accounts waiting, and activates her.
-  const admin = await signedIn(browser, users.admin.email, PASSWORD);
+  const admin = await signedIn(await newPage(), users.admin.email, PASSWORD);
   await admin.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Users' }).click();
   await expect(admin.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
   await admin.getByLabel('Status').selectOption({ label: 'Waiting or deactivated' });
@@ -41,13 +41,13 @@ test('an admin approves a new colleague, gives them a group, and can shut them o
   await admin.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Groups' }).click();
   await admin.getByRole('link', { name: 'New group' }).click();
   await hydrated(admin);
-  await admin.getByLabel('Name', { exact: true }).fill('Sales');
+  await admin.getByLabel('Name', { exact: true }).fill(sales);
   await admin.getByLabel('Description').fill('The sales team');
   await admin.getByLabel('View contacts').check();
   await admin.getByLabel('Export contacts').check();
   await admin.getByRole('group', { name: 'Members' }).getByLabel(rita.name).check();
   await admin.getByRole('button', { name: 'Save group' }).click();
-  await expect(admin.getByRole('heading', { level: 1, name: 'Sales' })).toBeVisible();
+  await expect(admin.getByRole('heading', { level: 1, name: sales })).toBeVisible();
   await expect(admin.getByText('Changes saved.')).toBeVisible();
   await expect(admin.getByLabel('Export contacts')).toBeChecked();
 
@@ -64,7 +64,7 @@ test('an admin approves a new colleague, gives them a group, and can shut them o
   await expect(ritaPage.getByText(users.client.email)).toHaveCount(0);
 
   // The admin deactivates her; her open session ends at once.
-  await admin.goto('/staff/users?q=rita');
+  await admin.goto(`/staff/users?q=${mark}`);
   await admin.getByRole('link', { name: rita.name }).click();
   await hydrated(admin);
   await admin.getByRole('button', { name: 'Deactivate account' }).click();
@@ -78,7 +78,7 @@ test('an admin approves a new colleague, gives them a group, and can shut them o
     admin.getByRole('row').filter({ has: admin.getByRole('cell', { name: action, exact: true }) }).filter({ hasText: subject });
   await expect(entry('user.deactivate', rita.email)).toBeVisible();
   await expect(entry('user.activate', rita.email)).toBeVisible();
-  await expect(entry('group.create', 'Sales')).toBeVisible();
+  await expect(entry('group.create', sales)).toBeVisible();
 });
 
 test('an admin cannot demote the last administrator', async ({ page }) => {
@@ -96,9 +96,10 @@ test('an admin cannot demote the last administrator', async ({ page }) => {
   await expect(page.getByLabel('Administrator (may do everything)')).toBeChecked();
 });
 
-test('a one-time link lets a newcomer choose their own password', async ({ browser }) => {
-  const lena = { name: 'Lena Link', email: 'lena@example.com' };
-  const lenaPage = await (await browser.newContext()).newPage();
+test('a one-time link lets a newcomer choose their own password', async ({ newPage }) => {
+  const mark = unique();
+  const lena = { name: `Lena Link ${mark}`, email: `lena.${mark}@example.com` };
+  const lenaPage = await newPage();
   await lenaPage.goto('/register');
   await hydrated(lenaPage);
   await lenaPage.getByLabel('Your name').fill(lena.name);
@@ -107,8 +108,8 @@ test('a one-time link lets a newcomer choose their own password', async ({ brows
   await lenaPage.getByRole('button', { name: 'Register' }).click();
   await expect(lenaPage).toHaveURL(/registered=pending/);
 
-  const admin = await signedIn(browser, users.admin.email, PASSWORD);
-  await admin.goto('/staff/users?q=lena');
+  const admin = await signedIn(await newPage(), users.admin.email, PASSWORD);
+  await admin.goto(`/staff/users?q=${mark}`);
   await admin.getByRole('link', { name: lena.name }).click();
   await hydrated(admin);
   await admin.getByRole('button', { name: 'Activate account' }).click();
@@ -138,21 +139,20 @@ test('a one-time link lets a newcomer choose their own password', async ({ brows
 });
 
 test('staff change their own name on their profile', async ({ page }) => {
+  // An account of its own: the name changes, and no other journey sees it.
+  const søren = { name: 'Søren Størmer', email: `soren.${unique()}@example.com`, kind: 'staff' } as const;
+  createAccount(søren);
   await page.goto('/login');
   await hydrated(page);
-  await signIn(page, users.staff.email, PASSWORD);
+  await signIn(page, søren.email, PASSWORD);
   await expect(page).toHaveURL(/\/staff$/);
   await page.getByRole('navigation', { name: 'Staff' }).getByRole('link', { name: 'Your profile' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Your profile' })).toBeVisible();
   await hydrated(page);
-  await page.getByLabel('Name', { exact: true }).fill('Samuel Staff');
+  await page.getByLabel('Name', { exact: true }).fill('Søren Kierkegård Størmer');
   await page.getByRole('button', { name: 'Save name' }).click();
   await expect(page.getByText('Your name is saved.')).toBeVisible();
-  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Samuel Staff');
-  // Put it back for the other journeys.
-  await page.getByLabel('Name', { exact: true }).fill(users.staff.name);
-  await page.getByRole('button', { name: 'Save name' }).click();
-  await expect(page.getByLabel('Name', { exact: true })).toHaveValue(users.staff.name);
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Søren Kierkegård Størmer');
 
   await page.getByLabel('Current password').fill('not my current one');
   await page.getByLabel('New password').fill('a perfectly good passphrase');
