@@ -139,10 +139,7 @@ pub async fn delete_activity(id: i64, confirm: Option<String>) -> Result<(), App
     let result = async {
         let editor = writer().await?;
         let mut conn = conn().await?;
-        if confirm.is_none() {
-            return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
-        }
-        let contact_id = repo::delete(&mut conn, &editor, id).await?;
+        let contact_id = repo::delete(&mut conn, &editor, id, confirm.is_some()).await?;
         leptos_axum::redirect(&format!("/staff/contacts/{contact_id}?deleted=1#timeline"));
         Ok(())
     }

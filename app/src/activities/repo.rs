@@ -150,54 +150,26 @@ pub async fn create(
     Ok(id)
 }
 
-type Row = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDate>,
-    Option<NaiveDateTime>,
-    Option<i64>,
-    String,
-    Option<String>,
-    Option<NaiveDateTime>,
-);
-
-/// The columns of a [`Row`].
-fn row_columns() -> (
-    activities::id,
-    activities::contact_id,
-    activities::kind,
-    activities::subject,
-    activities::body,
-    activities::happened_at,
-    activities::due_on,
-    activities::done_at,
-    activities::author_id,
-    activities::author_name,
-    activities::changes,
-    activities::edited_at,
-) {
-    (
-        activities::id,
-        activities::contact_id,
-        activities::kind,
-        activities::subject,
-        activities::body,
-        activities::happened_at,
-        activities::due_on,
-        activities::done_at,
-        activities::author_id,
-        activities::author_name,
-        activities::changes,
-        activities::edited_at,
-    )
+/// An entry as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = activities)]
+struct Row {
+    id: i64,
+    contact_id: i64,
+    kind: String,
+    subject: String,
+    body: String,
+    happened_at: NaiveDateTime,
+    due_on: Option<NaiveDate>,
+    done_at: Option<NaiveDateTime>,
+    author_id: Option<i64>,
+    author_name: String,
+    changes: Option<String>,
+    edited_at: Option<NaiveDateTime>,
 }
 
 fn to_activity(row: Row, viewer: &Editor, clock: &Clock) -> Activity {
-    let (
+    let Row {
         id,
         contact_id,
         kind,
@@ -207,10 +179,10 @@ fn to_activity(row: Row, viewer: &Editor, clock: &Clock) -> Activity {
         due_on,
         done_at,
         author_id,
-        author,
+        author_name: author,
         changes,
         edited_at,
-    ) = row;
+    } = row;
     Activity {
         id,
         contact_id,
@@ -235,7 +207,7 @@ fn to_activity(row: Row, viewer: &Editor, clock: &Clock) -> Activity {
 pub async fn get(conn: &mut DbConn, viewer: &Editor, id: i64) -> Result<Option<Activity>, DbError> {
     let row: Option<Row> = with_db!(conn, c => activities::table
         .find(id)
-        .select(row_columns())
+        .select(Row::as_select())
         .first(c)
         .await
         .optional())?;
@@ -259,7 +231,7 @@ pub async fn timeline(
         }
         q.order((activities::happened_at.desc(), activities::id.desc()))
             .limit(limit + 1)
-            .select(row_columns())
+            .select(Row::as_select())
             .load(c)
             .await
     })?;
@@ -311,11 +283,15 @@ pub async fn update(
     .await
 }
 
-/// Deletes an entry; returns the contact it belonged to.
-pub async fn delete(conn: &mut DbConn, editor: &Editor, id: i64) -> Result<i64, AppError> {
+/// Deletes an entry once `confirmed`; returns the contact it belonged to. Who may delete it is
+/// decided before the missing confirmation is mentioned.
+pub async fn delete(conn: &mut DbConn, editor: &Editor, id: i64, confirmed: bool) -> Result<i64, AppError> {
     conn.write_tx(async |c: &mut DbConn| {
         let (author_id, kind, contact_id) = owner_of(c, id).await?;
         editor.check(author_id, &kind)?;
+        if !confirmed {
+            return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
+        }
         with_db!(c, c => {
             diesel::delete(activities::table.find(id)).execute(c).await?;
             Ok::<_, AppError>(contact_id)
@@ -628,9 +604,15 @@ mod tests {
                 update(&mut conn, &editor(&sam, false), call, &edited).await,
                 Err(AppError::Forbidden)
             ));
-            assert!(matches!(delete(&mut conn, &editor(&sam, false), call).await, Err(AppError::Forbidden)));
+            assert!(matches!(
+                delete(&mut conn, &editor(&sam, false), call, false).await,
+                Err(AppError::Forbidden)
+            ));
             let read_only = Editor { actor: ada.clone(), can_log: false, manage_all: false };
-            assert!(matches!(delete(&mut conn, &read_only, call).await, Err(AppError::Forbidden)), "{name}");
+            assert!(
+                matches!(delete(&mut conn, &read_only, call, true).await, Err(AppError::Forbidden)),
+                "{name}"
+            );
             let unchanged = get(&mut conn, &editor(&ada, false), call).await.unwrap().unwrap();
             assert_eq!((unchanged.subject.as_str(), unchanged.edited), ("Call", false), "{name}");
 
@@ -654,7 +636,7 @@ mod tests {
                 timeline(&mut conn, &editor(&max, true), grace, Some(ActivityKind::Change), 5).await.unwrap();
             let history = entries[0].id;
             assert!(matches!(
-                delete(&mut conn, &editor(&max, true), history).await,
+                delete(&mut conn, &editor(&max, true), history, true).await,
                 Err(AppError::Conflict(_))
             ));
             assert!(matches!(
@@ -662,9 +644,12 @@ mod tests {
                 Err(AppError::Conflict(_))
             ));
 
-            assert_eq!(delete(&mut conn, &editor(&max, true), call).await.unwrap(), grace, "{name}");
+            assert_eq!(delete(&mut conn, &editor(&max, true), call, true).await.unwrap(), grace, "{name}");
             assert!(get(&mut conn, &editor(&ada, false), call).await.unwrap().is_none(), "{name}");
-            assert!(matches!(delete(&mut conn, &editor(&max, true), call).await, Err(AppError::NotFound)));
+            assert!(matches!(
+                delete(&mut conn, &editor(&max, true), call, true).await,
+                Err(AppError::NotFound)
+            ));
         }
     }
 

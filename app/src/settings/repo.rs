@@ -81,6 +81,8 @@ pub async fn list(conn: &mut DbConn, which: SettingsList) -> Result<Vec<SettingI
 }
 
 fn check_name(name: &str) -> Result<String, AppError> {
+    // A NUL cannot be stored on PostgreSQL; nobody can see it either.
+    let name = name.replace('\0', "");
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::invalid("name", "Enter a name of at most 100 characters."));

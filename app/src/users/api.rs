@@ -41,6 +41,25 @@ mod server {
     pub use crate::users::repo::{self, Actor};
 }
 
+/// Only an administrator changes an administrator's account or makes someone one: "Manage users
+/// and groups" alone would otherwise let a staff member make themselves an administrator, or take
+/// over or lock out one (reset their password, send a link, deactivate, delete).
+#[cfg(feature = "ssr")]
+async fn guard_administrators(
+    me: &crate::accounts::repo::Account,
+    target: i64,
+    makes_admin: bool,
+) -> Result<(), AppError> {
+    if me.is_admin {
+        return Ok(());
+    }
+    let target = crate::accounts::repo::find_by_id(&mut server::conn().await?, target).await?;
+    if makes_admin || target.is_some_and(|t| t.is_admin) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
 #[server(prefix = "/api/staff", endpoint = "users")]
 pub async fn list_users(
     search: Option<String>,
@@ -106,6 +125,7 @@ pub async fn save_user(
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
+        guard_administrators(&me, id, is_admin.is_some()).await?;
         let (display_name, email) = (display_name.trim().to_owned(), email.trim().to_owned());
         let mut errors = crate::error::FieldErrors::new();
         if display_name.is_empty() {
@@ -134,6 +154,7 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
+        guard_administrators(&me, id, false).await?;
         repo::set_active(&mut conn().await?, &Actor::from(&me), id, active).await?;
         leptos_axum::redirect(&format!("/staff/users/{id}?saved=1"));
         Ok(())
@@ -147,6 +168,7 @@ pub async fn reset_user_password(id: i64, password: String) -> Result<(), AppErr
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
+        guard_administrators(&me, id, false).await?;
         let mut conn = conn().await?;
         let account = crate::accounts::repo::find_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         crate::accounts::password::check_rules(&password, &[&account.email, &account.display_name])
@@ -169,6 +191,7 @@ pub async fn delete_user(
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
+        guard_administrators(&me, id, false).await?;
         if confirm.is_none() {
             return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
         }
@@ -292,6 +315,7 @@ pub async fn create_password_link(id: i64) -> Result<String, AppError> {
     use server::*;
     let result = async {
         let me = require(Permission::UsersManage).await?;
+        guard_administrators(&me, id, false).await?;
         let token = repo::create_password_token(&mut conn().await?, &Actor::from(&me), id).await?;
         crate::api::absolute_url("/set-password", &[("token", &token)]).await
     }

@@ -260,3 +260,67 @@ async fn a_one_time_link_lets_a_user_choose_a_password() {
         assert_eq!(login.status, StatusCode::OK, "{name}: {}", login.body);
     }
 }
+
+/// "Manage users and groups" is not an administrator's power: a staff member holding it tried to
+/// make themselves an administrator (and then open the administrators' pages), and to take over
+/// or lock out an administrator by resetting their password, sending a link, deactivating or
+/// deleting them. Every attempt is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn managing_users_does_not_make_or_touch_administrators() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        let admin = app.add_user("admin@example.com", UserKind::Staff, true).await;
+        let me = app.staff_with("jozef@example.com", &[Permission::UsersManage]).await;
+        let colleague = app.add_user("colleague@example.com", UserKind::Staff, false).await;
+        let cookie = app.login("jozef@example.com", None).await;
+        let (me_id, admin_id, colleague_id) = (me.to_string(), admin.to_string(), colleague.to_string());
+        let attempts: [(&str, Vec<(&str, &str)>); 6] = [
+            (
+                "/api/staff/save_user",
+                vec![
+                    ("id", &me_id),
+                    ("display_name", "Józef"),
+                    ("email", "jozef@example.com"),
+                    ("is_admin", "on"),
+                ],
+            ),
+            (
+                "/api/staff/save_user",
+                vec![("id", &admin_id), ("display_name", "Admin"), ("email", "admin@example.com")],
+            ),
+            (
+                "/api/staff/reset_password",
+                vec![("id", &admin_id), ("password", "Zwölf Boxkämpfer jagen Viktor")],
+            ),
+            ("/api/staff/password_link", vec![("id", &admin_id)]),
+            ("/api/staff/set_user_active", vec![("id", &admin_id), ("active", "false")]),
+            ("/api/staff/delete_user", vec![("id", &admin_id), ("confirm", "yes")]),
+        ];
+        for (path, form) in &attempts {
+            let r = app.call(path, Some(&cookie), form).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {path} {form:?}: {}", r.body);
+        }
+        let mut conn = app.db.pool.get().await.unwrap();
+        let mine = app::accounts::repo::find_by_id(&mut conn, me).await.unwrap().unwrap();
+        assert!(!mine.is_admin, "{name}: still not an administrator");
+        let theirs = app::accounts::repo::find_by_id(&mut conn, admin).await.unwrap().unwrap();
+        assert!(theirs.is_admin && theirs.is_active, "{name}: the administrator is untouched");
+        assert!(!app.login("admin@example.com", None).await.is_empty(), "{name}: and signs in");
+        // Other staff stay theirs to manage.
+        let r = app
+            .call(
+                "/api/staff/save_user",
+                Some(&cookie),
+                &[
+                    ("id", &colleague_id),
+                    ("display_name", "Kolega Ślązak"),
+                    ("email", "colleague@example.com"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.body);
+        let r = app.call("/api/staff/organisation_settings", Some(&cookie), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}");
+    }
+}

@@ -14,12 +14,18 @@ use crate::error::AppError;
 /// Tag names as a person typed them: trimmed, without empties or case-insensitive repeats.
 pub fn clean_tag_names(names: &[String]) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
-    names.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && seen.insert(fold(n))).collect()
+    names
+        .iter()
+        .map(|n| n.replace('\0', "").trim().to_owned())
+        .filter(|n| !n.is_empty() && seen.insert(fold(n)))
+        .collect()
 }
 
 /// The id of the tag called `name` in any case ("ärzte" finds "Ärzte"), created if there is
 /// none; inside the caller's transaction.
 pub async fn find_or_create_tag(c: &mut DbConn, name: &str) -> QueryResult<i64> {
+    // A NUL cannot be stored on PostgreSQL; nobody can see it either.
+    let name = name.replace('\0', "");
     let name = name.trim();
     let key = fold(name);
     let existing: Option<i64> = with_db!(c, c => tags::table
@@ -63,6 +69,7 @@ pub async fn tag_counts(conn: &mut DbConn) -> Result<Vec<(Choice, i64)>, DbError
 }
 
 pub async fn rename_tag(conn: &mut DbConn, id: i64, name: &str) -> Result<(), AppError> {
+    let name = name.replace('\0', "");
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::invalid("name", "Enter the new name."));

@@ -70,7 +70,7 @@ pub async fn save_group(
     group_id: Option<i64>,
     input: &GroupInput,
 ) -> Result<i64, AppError> {
-    let name = input.name.trim().to_owned();
+    let name = input.name.replace('\0', "").trim().to_owned();
     let key = crate::db::fold(&name);
     let keys: Vec<String> = input.permissions.iter().map(|p| p.key().to_owned()).collect();
     let members: Vec<i64> = input.member_ids.iter().copied().collect();
