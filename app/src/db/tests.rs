@@ -102,3 +102,37 @@ async fn an_error_inside_a_transaction_rolls_back_everything_it_wrote() {
         conn.write_tx(async |_: &mut DbConn| Ok::<_, DbError>(())).await.unwrap();
     }
 }
+
+/// Rows named before the folded keys existed got SQL's `lower()` as their key, which on SQLite
+/// left "Ärzte" as "Ärzte": migrating again refolds them, so the tag is found as "ärzte"; a name
+/// that now folds like another's keeps its key rather than break the unique index.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrating_refolds_the_keys_sql_lower_left_behind() {
+    use crate::db::schema::tags;
+    use diesel::{ExpressionMethods, QueryDsl};
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        for (tag, key) in [("Ärzte", "Ärzte"), ("ÄRZTE", "ÄRZTE"), ("École", "École")] {
+            with_db!(&mut conn, c => diesel::insert_into(tags::table)
+                .values((tags::name.eq(tag), tags::name_key.eq(key)))
+                .execute(c)
+                .await)
+            .unwrap();
+        }
+        db.pool.migrate().await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let keys: Vec<(String, String)> = with_db!(&mut conn, c => tags::table
+            .select((tags::name, tags::name_key))
+            .order(tags::id)
+            .load(c)
+            .await)
+        .unwrap();
+        assert_eq!(
+            keys,
+            [("Ärzte", "ärzte"), ("ÄRZTE", "ÄRZTE"), ("École", "école")]
+                .map(|(n, k)| (n.to_owned(), k.to_owned()))
+                .to_vec(),
+            "{name}"
+        );
+    }
+}
