@@ -8,6 +8,7 @@ pub mod activities;
 pub mod contacts;
 pub mod dashboard;
 pub mod error;
+pub mod fields;
 pub mod portal;
 pub mod settings;
 pub mod shell;

@@ -9,6 +9,7 @@ use crate::accounts::pages::{Auth, LoginPage, RegisterPage, UserMenu};
 use crate::activities::pages::ActivityEditPage;
 use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
+use crate::fields::pages::{FieldEditPage, FieldsPage};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
 use crate::settings::organisation::OrganisationPage;
 use crate::settings::pages::SettingsPage;
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("settings"), StaticSegment("organisation")) view=OrganisationPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("settings"), StaticSegment("fields")) view=FieldsPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("settings"), StaticSegment("fields"), ParamSegment("id")) view=FieldEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("groups") view=GroupsPage ssr=SsrMode::Async/>

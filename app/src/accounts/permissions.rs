@@ -16,11 +16,12 @@ pub enum Permission {
     ActivitiesManageAll,
     TagsSegmentsManage,
     SettingsManage,
+    FieldsManage,
     UsersManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ContactsView,
         Permission::ContactsCreate,
         Permission::ContactsEdit,
@@ -31,6 +32,7 @@ impl Permission {
         Permission::ActivitiesManageAll,
         Permission::TagsSegmentsManage,
         Permission::SettingsManage,
+        Permission::FieldsManage,
         Permission::UsersManage,
     ];
 
@@ -47,6 +49,7 @@ impl Permission {
             Permission::ActivitiesManageAll => "activities.manage_all",
             Permission::TagsSegmentsManage => "tags_segments.manage",
             Permission::SettingsManage => "settings.manage",
+            Permission::FieldsManage => "fields.manage",
             Permission::UsersManage => "users.manage",
         }
     }
@@ -63,6 +66,7 @@ impl Permission {
             Permission::ActivitiesManageAll => "Edit or delete anyone's activities",
             Permission::TagsSegmentsManage => "Manage tags",
             Permission::SettingsManage => "Manage settings lists",
+            Permission::FieldsManage => "Manage fields",
             Permission::UsersManage => "Manage users and groups",
         }
     }

@@ -367,7 +367,7 @@ pub async fn open_tasks(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> Re
 
 /// A record's fields as the history shows them: label and readable value, in the form's order.
 /// The slice that owns the record takes them (contacts: `contacts::repo::snapshots`).
-pub type FieldValues = Vec<(&'static str, String)>;
+pub type FieldValues = Vec<(String, String)>;
 
 /// The differences between two snapshots of one record.
 pub fn diff(before: &FieldValues, after: &FieldValues) -> Vec<FieldChange> {
@@ -375,11 +375,7 @@ pub fn diff(before: &FieldValues, after: &FieldValues) -> Vec<FieldChange> {
         .iter()
         .zip(after)
         .filter(|((_, b), (_, a))| b != a)
-        .map(|((field, b), (_, a))| FieldChange {
-            field: (*field).to_owned(),
-            before: b.clone(),
-            after: a.clone(),
-        })
+        .map(|((field, b), (_, a))| FieldChange { field: field.clone(), before: b.clone(), after: a.clone() })
         .collect()
 }
 

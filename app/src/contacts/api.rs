@@ -45,6 +45,71 @@ pub async fn list_contacts(#[server(default)] list: ContactListParams) -> Result
     respond(result)
 }
 
+/// The list's columns the signed-in staff member picked, in order.
+#[server(prefix = "/api/staff", endpoint = "list_columns")]
+pub async fn list_columns() -> Result<Vec<String>, AppError> {
+    use server::*;
+    let result = async {
+        let me = require(Permission::ContactsView).await?;
+        let mut conn = conn().await?;
+        let catalog = crate::fields::repo::catalog(&mut conn).await?;
+        Ok(repo::columns(&mut conn, me.id, &catalog).await?)
+    }
+    .await;
+    respond(result)
+}
+
+/// Saves the columns the signed-in staff member picked: `keys[]` every column of the form,
+/// `positions[]` the number typed beside each (the order), `shown[]` the ticked ones.
+#[server(prefix = "/api/staff", endpoint = "save_list_columns")]
+pub async fn save_list_columns(
+    keys: Option<Vec<String>>,
+    positions: Option<Vec<String>>,
+    shown: Option<Vec<String>>,
+    back: Option<String>,
+) -> Result<(), AppError> {
+    use server::*;
+    let result = async {
+        let me = require(Permission::ContactsView).await?;
+        let (keys, positions, shown) =
+            (keys.unwrap_or_default(), positions.unwrap_or_default(), shown.unwrap_or_default());
+        // Ordered by the typed position, ties (and unreadable numbers) in the form's order.
+        let mut ordered: Vec<(f64, usize, String)> = keys
+            .into_iter()
+            .enumerate()
+            .filter(|(_, k)| shown.contains(k))
+            .map(|(i, k)| {
+                let at =
+                    positions.get(i).and_then(|p| p.trim().parse::<f64>().ok()).unwrap_or(i as f64 + 1.0);
+                (at, i, k)
+            })
+            .collect();
+        ordered.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let keys: Vec<String> = ordered.into_iter().map(|(_, _, k)| k).collect();
+        let mut conn = conn().await?;
+        let catalog = crate::fields::repo::catalog(&mut conn).await?;
+        repo::save_columns(&mut conn, me.id, &catalog, &keys).await?;
+        leptos_axum::redirect(&safe_back(back));
+        Ok(())
+    }
+    .await;
+    respond(result)
+}
+
+/// Where a list form goes back to: the contact list as it was (never another site).
+#[cfg(feature = "ssr")]
+fn safe_back(back: Option<String>) -> String {
+    let back = back
+        .filter(|b| b.starts_with("/staff/contacts") && !b.chars().any(char::is_control))
+        .unwrap_or_else(|| "/staff/contacts".into());
+    let sep = if back.contains('?') { '&' } else { '?' };
+    if back.contains("saved=1") {
+        back
+    } else {
+        format!("{back}{sep}saved=1")
+    }
+}
+
 #[server(prefix = "/api/staff", endpoint = "contact")]
 pub async fn load_contact(id: i64) -> Result<Contact, AppError> {
     use server::*;
@@ -72,8 +137,8 @@ pub async fn save_contact(
         let mut input = input;
         input.add_typed_tags(&add_tags);
         let echo = input.echo();
-        let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        input.validate().with_values(&echo).into_result()?;
+        let echo: Vec<(&str, &str)> = echo.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // The repository checks the form (built-in and extra fields) before it saves.
         let mut conn = conn().await?;
         let saved = match id {
             Some(id) => repo::update(&mut conn, me.id, id, version.unwrap_or(0), &input).await.map(|()| id),
@@ -148,6 +213,8 @@ pub async fn bulk_contacts(
     tag: Option<String>,
     status_id: Option<String>,
     owner_id: Option<String>,
+    field: Option<String>,
+    value: Option<String>,
     confirm: Option<String>,
     back: Option<String>,
 ) -> Result<(), AppError> {
@@ -163,6 +230,7 @@ pub async fn bulk_contacts(
             "remove_tag" => BulkChange::RemoveTag(tag.unwrap_or_default()),
             "set_status" => BulkChange::SetStatus(id_or_none(status_id)),
             "set_owner" => BulkChange::SetOwner(id_or_none(owner_id)),
+            "set_field" => BulkChange::SetField(field.unwrap_or_default(), value.unwrap_or_default()),
             "delete" => BulkChange::Delete,
             _ => return Err(AppError::invalid("action", "Choose what to do with the selected contacts.")),
         };
@@ -175,12 +243,7 @@ pub async fn bulk_contacts(
         }
         let count = repo::bulk_change(&mut conn().await?, me.id, &ids, &change).await?;
         tracing::info!(user_id = me.id, action = %action, count, "bulk change on contacts");
-        let back = back
-            .filter(|b| b.starts_with("/staff/contacts") && !b.chars().any(char::is_control))
-            .unwrap_or_else(|| "/staff/contacts".into());
-        let sep = if back.contains('?') { '&' } else { '?' };
-        let back = if back.contains("saved=1") { back } else { format!("{back}{sep}saved=1") };
-        leptos_axum::redirect(&back);
+        leptos_axum::redirect(&safe_back(back));
         Ok(())
     }
     .await;

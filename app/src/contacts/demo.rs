@@ -7,8 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{contact_services, contact_tags, contacts};
+use crate::db::schema::{contact_field_values as values, contact_services, contact_tags, contacts};
 use crate::db::{insert_rows, with_db, DbConn, DbError};
+use crate::fields::{FieldForm, FieldKind};
 
 const FIRST: [&str; 24] = [
     "Ada",
@@ -124,8 +125,62 @@ struct DemoContact {
     search_text: String,
 }
 
+/// The demo's extra fields: a select, a decimal, a date and a unique text.
+struct DemoFields {
+    plan: i64,
+    plans: Vec<i64>,
+    revenue: i64,
+    start: i64,
+    number: i64,
+}
+
+/// The demo's extra fields, defined the first time.
+async fn demo_fields(conn: &mut DbConn) -> Result<DemoFields, DbError> {
+    let wanted = [
+        ("Plan", FieldKind::Select, "Basic\nPlus\nEnterprise", false),
+        ("Annual revenue", FieldKind::Decimal, "", false),
+        ("Contract start", FieldKind::Date, "", false),
+        ("Customer number", FieldKind::Text, "", true),
+    ];
+    for (label, kind, options, unique) in wanted {
+        if crate::fields::repo::catalog(conn).await?.fields.iter().any(|f| f.label == label) {
+            continue;
+        }
+        let form = FieldForm {
+            label: label.into(),
+            kind: kind.key().into(),
+            options: options.into(),
+            decimals: "2".into(),
+            unit: if kind == FieldKind::Decimal { "EUR".into() } else { String::new() },
+            unique: unique.then(|| "yes".into()),
+            searchable: unique.then(|| "yes".into()),
+            portal: "hidden".into(),
+            ..FieldForm::default()
+        };
+        crate::fields::repo::create_field(conn, &form)
+            .await
+            .map_err(|e| DbError::Migration(format!("demo field {label}: {e}")))?;
+    }
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let id = |label: &str| catalog.fields.iter().find(|f| f.label == label).map(|f| f.id).unwrap_or(0);
+    let plans = catalog
+        .fields
+        .iter()
+        .find(|f| f.label == "Plan")
+        .map(|f| f.options.iter().map(|o| o.id).collect())
+        .unwrap_or_default();
+    Ok(DemoFields {
+        plan: id("Plan"),
+        plans,
+        revenue: id("Annual revenue"),
+        start: id("Contract start"),
+        number: id("Customer number"),
+    })
+}
+
 /// Adds `count` demo contacts (after those already there) and returns how many were added.
 pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
+    let fields = demo_fields(conn).await?;
     let choices = super::repo::choices(conn).await?;
     let mut tag_ids = Vec::new();
     for name in DEMO_TAGS {
@@ -153,7 +208,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             let at = base + chrono::Duration::minutes((n * 7) % 500_000);
             batch.push(DemoContact {
                 search_text: format!(
-                    "{} {} {email} {phone} {}",
+                    "{} {} {email} {phone} {} c-{n:07}",
                     first.to_lowercase(),
                     last.to_lowercase(),
                     company.to_lowercase()
@@ -174,6 +229,15 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
         }
         let emails: Vec<String> = batch.iter().filter_map(|c| c.email.clone()).collect();
         let mut links: HashMap<String, (Vec<i64>, Vec<i64>)> = HashMap::new();
+        // Extra values per email: plan option, revenue in cents, contract start day, number.
+        let mut extra: HashMap<String, (Option<i64>, Option<u64>, Option<i64>, i64)> = HashMap::new();
+        for (k, email) in emails.iter().enumerate() {
+            let n = start + (added + k) as i64;
+            let plan = (!fields.plans.is_empty() && rng.chance(85)).then(|| *rng.pick(&fields.plans));
+            let revenue = rng.chance(70).then(|| rng.next() % 1_000_000_000);
+            let day = rng.chance(60).then(|| (rng.next() % 3_650) as i64);
+            extra.insert(email.clone(), (plan, revenue, day, n));
+        }
         for email in &emails {
             let tags_for: Vec<i64> = (0..rng.next() % 3).map(|_| *rng.pick(&tag_ids)).collect();
             let services_for: Vec<i64> = if services.is_empty() {
@@ -192,7 +256,41 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
                 .await)?;
             let mut tag_rows = Vec::new();
             let mut service_rows = Vec::new();
+            let mut value_rows = Vec::new();
+            let day_one = chrono::NaiveDate::from_ymd_opt(2017, 1, 1).unwrap_or_default();
             for (id, email) in inserted {
+                if let Some((plan, revenue, day, n)) = email.as_ref().and_then(|e| extra.get(e)) {
+                    let mut row = |field: i64,
+                                   value: String,
+                                   number: Option<f64>,
+                                   option: Option<i64>,
+                                   unique: bool| {
+                        let key = value.to_lowercase();
+                        value_rows.push((
+                            values::contact_id.eq(id),
+                            values::field_id.eq(field),
+                            values::position.eq(0),
+                            values::value.eq(value),
+                            values::value_key.eq(key.clone()),
+                            values::value_number.eq(number),
+                            values::option_id.eq(option),
+                            values::unique_key.eq(unique.then_some(key)),
+                        ));
+                    };
+                    if let Some(plan) = plan {
+                        row(fields.plan, plan.to_string(), None, Some(*plan), false);
+                    }
+                    if let Some(cents) = revenue {
+                        let value = format!("{}.{:02}", cents / 100, cents % 100);
+                        let number = value.parse().ok();
+                        row(fields.revenue, value, number, None, false);
+                    }
+                    if let Some(day) = day {
+                        let date = (day_one + chrono::Duration::days(*day)).format("%Y-%m-%d").to_string();
+                        row(fields.start, date, None, None, false);
+                    }
+                    row(fields.number, format!("C-{n:07}"), None, None, true);
+                }
                 let Some((t, s)) = email.and_then(|e| links.get(&e)) else { continue };
                 let mut t = t.clone();
                 t.sort_unstable();
@@ -211,12 +309,14 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             }
             insert_rows!(c, contact_tags::table, &tag_rows)?;
             insert_rows!(c, contact_services::table, &service_rows)?;
+            insert_rows!(c, values::table, &value_rows)?;
             Ok::<_, DbError>(())
         })
         .await?;
         added += size;
     }
-    conn.analyze_after_load(&["contacts", "contact_tags", "contact_services"]).await?;
+    conn.analyze_after_load(&["contacts", "contact_tags", "contact_services", "contact_field_values"])
+        .await?;
     Ok(added)
 }
 

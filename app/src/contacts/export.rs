@@ -11,6 +11,7 @@ use super::{Contact, ContactListParams};
 use crate::accounts::auth::AuthSession;
 use crate::accounts::Permission;
 use crate::api::AppState;
+use crate::fields::FieldCatalog;
 
 const BATCH: i64 = 500;
 
@@ -46,7 +47,7 @@ pub fn neutralize(cell: &str) -> String {
     }
 }
 
-fn record(c: &Contact) -> Vec<String> {
+fn record(c: &Contact, catalog: &FieldCatalog, clock: &crate::clock::Clock) -> Vec<String> {
     let i = &c.input;
     let names = |list: &[super::Choice]| list.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ");
     [
@@ -71,9 +72,33 @@ fn record(c: &Contact) -> Vec<String> {
         c.updated_at.clone(),
         i.notes.clone(),
     ]
-    .iter()
-    .map(|cell| neutralize(cell))
+    .into_iter()
+    .chain(extra_cells(c, catalog, clock))
+    .map(|cell| neutralize(&cell))
     .collect()
+}
+
+/// A cell per extra field, in a form that imports back: numbers and ISO dates as stored, times
+/// in the organisation's zone, options by label (several separated by commas), yes/no.
+fn extra_cells(c: &Contact, catalog: &FieldCatalog, clock: &crate::clock::Clock) -> Vec<String> {
+    catalog
+        .fields
+        .iter()
+        .map(|def| {
+            let stored: Vec<String> = c.input.extra.get(&def.key).cloned().unwrap_or_default();
+            stored
+                .iter()
+                .map(|v| {
+                    // The profile's input values (local times, option ids) back to labels.
+                    match def.kind {
+                        crate::fields::FieldKind::DateTime => v.replace('T', " "),
+                        _ => crate::fields::values::editable(def, v, clock, true),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect()
 }
 
 fn csv_bytes(rows: &[Vec<String>]) -> Result<Bytes, std::io::Error> {
@@ -88,16 +113,24 @@ fn csv_bytes(rows: &[Vec<String>]) -> Result<Bytes, std::io::Error> {
 pub async fn export_csv(
     State(state): State<AppState>,
     auth: AuthSession,
-    Query(list): Query<ContactListParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
+    let list = ContactListParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let Some(user) = auth.user else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let allowed = match state.pool.get().await {
-        Ok(mut conn) => crate::users::repo::effective_permissions(&mut conn, &user)
-            .await
-            .map(|p| p.contains(&Permission::ContactsExport))
-            .unwrap_or(false),
+    let (allowed, catalog, clock) = match state.pool.get().await {
+        Ok(mut conn) => {
+            let allowed = crate::users::repo::effective_permissions(&mut conn, &user)
+                .await
+                .map(|p| p.contains(&Permission::ContactsExport))
+                .unwrap_or(false);
+            let catalog = match allowed {
+                true => crate::fields::repo::catalog(&mut conn).await.ok(),
+                false => None,
+            };
+            (allowed, catalog, conn.clock())
+        }
         Err(_) => {
             return (StatusCode::SERVICE_UNAVAILABLE, "The database is busy; try again.").into_response()
         }
@@ -105,35 +138,45 @@ pub async fn export_csv(
     if !allowed {
         return (StatusCode::FORBIDDEN, "You may not export contacts.").into_response();
     }
+    let Some(catalog) = catalog else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "The database is busy; try again.").into_response();
+    };
     // Every contact that matches, in id order: the list's sort and page do not apply.
     let query = list.filters().query();
     tracing::info!(user_id = user.id, ?query, "contacts exported");
     // State: (pool, filters, last id written, header written, finished).
-    let header = vec![HEADER.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+    let catalog = std::sync::Arc::new(catalog);
+    let mut header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
+    header.extend(catalog.fields.iter().map(|f| f.label.clone()));
+    let header = vec![header];
     let stream = futures::stream::unfold(
         (state.pool.clone(), query, 0i64, Some(header), false),
-        |(pool, query, after, header, done)| async move {
-            if let Some(header) = header {
-                return Some((csv_bytes(&header), (pool, query, after, None, done)));
-            }
-            if done {
-                return None;
-            }
-            let batch = match pool.get().await {
-                Ok(mut conn) => repo::export_batch(&mut conn, &query, after, BATCH).await,
-                Err(e) => Err(e),
-            };
-            match batch {
-                Ok(contacts) if contacts.is_empty() => None,
-                Ok(contacts) => {
-                    let last = contacts.last().map(|c| c.id).unwrap_or(after);
-                    let finished = (contacts.len() as i64) < BATCH;
-                    let rows: Vec<Vec<String>> = contacts.iter().map(record).collect();
-                    Some((csv_bytes(&rows), (pool, query, last, None, finished)))
+        move |(pool, query, after, header, done)| {
+            let (catalog, clock) = (catalog.clone(), clock.clone());
+            async move {
+                if let Some(header) = header {
+                    return Some((csv_bytes(&header), (pool, query, after, None, done)));
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "export failed part-way");
-                    Some((Err(std::io::Error::other(e.to_string())), (pool, query, after, None, true)))
+                if done {
+                    return None;
+                }
+                let batch = match pool.get().await {
+                    Ok(mut conn) => repo::export_batch(&mut conn, &query, after, BATCH).await,
+                    Err(e) => Err(e),
+                };
+                match batch {
+                    Ok(contacts) if contacts.is_empty() => None,
+                    Ok(contacts) => {
+                        let last = contacts.last().map(|c| c.id).unwrap_or(after);
+                        let finished = (contacts.len() as i64) < BATCH;
+                        let rows: Vec<Vec<String>> =
+                            contacts.iter().map(|c| record(c, &catalog, &clock)).collect();
+                        Some((csv_bytes(&rows), (pool, query, last, None, finished)))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "export failed part-way");
+                        Some((Err(std::io::Error::other(e.to_string())), (pool, query, after, None, true)))
+                    }
                 }
             }
         },

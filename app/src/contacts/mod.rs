@@ -12,9 +12,10 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
 
-use leptos::Params;
-use leptos_router::params::Params;
+use leptos_router::params::{Params, ParamsError, ParamsMap};
 use serde::{Deserialize, Serialize};
+
+use crate::fields::{ExtraInput, ExtraShown, FieldFilter};
 
 /// An entry of one of the settings lists (status, service, traffic source) or a tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,8 @@ pub struct ContactInput {
     pub service_ids: Vec<i64>,
     /// Tag names; names that do not exist yet become new tags.
     pub tags: Vec<String>,
+    /// The extra fields' inputs (`input[extra][<key>][]`), by field key.
+    pub extra: ExtraInput,
 }
 
 impl ContactInput {
@@ -114,9 +117,10 @@ impl ContactInput {
         self.tags.extend(typed.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
     }
 
-    /// The submitted text fields, to give back with errors so nothing typed is lost.
-    pub fn echo(&self) -> Vec<(&'static str, String)> {
-        vec![
+    /// The submitted text fields, to give back with errors so nothing typed is lost; extra
+    /// fields as `extra.<key>` (a multi select's values one per line).
+    pub fn echo(&self) -> Vec<(String, String)> {
+        let mut echo: Vec<(String, String)> = vec![
             ("first_name", self.first_name.clone()),
             ("last_name", self.last_name.clone()),
             ("email", self.email.clone()),
@@ -131,6 +135,14 @@ impl ContactInput {
             ("notes", self.notes.clone()),
             ("tags", self.tags.join(", ")),
         ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, values) in &self.extra {
+            let typed: Vec<&str> = values.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
+            echo.push((format!("extra.{key}"), typed.join("\n")));
+        }
+        echo
     }
 }
 
@@ -151,6 +163,8 @@ pub struct Contact {
     pub updated_by: Option<String>,
     /// The client account linked to this contact, if it was invited to the portal.
     pub portal: Option<PortalAccess>,
+    /// The extra fields that have a value, as shown, by field key.
+    pub extra_shown: ExtraShown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,10 +202,12 @@ pub struct ContactRow {
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub updated_at: String,
+    /// The extra fields that have a value, as shown, by field key.
+    pub fields: ExtraShown,
 }
 
 /// The columns the list sorts by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SortKey {
     #[default]
     Name,
@@ -199,20 +215,26 @@ pub enum SortKey {
     Company,
     Status,
     Updated,
+    /// An extra field, by its key (`sort=f.<key>` in the URL).
+    Field(String),
 }
 
 impl SortKey {
-    pub fn key(self) -> &'static str {
+    pub fn key(&self) -> String {
         match self {
-            SortKey::Name => "name",
-            SortKey::Email => "email",
-            SortKey::Company => "company",
-            SortKey::Status => "status",
-            SortKey::Updated => "updated",
+            SortKey::Name => "name".to_owned(),
+            SortKey::Email => "email".to_owned(),
+            SortKey::Company => "company".to_owned(),
+            SortKey::Status => "status".to_owned(),
+            SortKey::Updated => "updated".to_owned(),
+            SortKey::Field(key) => format!("f.{key}"),
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
+        if let Some(key) = s.strip_prefix("f.").filter(|k| !k.is_empty()) {
+            return Some(SortKey::Field(key.to_owned()));
+        }
         [SortKey::Name, SortKey::Email, SortKey::Company, SortKey::Status, SortKey::Updated]
             .into_iter()
             .find(|k| k.key() == s)
@@ -228,6 +250,8 @@ pub struct ContactQuery {
     pub service_id: Option<i64>,
     pub traffic_source_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Filters on extra fields.
+    pub fields: Vec<FieldFilter>,
     pub sort: SortKey,
     pub descending: bool,
     pub page: i64,
@@ -236,8 +260,10 @@ pub struct ContactQuery {
 /// The contact list's URL query, `/staff/contacts?q=…&status=…&sort=…&dir=desc&page=2`: every
 /// filter, the sort and the page, so that a list can be shared and the back button works. The
 /// field names are the URL's keys. Values stay text: the filter form sends `status=` for "Any",
-/// and a mistyped address shows the unfiltered list rather than an error.
-#[derive(Params, Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// and a mistyped address shows the unfiltered list rather than an error. Filters on extra
+/// fields are `f.<key>=…` (repeated for "any of"), `f.<key>.op=…`, `f.<key>.min=…` and
+/// `f.<key>.max=…`, kept in `extra` as `name=value`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContactListParams {
     pub q: Option<String>,
@@ -249,9 +275,87 @@ pub struct ContactListParams {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
+    /// The extra-field filters, `name=value`, in the order of the URL; empty values left out.
+    pub extra: Vec<String>,
+}
+
+impl Params for ContactListParams {
+    fn from_map(map: &ParamsMap) -> Result<Self, ParamsError> {
+        Ok(Self::from_pairs(map.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    }
 }
 
 impl ContactListParams {
+    /// The list's parameters from a URL query's pairs (the page's and the export's).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut params = Self::default();
+        for (key, value) in pairs {
+            let slot = match key {
+                "q" => &mut params.q,
+                "status" => &mut params.status,
+                "tag" => &mut params.tag,
+                "service" => &mut params.service,
+                "source" => &mut params.source,
+                "owner" => &mut params.owner,
+                "sort" => &mut params.sort,
+                "dir" => &mut params.dir,
+                "page" => &mut params.page,
+                other => {
+                    if other.starts_with("f.") && !value.trim().is_empty() && !other.contains('=') {
+                        params.extra.push(format!("{other}={value}"));
+                    }
+                    continue;
+                }
+            };
+            *slot = Some(value.to_owned());
+        }
+        params
+    }
+
+    /// The extra-field filters as (name, value) pairs.
+    pub fn extra_pairs(&self) -> Vec<(&str, &str)> {
+        self.extra.iter().filter_map(|p| p.split_once('=')).collect()
+    }
+
+    /// The values of one extra-field parameter (`f.plan`, `f.plan.op` …).
+    pub fn extra_values(&self, name: &str) -> Vec<String> {
+        self.extra_pairs().into_iter().filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()).collect()
+    }
+
+    /// The filters on extra fields, one per field named in the URL.
+    fn field_filters(&self) -> Vec<FieldFilter> {
+        let mut keys: Vec<&str> = Vec::new();
+        for (name, _) in self.extra_pairs() {
+            let key = name.trim_start_matches("f.");
+            let key = key.split('.').next().unwrap_or_default();
+            if !key.is_empty() && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys.into_iter()
+            .filter_map(|key| {
+                let values = self.extra_values(&format!("f.{key}"));
+                let (min, max) =
+                    (self.extra_values(&format!("f.{key}.min")), self.extra_values(&format!("f.{key}.max")));
+                let op = self.extra_values(&format!("f.{key}.op")).pop().unwrap_or_default();
+                let (op, values) = match op.as_str() {
+                    "empty" | "not_empty" => (op, Vec::new()),
+                    _ if !min.is_empty() || !max.is_empty() => (
+                        "range".to_owned(),
+                        vec![
+                            min.last().cloned().unwrap_or_default(),
+                            max.last().cloned().unwrap_or_default(),
+                        ],
+                    ),
+                    _ if values.is_empty() => return None,
+                    "" => ("value".to_owned(), values),
+                    _ => (op, values),
+                };
+                Some(FieldFilter { key: key.to_owned(), op, values })
+            })
+            .collect()
+    }
+
     /// What the repository is asked for.
     pub fn query(&self) -> ContactQuery {
         let id = |value: &Option<String>| value.as_deref().and_then(|v| v.trim().parse().ok());
@@ -262,6 +366,7 @@ impl ContactListParams {
             service_id: id(&self.service),
             traffic_source_id: id(&self.source),
             owner_id: id(&self.owner),
+            fields: self.field_filters(),
             sort: self.sort.as_deref().and_then(SortKey::parse).unwrap_or_default(),
             descending: self.dir.as_deref() == Some("desc"),
             page: self.page.as_deref().and_then(|p| p.trim().parse().ok()).unwrap_or(1),
@@ -287,7 +392,7 @@ impl ContactListParams {
 
     /// `path` with these parameters as its query (empty ones left out).
     pub fn href(&self, path: &str) -> String {
-        let Self { q, status, tag, service, source, owner, sort, dir, page } = self;
+        let Self { q, status, tag, service, source, owner, sort, dir, page, extra: _ } = self;
         let pairs = [
             ("q", q),
             ("status", status),
@@ -299,8 +404,12 @@ impl ContactListParams {
             ("dir", dir),
             ("page", page),
         ];
-        let pairs: Vec<(&str, &str)> =
+        let mut pairs: Vec<(&str, &str)> =
             pairs.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))).collect();
+        // Extra-field filters before the sort and page, as the filter form sends them.
+        let at = pairs.iter().position(|(k, _)| matches!(*k, "sort" | "dir" | "page")).unwrap_or(pairs.len());
+        let extra = self.extra_pairs();
+        pairs.splice(at..at, extra);
         crate::ui::href(path, &pairs)
     }
 }

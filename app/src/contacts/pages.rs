@@ -5,15 +5,18 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query;
 
 use super::api::{
-    contact_choices, list_contacts, list_tags, load_contact, BulkContacts, DeleteContact, DeleteTag,
-    InviteToPortal, MergeTags, RenameTag, RevokePortal, SaveContact,
+    contact_choices, list_columns, list_contacts, list_tags, load_contact, BulkContacts, DeleteContact,
+    DeleteTag, InviteToPortal, MergeTags, RenameTag, RevokePortal, SaveContact, SaveListColumns,
 };
-use super::{Choice, Choices, Contact, ContactListParams, ContactPage, SortKey};
+use super::{Choice, Choices, Contact, ContactListParams, ContactPage, ContactRow, SortKey};
 use crate::accounts::pages::Auth;
 use crate::accounts::Permission;
 use crate::activities::pages::{timeline_resource, ActivitySection, TimelineActions};
 use crate::activities::Timeline;
 use crate::error::AppError;
+use crate::fields::api::load_field_catalog;
+use crate::fields::pages::{ExtraFieldFacts, ExtraFieldsForm};
+use crate::fields::{FieldCatalog, FieldDef, FieldKind, BUILT_IN_COLUMNS};
 use crate::ui::{error_of, id_param, saved_notice, FormAlert, FormField, Loaded, Pager};
 
 /// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
@@ -54,24 +57,29 @@ pub fn ContactsPage() -> impl IntoView {
         move || value(&list.read()).clone().unwrap_or_default()
     };
     let bulk = ServerAction::<BulkContacts>::new();
+    let save_columns = ServerAction::<SaveListColumns>::new();
     let bulk_error = error_of(bulk.value());
     let contacts = Resource::new(move || (list.get(), bulk.version().get()), |(list, _)| list_contacts(list));
     let choices = Resource::new(|| (), |_| contact_choices());
+    let catalog = Resource::new(|| (), |_| load_field_catalog());
+    let columns = Resource::new(move || save_columns.version().get(), |_| list_columns());
     let can_create = can(Permission::ContactsCreate);
     let can_export = can(Permission::ContactsExport);
     let export_href = move || list.read().filters().href("/staff/contacts/export.csv");
     // A column header links to the list sorted by it; a second click reverses the order.
     let sort_href = move |key: SortKey| list.read().sorted_by(key).href("/staff/contacts");
-    let sort_state = move |key: SortKey| {
+    let sort_state = move |key: &SortKey| {
         let query = list.read().query();
-        (query.sort == key).then_some(if query.descending { "descending" } else { "ascending" })
+        (query.sort == *key).then_some(if query.descending { "descending" } else { "ascending" })
     };
-    let header = move |key: SortKey, label: &'static str| {
+    let header = move |key: SortKey, label: String| {
+        let state = key.clone();
         view! {
-            <th scope="col" aria-sort=move || sort_state(key).unwrap_or("none")>
-                <a href=move || sort_href(key)>{label}</a>
+            <th scope="col" aria-sort=move || sort_state(&state).unwrap_or("none")>
+                <a href=move || sort_href(key.clone())>{label}</a>
             </th>
         }
+        .into_any()
     };
     view! {
         <Title text="Contacts"/>
@@ -104,6 +112,23 @@ pub fn ContactsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let catalog: FieldCatalog = catalog.await.unwrap_or_default();
+                    let shown = list.get_untracked();
+                    (!catalog.fields.is_empty()).then(|| {
+                        let open = !shown.extra.is_empty();
+                        view! {
+                            <details class="extra-filters" open=open>
+                                <summary>"Filter by extra fields"</summary>
+                                <div class="filters">
+                                    {catalog.fields.into_iter().map(|f| view! { <ExtraFilter field=f list=shown.clone()/> }).collect_view()}
+                                </div>
+                            </details>
+                        }
+                    })
+                })}
+            </Transition>
             <input type="hidden" name="sort" value=param(|l| &l.sort)/>
             <input type="hidden" name="dir" value=param(|l| &l.dir)/>
             <button type="submit">"Search"</button>
@@ -112,6 +137,14 @@ pub fn ContactsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let shown = list.get_untracked();
                 let c: Choices = choices.await.unwrap_or_default();
+                let catalog: FieldCatalog = catalog.await.unwrap_or_default();
+                let cols: Vec<String> = columns.await.unwrap_or_else(|_| crate::fields::default_columns());
+                let picker = view! { <ColumnPicker catalog=catalog.clone() columns=cols.clone() back=shown.href("/staff/contacts") action=save_columns/> };
+                let heads = cols.iter().filter_map(|key| column_header(&catalog, key).map(|(sort, label)| match sort {
+                    Some(sort) => header(sort, label),
+                    None => view! { <th scope="col">{label}</th> }.into_any(),
+                })).collect_view();
+                let field_choices: Vec<(String, String)> = catalog.fields.iter().map(|f| (f.key.clone(), f.label.clone())).collect();
                 // After a bulk action, back to the same list (and page).
                 let back = shown.href("/staff/contacts");
                 let field_error = move |name: &'static str| {
@@ -119,35 +152,27 @@ pub fn ContactsPage() -> impl IntoView {
                 };
                 contacts.await.map(|page: ContactPage| view! {
                     <p>{match page.total { 1 => "1 contact".to_owned(), n => format!("{n} contacts") }}</p>
+                    {picker}
                     <ActionForm action=bulk attr:class="bulk-form">
                     <input type="hidden" name="back" value=back/>
                     <table>
                         <thead>
                             <tr>
                                 <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                                {header(SortKey::Name, "Name")}
-                                {header(SortKey::Email, "Email")}
-                                <th scope="col">"Phone"</th>
-                                {header(SortKey::Company, "Company")}
-                                {header(SortKey::Status, "Status")}
-                                <th scope="col">"Tags"</th>
-                                <th scope="col">"Owner"</th>
-                                {header(SortKey::Updated, "Updated")}
+                                {header(SortKey::Name, "Name".to_owned())}
+                                {heads}
                             </tr>
                         </thead>
                         <tbody>
-                            {page.rows.into_iter().map(|r| view! {
-                                <tr>
-                                    <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
-                                    <td><a href=format!("/staff/contacts/{}", r.id)>{r.name}</a></td>
-                                    <td>{r.email.unwrap_or_default()}</td>
-                                    <td>{r.phone}</td>
-                                    <td>{r.company}</td>
-                                    <td>{r.status.map(|s| view! { <StatusBadge status=s/> })}</td>
-                                    <td>{r.tags.join(", ")}</td>
-                                    <td>{r.owner.unwrap_or_default()}</td>
-                                    <td>{r.updated_at}</td>
-                                </tr>
+                            {page.rows.into_iter().map(|r| {
+                                let cells = cols.iter().filter(|key| column_header(&catalog, key).is_some()).map(|key| view! { <td>{cell(&r, key)}</td> }).collect_view();
+                                view! {
+                                    <tr>
+                                        <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
+                                        <td><a href=format!("/staff/contacts/{}", r.id)>{r.name.clone()}</a></td>
+                                        {cells}
+                                    </tr>
+                                }
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -162,6 +187,7 @@ pub fn ContactsPage() -> impl IntoView {
                                     <option value="remove_tag">"Remove a tag"</option>
                                     <option value="set_status">"Set the status"</option>
                                     <option value="set_owner">"Change the owner"</option>
+                                    {(!field_choices.is_empty()).then(|| view! { <option value="set_field">"Set a field"</option> })}
                                     <option value="delete">"Delete"</option>
                                 </select>
                             </div>
@@ -183,6 +209,19 @@ pub fn ContactsPage() -> impl IntoView {
                                     {c.owners.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
                                 </select>
                             </div>
+                            {(!field_choices.is_empty()).then(|| view! {
+                                <div class="field">
+                                    <label for="bulk-field">"Field to set"</label>
+                                    <select id="bulk-field" name="field">
+                                        {field_choices.iter().map(|(key, label)| view! { <option value=key.clone()>{label.clone()}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="bulk-value">"New value"</label>
+                                    <p class="hint" id="bulk-value-hint">"Empty clears it. Options by their label (several separated by commas), yes or no, dates like 2026-12-31."</p>
+                                    <input id="bulk-value" name="value" type="text" aria-describedby="bulk-value-hint"/>
+                                </div>
+                            })}
                             <div class="checkbox">
                                 <input type="checkbox" id="bulk-confirm" name="confirm" value="yes"/>
                                 <label for="bulk-confirm">"Yes, delete the selected contacts"</label>
@@ -190,6 +229,8 @@ pub fn ContactsPage() -> impl IntoView {
                             <button type="submit">"Apply to selected"</button>
                         </div>
                         {field_error("tag")}
+                        {field_error("field")}
+                        {field_error("value")}
                         {field_error("confirm")}
                         {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
                     </fieldset>
@@ -198,6 +239,187 @@ pub fn ContactsPage() -> impl IntoView {
                 })
             })}
         </Loaded>
+    }
+}
+
+/// A list column's header: the sort it links to (if any) and its label; `None` for a column
+/// whose extra field no longer exists.
+fn column_header(catalog: &FieldCatalog, key: &str) -> Option<(Option<SortKey>, String)> {
+    if let Some(field) = key.strip_prefix("f.") {
+        let def = catalog.field(field)?;
+        return Some((Some(SortKey::Field(def.key.clone())), def.label.clone()));
+    }
+    let label = BUILT_IN_COLUMNS.iter().find(|(k, _)| *k == key)?.1.to_owned();
+    let sort = match key {
+        "email" => Some(SortKey::Email),
+        "company" => Some(SortKey::Company),
+        "status" => Some(SortKey::Status),
+        "updated" => Some(SortKey::Updated),
+        _ => None,
+    };
+    Some((sort, label))
+}
+
+/// A row's cell in column `key`.
+fn cell(r: &ContactRow, key: &str) -> AnyView {
+    match key {
+        "email" => r.email.clone().unwrap_or_default().into_any(),
+        "phone" => r.phone.clone().into_any(),
+        "company" => r.company.clone().into_any(),
+        "status" => r.status.clone().map(|s| view! { <StatusBadge status=s/> }).into_any(),
+        "tags" => r.tags.join(", ").into_any(),
+        "owner" => r.owner.clone().unwrap_or_default().into_any(),
+        "updated" => r.updated_at.clone().into_any(),
+        other => {
+            other.strip_prefix("f.").and_then(|k| r.fields.get(k)).cloned().unwrap_or_default().into_any()
+        }
+    }
+}
+
+/// Which columns the list shows and in what order, saved for the signed-in staff member: a
+/// checkbox and a position per column (the chosen ones first, in their order).
+#[component]
+fn ColumnPicker(
+    catalog: FieldCatalog,
+    columns: Vec<String>,
+    back: String,
+    action: ServerAction<SaveListColumns>,
+) -> impl IntoView {
+    let mut all: Vec<(String, String)> =
+        BUILT_IN_COLUMNS.iter().map(|(k, l)| ((*k).to_owned(), (*l).to_owned())).collect();
+    all.extend(catalog.fields.iter().map(|f| (f.param(), f.label.clone())));
+    all.sort_by_key(|(k, _)| columns.iter().position(|c| c == k).unwrap_or(usize::MAX));
+    let rows = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, label))| {
+            let shown = columns.contains(&key);
+            let id = format!("column-{}", key.replace('.', "-"));
+            let position_id = format!("{id}-position");
+            view! {
+                <tr>
+                    <td>
+                        <input type="hidden" name="keys[]" value=key.clone()/>
+                        <div class="checkbox">
+                            <input type="checkbox" id=id.clone() name="shown[]" value=key checked=shown/>
+                            <label for=id>{label.clone()}</label>
+                        </div>
+                    </td>
+                    <td>
+                        <label class="visually-hidden" for=position_id.clone()>{format!("Position of {label}")}</label>
+                        <input id=position_id type="number" name="positions[]" min="1" value=(i + 1).to_string() class="position"/>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="column-picker">
+            <summary>"Columns"</summary>
+            <ActionForm action>
+                <input type="hidden" name="back" value=back/>
+                <table>
+                    <thead><tr><th scope="col">"Show"</th><th scope="col">"Position"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <button type="submit">"Save columns"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// The filter inputs of one extra field in the list's filter form, named as the URL holds them
+/// (`f.<key>`, `f.<key>.op`, `f.<key>.min`, `f.<key>.max`).
+#[component]
+fn ExtraFilter(field: FieldDef, list: ContactListParams) -> impl IntoView {
+    let param = field.param();
+    let id = format!("filter-f-{}", field.key);
+    let values = list.extra_values(&param);
+    let first = values.first().cloned().unwrap_or_default();
+    let op = list.extra_values(&format!("{param}.op")).pop().unwrap_or_default();
+    let (min, max) = (
+        list.extra_values(&format!("{param}.min")).pop().unwrap_or_default(),
+        list.extra_values(&format!("{param}.max")).pop().unwrap_or_default(),
+    );
+    let ops: Vec<(&str, &str)> = if field.kind.is_text() {
+        vec![
+            ("contains", "contains"),
+            ("is", "is exactly"),
+            ("empty", "is empty"),
+            ("not_empty", "is not empty"),
+        ]
+    } else {
+        vec![("", "any value or none"), ("empty", "is empty"), ("not_empty", "is not empty")]
+    };
+    let op_select = {
+        let op_id = format!("{id}-op");
+        view! {
+            <div class="field">
+                <label for=op_id.clone()>"Condition"</label>
+                <select id=op_id name=format!("{param}.op")>
+                    {ops.into_iter().map(|(value, label)| view! { <option value=value selected=op == value>{label}</option> }).collect_view()}
+                </select>
+            </div>
+        }
+    };
+    let range = |input_type: &'static str| {
+        let (min_id, max_id) = (format!("{id}-min"), format!("{id}-max"));
+        view! {
+            <div class="field">
+                <label for=min_id.clone()>"From"</label>
+                <input id=min_id name=format!("{param}.min") type=input_type value=min.clone()/>
+            </div>
+            <div class="field">
+                <label for=max_id.clone()>"To"</label>
+                <input id=max_id name=format!("{param}.max") type=input_type value=max.clone()/>
+            </div>
+        }
+        .into_any()
+    };
+    let value_inputs = match field.kind {
+        k if k.is_text() => view! {
+            <div class="field">
+                <label for=id.clone()>"Text"</label>
+                <input id=id.clone() name=param.clone() type="text" value=first.clone()/>
+            </div>
+        }
+        .into_any(),
+        k if k.is_number() => range("text"),
+        k if k.is_date() => range("date"),
+        FieldKind::Boolean => view! {
+            <div class="field">
+                <label for=id.clone()>"Value"</label>
+                <select id=id.clone() name=param.clone()>
+                    <option value="" selected=first.is_empty()>"Any"</option>
+                    <option value="yes" selected=first == "yes">"Yes"</option>
+                    <option value="no" selected=first == "no">"No"</option>
+                </select>
+            </div>
+        }
+        .into_any(),
+        _ => field
+            .options
+            .iter()
+            .map(|o| {
+                let option_id = format!("{id}-{}", o.id);
+                let checked = values.contains(&o.id.to_string());
+                let label = if o.retired { format!("{} (retired)", o.label) } else { o.label.clone() };
+                view! {
+                    <div class="checkbox">
+                        <input type="checkbox" id=option_id.clone() name=param.clone() value=o.id.to_string() checked=checked/>
+                        <label for=option_id>{label}</label>
+                    </div>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    };
+    view! {
+        <fieldset class="extra-filter">
+            <legend>{field.label.clone()}</legend>
+            {op_select}
+            {value_inputs}
+        </fieldset>
     }
 }
 
@@ -223,17 +445,18 @@ pub fn ContactProfilePage() -> impl IntoView {
     );
     TimelineActions::provide();
     let timeline = timeline_resource(id);
+    let catalog = Resource::new(|| (), |_| load_field_catalog());
     let delete = ServerAction::<DeleteContact>::new();
     let delete_error = error_of(delete.value());
     let (can_edit, can_delete) = (can(Permission::ContactsEdit), can(Permission::ContactsDelete));
     view! {
         <Loaded heading="Contact">
             {move || Suspend::new(async move {
-                let loaded = match (contact.await, timeline.await) {
-                    (Ok(contact), Ok(timeline)) => Ok((contact, timeline)),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+                let loaded = match (contact.await, timeline.await, catalog.await) {
+                    (Ok(contact), Ok(timeline), Ok(catalog)) => Ok((contact, timeline, catalog)),
+                    (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => Err(e),
                 };
-                loaded.map(|(c, timeline): (Contact, Timeline)| {
+                loaded.map(|(c, timeline, catalog): (Contact, Timeline, FieldCatalog)| {
                     let name = c.display_name();
                     let i = c.input.clone();
                     let id = c.id;
@@ -267,6 +490,7 @@ pub fn ContactProfilePage() -> impl IntoView {
                             <dt>"Added"</dt><dd>{format!("{} by {}", c.created_at, c.created_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                             <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                         </dl>
+                        <ExtraFieldFacts catalog shown=c.extra_shown.clone() show_empty=can_edit()/>
                         <ActivitySection contact_id=id timeline/>
                         {can_edit().then(|| {
                             let state = match &c.portal {
@@ -408,6 +632,7 @@ pub fn ContactFormPage() -> impl IntoView {
     // Two resources, not one future with two calls: on the server, a server function called
     // after another one's `.await` in the same future no longer sees the request's context.
     let choices = Resource::new(|| (), |_| contact_choices());
+    let catalog = Resource::new(|| (), |_| load_field_catalog());
     let contact = Resource::new(
         move || id.get(),
         |id| async move {
@@ -420,11 +645,11 @@ pub fn ContactFormPage() -> impl IntoView {
     view! {
         <Loaded heading="Contact">
             {move || Suspend::new(async move {
-                let loaded = match (choices.await, contact.await) {
-                    (Ok(choices), Ok(contact)) => Ok((choices, contact)),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+                let loaded = match (choices.await, contact.await, catalog.await) {
+                    (Ok(choices), Ok(contact), Ok(catalog)) => Ok((choices, contact, catalog)),
+                    (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => Err(e),
                 };
-                loaded.map(|(choices, contact): (Choices, Option<Contact>)| {
+                loaded.map(|(choices, contact, catalog): (Choices, Option<Contact>, FieldCatalog)| {
                     let title = contact.as_ref().map(|c| format!("Edit {}", c.display_name())).unwrap_or_else(|| "Add contact".into());
                     let input = contact.as_ref().map(|c| c.input.clone()).unwrap_or_default();
                     let (contact_id, version) = (contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.version));
@@ -482,6 +707,7 @@ pub fn ContactFormPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </fieldset>
+                            <ExtraFieldsForm catalog values=input.extra.clone() new_contact=contact_id.is_none() error/>
                             <div class="field">
                                 <label for="field-notes">"Notes"</label>
                                 <textarea id="field-notes" name="input[notes]" rows="5">

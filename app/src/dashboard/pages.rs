@@ -22,6 +22,7 @@ pub fn StaffArea() -> impl IntoView {
     let can_manage_users = move || can(Permission::UsersManage);
     let can_view_contacts = move || can(Permission::ContactsView);
     let can_manage_settings = move || can(Permission::SettingsManage);
+    let can_manage_fields = move || can(Permission::FieldsManage);
     let is_admin = move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.is_admin);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
@@ -37,6 +38,9 @@ pub fn StaffArea() -> impl IntoView {
             </Show>
             <Show when=can_manage_settings>
                 <A href="/staff/settings" exact=true>"Settings"</A>
+            </Show>
+            <Show when=can_manage_fields>
+                <A href="/staff/settings/fields">"Contact fields"</A>
             </Show>
             <Show when=is_admin>
                 <A href="/staff/settings/organisation">"Organisation"</A>

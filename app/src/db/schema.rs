@@ -226,6 +226,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    field_sections (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    contact_fields (id) {
+        id -> BigInt,
+        field_key -> Text,
+        label -> Text,
+        kind -> Text,
+        help -> Text,
+        required -> Bool,
+        is_unique -> Bool,
+        default_value -> Text,
+        section_id -> Nullable<BigInt>,
+        position -> Integer,
+        searchable -> Bool,
+        portal_visible -> Bool,
+        decimals -> Integer,
+        unit -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    field_options (id) {
+        id -> BigInt,
+        field_id -> BigInt,
+        label -> Text,
+        label_key -> Text,
+        color -> Text,
+        position -> Integer,
+        retired -> Bool,
+    }
+}
+
+diesel::table! {
+    contact_field_values (contact_id, field_id, position) {
+        contact_id -> BigInt,
+        field_id -> BigInt,
+        position -> Integer,
+        value -> Text,
+        value_key -> Text,
+        value_number -> Nullable<Double>,
+        option_id -> Nullable<BigInt>,
+        unique_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_list_columns (user_id) {
+        user_id -> BigInt,
+        column_keys -> Text,
+    }
+}
+
 diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(contact_tags -> tags (tag_id));
@@ -233,6 +295,11 @@ diesel::joinable!(contact_services -> contacts (contact_id));
 diesel::joinable!(contact_services -> services (service_id));
 diesel::joinable!(contacts -> contact_statuses (status_id));
 diesel::joinable!(contacts -> traffic_sources (traffic_source_id));
+diesel::joinable!(contact_fields -> field_sections (section_id));
+diesel::joinable!(field_options -> contact_fields (field_id));
+diesel::joinable!(contact_field_values -> contacts (contact_id));
+diesel::joinable!(contact_field_values -> contact_fields (field_id));
+diesel::joinable!(contact_field_values -> field_options (option_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -245,4 +312,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_tags,
     contact_services,
     users,
+    field_sections,
+    contact_fields,
+    field_options,
+    contact_field_values,
+    contact_list_columns,
 );

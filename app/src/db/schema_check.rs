@@ -103,7 +103,8 @@ async fn rows(conn: &mut DbConn, sql: &str) -> Vec<Row> {
         .unwrap_or_else(|e| panic!("catalogue query failed: {e}\n{sql}"))
 }
 
-/// A column type in the common vocabulary: integer, bigint, text, bool, timestamp, date, binary.
+/// A column type in the common vocabulary: integer, bigint, text, bool, timestamp, date, double,
+/// binary.
 fn vocabulary(raw: &str) -> String {
     let t = raw.trim().to_lowercase();
     let base = t.split('(').next().unwrap_or_default().trim();
@@ -114,6 +115,7 @@ fn vocabulary(raw: &str) -> String {
         "boolean" | "bool" => "bool",
         "timestamp" | "timestamp without time zone" => "timestamp",
         "date" => "date",
+        "real" | "double" | "double precision" | "float8" => "double",
         "blob" | "bytea" => "binary",
         other => return format!("unknown type {other:?}"),
     }
@@ -490,6 +492,7 @@ fn declared_tables(source: &str) -> Declared {
                 "Bool" => "bool",
                 "Timestamp" => "timestamp",
                 "Date" => "date",
+                "Double" => "double",
                 "Binary" => "binary",
                 other => panic!("schema.rs: {table}.{column}: add {other} to the vocabulary"),
             };

@@ -17,8 +17,15 @@ pub async fn my_details() -> Result<ClientDetails, AppError> {
             crate::accounts::repo::find_by_id(&mut conn, client.id).await?.ok_or(AppError::NotFound)?;
         // The one contact linked to this account; there is no way to ask for another.
         let contact_id = crate::accounts::repo::linked_contact(&mut conn, client.id).await?;
+        let catalog = crate::fields::repo::catalog(&mut conn).await?;
         let record = match contact_id {
             Some(id) => crate::contacts::repo::get(&mut conn, id).await?.map(|c| super::ContactCard {
+                fields: catalog
+                    .fields
+                    .iter()
+                    .filter(|f| f.portal_visible)
+                    .filter_map(|f| c.extra_shown.get(&f.key).map(|v| (f.label.clone(), v.clone())))
+                    .collect(),
                 name: c.display_name(),
                 address: c.input.address_line(),
                 email: c.input.email,

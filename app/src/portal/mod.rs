@@ -23,4 +23,7 @@ pub struct ContactCard {
     pub phone: String,
     pub company: String,
     pub address: String,
+    /// The extra fields marked "shown to the client" that have a value: label and value, in
+    /// form order. Hidden fields never leave the server.
+    pub fields: Vec<(String, String)>,
 }

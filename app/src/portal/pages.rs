@@ -60,6 +60,7 @@ pub fn PortalDetailsPage() -> impl IntoView {
                                 <dt>"Phone"</dt><dd>{r.phone}</dd>
                                 <dt>"Company"</dt><dd>{r.company}</dd>
                                 <dt>"Address"</dt><dd>{r.address}</dd>
+                                {r.fields.into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
                             </dl>
                         </section>
                     })}

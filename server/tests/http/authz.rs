@@ -168,6 +168,92 @@ fn table() -> Vec<Row> {
             |_, _| vec![("q", "Ørsted".into())],
         )
         .get(),
+        row("/api/staff/bulk_contacts", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
+            vec![
+                ("ids[]", f.contact.to_string()),
+                ("action", "set_field".into()),
+                ("field", f.text_field_key.clone()),
+                ("value", "Größe L — 大".into()),
+            ]
+        }),
+        row("/api/staff/list_columns", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/save_list_columns", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![
+                ("keys[]", "email".into()),
+                ("positions[]", "2".into()),
+                ("shown[]", "email".into()),
+                ("keys[]", format!("f.{}", f.text_field_key)),
+                ("positions[]", "1".into()),
+                ("shown[]", format!("f.{}", f.text_field_key)),
+            ]
+        }),
+        // Extra fields: reading them comes with the contacts; defining them is its own permission.
+        row("/api/staff/field_catalog", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/field_settings", Needs::All(&[FieldsManage]), GUARDED, |_, _| vec![]),
+        row("/api/staff/create_field", Needs::All(&[FieldsManage]), GUARDED, |_, s| {
+            vec![
+                ("input[label]", format!("Lieblingsfarbe {s} 🎨")),
+                ("input[kind]", "select".into()),
+                ("input[portal]", "hidden".into()),
+                ("input[options]", "Grün\nRot".into()),
+            ]
+        }),
+        row("/api/staff/update_field", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            vec![
+                ("id", f.text_field.to_string()),
+                ("input[label]", format!("Größe {s}")),
+                ("input[help]", "Konfektionsgröße".into()),
+                ("input[portal]", "shown".into()),
+            ]
+        }),
+        row("/api/staff/move_field", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
+            vec![("id", f.text_field.to_string()), ("direction", "down".into())]
+        }),
+        row("/api/staff/delete_field", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            confirmed(f.doomed_fields[s])
+        }),
+        row("/api/staff/preview_field_type", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
+            vec![("id", f.text_field.to_string()), ("kind", "long_text".into())]
+        }),
+        row("/api/staff/change_field_type", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            vec![
+                ("id", f.type_fields[s].to_string()),
+                ("kind", "long_text".into()),
+                ("confirm", "yes".into()),
+            ]
+        }),
+        row("/api/staff/add_section", Needs::All(&[FieldsManage]), GUARDED, |_, s| {
+            vec![("section_name", format!("Abrechnung {s} — 請求"))]
+        }),
+        row("/api/staff/rename_section", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            vec![("id", f.section.to_string()), ("section_name", format!("Vorlieben {s}"))]
+        }),
+        row("/api/staff/move_section", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
+            vec![("id", f.section.to_string()), ("direction", "up".into())]
+        }),
+        row("/api/staff/delete_section", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            confirmed(f.doomed_sections[s])
+        }),
+        row("/api/staff/add_field_option", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            vec![
+                ("field_id", f.select_field.to_string()),
+                ("option_label", format!("Blau {s}")),
+                ("option_color", "#2563eb".into()),
+            ]
+        }),
+        row("/api/staff/update_field_option", Needs::All(&[FieldsManage]), GUARDED, |f, s| {
+            vec![
+                ("id", f.option.to_string()),
+                ("option_label", format!("Gelb {s}")),
+                ("option_color", "#ca8a04".into()),
+            ]
+        }),
+        row("/api/staff/move_field_option", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
+            vec![("id", f.option.to_string()), ("direction", "down".into())]
+        }),
+        row("/api/staff/retire_field_option", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
+            vec![("id", f.option.to_string()), ("retired", "no".into())]
+        }),
         // Settings lists.
         row("/api/staff/settings_lists", Needs::All(&[SettingsManage]), GUARDED, |_, _| vec![]),
         row("/api/staff/add_setting", Needs::All(&[SettingsManage]), GUARDED, |_, s| {
@@ -315,6 +401,16 @@ struct Fixture {
     doomed_groups: [i64; 5],
     /// Unused set-password links, each for an account of its own.
     tokens: [String; 5],
+    /// A text field and its key, a select field and one of its options.
+    text_field: i64,
+    text_field_key: String,
+    select_field: i64,
+    option: i64,
+    doomed_fields: [i64; 5],
+    /// Text fields that become long text.
+    type_fields: [i64; 5],
+    section: i64,
+    doomed_sections: [i64; 5],
 }
 
 async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
@@ -402,7 +498,35 @@ async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
         let holder = app.add_user(&format!("link{i}@example.com"), UserKind::Staff, false).await;
         tokens[i] = users::repo::create_password_token(&mut conn, admin, holder).await.unwrap();
     }
+    use app::fields::{repo as fields, FieldForm};
+    let field = |label: String, kind: &str| FieldForm {
+        label,
+        kind: kind.into(),
+        portal: "hidden".into(),
+        options: "Orange\nViolett".into(),
+        ..FieldForm::default()
+    };
+    let text_field = fields::create_field(&mut conn, &field("Größe".into(), "text")).await.unwrap();
+    let select_field = fields::create_field(&mut conn, &field("Farbe".into(), "select")).await.unwrap();
+    let catalog = fields::catalog(&mut conn).await.unwrap();
+    let text_field_key = catalog.fields.iter().find(|f| f.id == text_field).unwrap().key.clone();
+    let option = catalog.fields.iter().find(|f| f.id == select_field).unwrap().options[0].id;
+    let (mut doomed_fields, mut type_fields, mut doomed_sections) = ([0; 5], [0; 5], [0; 5]);
+    for i in 0..5 {
+        doomed_fields[i] = fields::create_field(&mut conn, &field(format!("Alt {i}"), "date")).await.unwrap();
+        type_fields[i] = fields::create_field(&mut conn, &field(format!("Kurz {i}"), "text")).await.unwrap();
+        doomed_sections[i] = fields::create_section(&mut conn, &format!("Weg {i}")).await.unwrap();
+    }
+    let section = fields::create_section(&mut conn, "Vorlieben").await.unwrap();
     Fixture {
+        text_field,
+        text_field_key,
+        select_field,
+        option,
+        doomed_fields,
+        type_fields,
+        section,
+        doomed_sections,
         contact,
         edited,
         doomed,

@@ -4,6 +4,7 @@ mod accounts;
 mod activities;
 mod authz;
 mod contacts;
+mod fields;
 mod foundation;
 mod settings;
 mod support;

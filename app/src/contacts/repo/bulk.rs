@@ -19,6 +19,9 @@ pub enum BulkChange {
     RemoveTag(String),
     SetStatus(Option<i64>),
     SetOwner(Option<i64>),
+    /// An extra field (by key) gets this value on every selected contact; empty clears it. A
+    /// multi select takes option labels separated by commas.
+    SetField(String, String),
     Delete,
 }
 
@@ -31,6 +34,11 @@ pub async fn bulk_change(
     change: &BulkChange,
 ) -> Result<usize, AppError> {
     let at = now();
+    // A field's new value is read before the transaction, like a form's.
+    let set_field = match change {
+        BulkChange::SetField(key, value) => Some(field_value(conn, ids, key, value).await?),
+        _ => None,
+    };
     conn.contacts_tx(async |c: &mut DbConn| {
         let before = match change {
             BulkChange::Delete => BTreeMap::new(),
@@ -106,6 +114,28 @@ pub async fn bulk_change(
                 ))
                 .execute(c)
                 .await)?,
+            BulkChange::SetField(..) => {
+                let Some((def, stored)) = &set_field else { return Ok(0) };
+                let existing_ids: Vec<i64> = with_db!(c, c => contacts::table
+                    .filter(contacts::id.eq_any(ids))
+                    .select(contacts::id)
+                    .load(c)
+                    .await)?;
+                for id in &existing_ids {
+                    crate::fields::repo::write_field(c, *id, def, stored).await?;
+                }
+                if def.searchable {
+                    super::refresh_search_text(c, &existing_ids).await?;
+                }
+                with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(&existing_ids)))
+                    .set((
+                        contacts::version.eq(contacts::version + 1),
+                        contacts::updated_at.eq(at),
+                        contacts::updated_by.eq(Some(actor_id)),
+                    ))
+                    .execute(c)
+                    .await)?
+            }
             BulkChange::Delete => {
                 crate::accounts::repo::unlink_contacts(c, ids).await?;
                 with_db!(c, c => diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await)?
@@ -118,4 +148,37 @@ pub async fn bulk_change(
         Ok(touched)
     })
     .await
+}
+
+/// The field named `key` and the values `typed` stores, checked as a form would check them. A
+/// unique field can be given a value on one contact at a time.
+async fn field_value(
+    conn: &mut DbConn,
+    ids: &[i64],
+    key: &str,
+    typed: &str,
+) -> Result<(crate::fields::FieldDef, Vec<crate::fields::values::Stored>), AppError> {
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let def = catalog.field(key).cloned().ok_or_else(|| AppError::invalid("field", "Choose a field."))?;
+    let typed: Vec<String> = match def.kind {
+        crate::fields::FieldKind::MultiSelect => typed.split(',').map(|t| t.trim().to_owned()).collect(),
+        _ => vec![typed.to_owned()],
+    };
+    let stored = crate::fields::values::parse(&def, &typed, &[], &conn.clock())
+        .map_err(|message| AppError::invalid("value", message))?;
+    if def.unique && !stored.is_empty() {
+        if ids.len() > 1 {
+            return Err(AppError::invalid(
+                "value",
+                format!("{} is unique: give it a value on one contact at a time.", def.label),
+            ));
+        }
+        let parsed = vec![(def.id, stored.clone())];
+        let clashes =
+            crate::fields::repo::unique_clashes(conn, &catalog, &parsed, ids.first().copied()).await?;
+        if let Some((_, message)) = clashes.fields.into_iter().next() {
+            return Err(AppError::invalid("value", message));
+        }
+    }
+    Ok((def, stored))
 }

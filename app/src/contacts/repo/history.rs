@@ -56,6 +56,9 @@ pub async fn snapshots(c: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64,
         .select((contact_services::contact_id, services::name))
         .load(c)
         .await)?;
+    let catalog = crate::fields::repo::catalog(c).await?;
+    let values = crate::fields::repo::stored_values(c, ids).await?;
+    let clock = c.clock();
     let joined = |rows: &[(i64, String)], id: i64| {
         rows.iter().filter(|(c, _)| *c == id).map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
     };
@@ -65,7 +68,7 @@ pub async fn snapshots(c: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64,
     Ok(rows
         .into_iter()
         .map(|r| {
-            let snapshot = vec![
+            let mut snapshot: Snapshot = [
                 ("First name", r.first_name),
                 ("Last name", r.last_name),
                 ("Email", r.email.unwrap_or_default()),
@@ -83,7 +86,13 @@ pub async fn snapshots(c: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64,
                 ("Owner", name_of(&owners, r.owner_id)),
                 ("Services", joined(&service_rows, r.id)),
                 ("Tags", joined(&tag_rows, r.id)),
-            ];
+            ]
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value))
+            .collect();
+            let empty = BTreeMap::new();
+            let stored = values.get(&r.id).unwrap_or(&empty);
+            snapshot.extend(crate::fields::repo::snapshot(&catalog, stored, &clock));
             (r.id, snapshot)
         })
         .collect())

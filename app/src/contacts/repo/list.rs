@@ -19,6 +19,8 @@ use diesel::dsl;
 use diesel::query_dsl::methods;
 
 use crate::db::{contains, lower, with_db, Contains, DbConn, DbError};
+use crate::fields::sql::{FieldMatch, FieldOrder};
+use crate::fields::FieldCatalog;
 
 /// The list's filters: each is one of these expressions, over contacts (joined or not).
 type Search = dsl::EqAny<
@@ -56,6 +58,7 @@ pub(crate) trait ListFilters:
     + methods::FilterDsl<IsOwner, Output = Self>
     + methods::FilterDsl<HasTag, Output = Self>
     + methods::FilterDsl<HasService, Output = Self>
+    + methods::FilterDsl<FieldMatch, Output = Self>
 {
 }
 
@@ -67,12 +70,39 @@ impl<Q> ListFilters for Q where
         + methods::FilterDsl<IsOwner, Output = Q>
         + methods::FilterDsl<HasTag, Output = Q>
         + methods::FilterDsl<HasService, Output = Q>
+        + methods::FilterDsl<FieldMatch, Output = Q>
 {
+}
+
+/// The list as asked, with its filters and sort on extra fields resolved against the field
+/// definitions (filters on fields that no longer exist, or values that cannot be read, are left
+/// out, like any other mistyped filter).
+pub(crate) struct Resolved<'a> {
+    pub query: &'a ContactQuery,
+    pub fields: Vec<FieldMatch>,
+    pub order: Option<FieldOrder>,
+}
+
+impl<'a> Resolved<'a> {
+    pub fn new(query: &'a ContactQuery, catalog: &FieldCatalog, clock: &crate::clock::Clock) -> Self {
+        Resolved {
+            query,
+            fields: crate::fields::repo::list_matches(catalog, &query.fields, clock),
+            order: match &query.sort {
+                SortKey::Field(key) => crate::fields::repo::list_order(catalog, key, query.descending),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// `q` (a boxed query over contacts) narrowed to the contacts `query` asks for; written once and
 /// used by the count, the list's order and the export.
-pub(crate) fn filtered<Q: ListFilters>(mut q: Q, query: &ContactQuery) -> Q {
+pub(crate) fn filtered<Q: ListFilters>(mut q: Q, resolved: &Resolved) -> Q {
+    let query = resolved.query;
+    for m in &resolved.fields {
+        q = methods::FilterDsl::<FieldMatch>::filter(q, m.clone());
+    }
     if !query.search.trim().is_empty() {
         let matches = contacts_search::table
             .select(contacts_search::rowid)
@@ -135,6 +165,7 @@ pub(crate) trait ListOrders:
     + methods::OrderDsl<StatusDesc, Output = Self>
     + methods::OrderDsl<UpdatedAsc, Output = Self>
     + methods::OrderDsl<UpdatedDesc, Output = Self>
+    + methods::OrderDsl<FieldOrder, Output = Self>
 {
 }
 
@@ -150,20 +181,26 @@ impl<Q> ListOrders for Q where
         + methods::OrderDsl<StatusDesc, Output = Q>
         + methods::OrderDsl<UpdatedAsc, Output = Q>
         + methods::OrderDsl<UpdatedDesc, Output = Q>
+        + methods::OrderDsl<FieldOrder, Output = Q>
 {
 }
 
 /// `q` (a boxed query over contacts joined with their status) in the list's order, ties broken
 /// by id so pages are stable.
-pub(crate) fn sorted<Q: ListOrders>(q: Q, query: &ContactQuery) -> Q {
+pub(crate) fn sorted<Q: ListOrders>(q: Q, resolved: &Resolved) -> Q {
     use SortKey::*;
+    let query = resolved.query;
+    if let Some(order) = &resolved.order {
+        return methods::OrderDsl::<FieldOrder>::order(q, order.clone());
+    }
     let (last, first, company) =
         (lower(contacts::last_name), lower(contacts::first_name), lower(contacts::company));
-    match (query.sort, query.descending) {
-        (Name, false) => {
+    match (&query.sort, query.descending) {
+        // An extra field that no longer exists sorts by name.
+        (Name | Field(_), false) => {
             methods::OrderDsl::<NameAsc>::order(q, (last.asc(), first.asc(), contacts::id.asc()))
         }
-        (Name, true) => {
+        (Name | Field(_), true) => {
             methods::OrderDsl::<NameDesc>::order(q, (last.desc(), first.desc(), contacts::id.desc()))
         }
         (Email, false) => {
@@ -225,11 +262,14 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     let offset = (page - 1).saturating_mul(CONTACTS_PER_PAGE);
     let end = offset.saturating_add(CONTACTS_PER_PAGE);
     let (instance, version) = crate::db::data_version(conn, "contacts").await?;
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let clock = conn.clock();
+    let resolved = Resolved::new(query, &catalog, &clock);
     let kept = list_cache::get(&instance, version, query);
     let total = match &kept {
         Some(kept) => kept.total,
         None => {
-            with_db!(conn, c => filtered(contacts::table.into_boxed(), query).count().get_result::<i64>(c).await)?
+            with_db!(conn, c => filtered(contacts::table.into_boxed(), &resolved).count().get_result::<i64>(c).await)?
         }
     };
     let reach = end.min(total);
@@ -242,14 +282,14 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
         // KEPT_IDS, and keep them for the pages around it.
         _ if end <= MAX_KEPT_IDS => {
             let wanted = (end + KEPT_IDS - 1) / KEPT_IDS * KEPT_IDS;
-            let ids: Vec<i64> = with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), query), query).select(contacts::id).limit(wanted).load(c).await)?;
+            let ids: Vec<i64> = with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), &resolved), &resolved).select(contacts::id).limit(wanted).load(c).await)?;
             let page = page_of(&ids, offset);
             list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
             page
         }
         // Deeper than any list keeps: this page alone.
         _ => {
-            with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), query), query)
+            with_db!(conn, c => sorted(filtered(contacts::table.left_join(contact_statuses::table).into_boxed(), &resolved), &resolved)
             .select(contacts::id)
             .limit(CONTACTS_PER_PAGE)
             .offset(offset)
@@ -281,7 +321,7 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
         ))
         .load(c)
         .await)?;
-    let clock = conn.clock();
+    let values = crate::fields::repo::stored_values(conn, &ids).await?;
     let mut by_id: BTreeMap<i64, ContactRow> = BTreeMap::new();
     for (id, first, last, email, phone, company, status_id, status, color, owner, updated_at, tag) in rows {
         let row = by_id.entry(id).or_insert_with(|| ContactRow {
@@ -294,6 +334,10 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
             owner,
             tags: Vec::new(),
             updated_at: clock.stamp(updated_at),
+            fields: values
+                .get(&id)
+                .map(|v| crate::fields::repo::shown(&catalog, v, &clock))
+                .unwrap_or_default(),
         });
         row.tags.extend(tag);
     }
@@ -320,7 +364,10 @@ pub async fn export_batch(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Contact>, DbError> {
-    let ids: Vec<i64> = with_db!(conn, c => filtered(contacts::table.into_boxed(), query)
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let clock = conn.clock();
+    let resolved = Resolved::new(query, &catalog, &clock);
+    let ids: Vec<i64> = with_db!(conn, c => filtered(contacts::table.into_boxed(), &resolved)
         .filter(contacts::id.gt(after))
         .order(contacts::id.asc())
         .limit(limit)

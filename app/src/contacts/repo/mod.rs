@@ -3,6 +3,7 @@
 //! and the change history.
 
 mod bulk;
+mod columns;
 mod history;
 mod list;
 mod portal;
@@ -17,6 +18,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 pub use bulk::{bulk_change, BulkChange};
+pub use columns::{columns, save_columns};
 pub use history::{snapshots, Snapshot};
 pub use list::{export_batch, list};
 pub use portal::{grant_portal_access, portal_access};
@@ -30,6 +32,8 @@ use crate::db::schema::{
 };
 use crate::db::{is_unique_violation_of, with_db, DbConn, DbError};
 use crate::error::AppError;
+use crate::fields::values::Stored;
+use crate::fields::FieldCatalog;
 
 const CONFLICT: &str =
     "Someone else saved this contact after you opened it. Your changes are still in the form: \
@@ -42,14 +46,39 @@ fn normalized_email(email: &str) -> Option<String> {
     (!email.is_empty()).then_some(email)
 }
 
-/// The folded text the list searches: name, email, phone and company.
+/// The folded text the list searches: name, email, phone and company (and, once saved, the
+/// extra fields marked searchable: see [`refresh_search_text`]).
 fn search_text(input: &ContactInput) -> String {
-    [&input.first_name, &input.last_name, &input.email, &input.phone, &input.company]
-        .iter()
-        .map(|s| crate::db::fold(s))
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    built_in_search_text([&input.first_name, &input.last_name, &input.email, &input.phone, &input.company])
+}
+
+fn built_in_search_text(parts: [&String; 5]) -> String {
+    parts.iter().map(|s| crate::db::fold(s)).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Rewrites the search text of the contacts `ids` from their fields and their searchable extra
+/// fields, inside the caller's transaction.
+pub async fn refresh_search_text(c: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
+    let catalog = crate::fields::repo::catalog(c).await?;
+    let values = crate::fields::repo::stored_values(c, ids).await?;
+    let rows: Vec<(i64, String, String, Option<String>, String, String, String)> = with_db!(c, c => contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select((contacts::id, contacts::first_name, contacts::last_name, contacts::email, contacts::phone, contacts::company, contacts::search_text))
+        .load(c)
+        .await)?;
+    for (id, first, last, email, phone, company, old) in rows {
+        let mut text = built_in_search_text([&first, &last, &email.unwrap_or_default(), &phone, &company]);
+        if let Some(stored) = values.get(&id) {
+            for extra in crate::fields::repo::searchable(&catalog, stored) {
+                text.push(' ');
+                text.push_str(&extra);
+            }
+        }
+        if text != old {
+            with_db!(c, c => diesel::update(contacts::table.find(id)).set(contacts::search_text.eq(&text)).execute(c).await)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every list the contact forms and filters pick from, in one round trip: the five lists are one
@@ -209,9 +238,41 @@ async fn check_owner(conn: &mut DbConn, owner: Option<i64>) -> Result<(), AppErr
     Ok(())
 }
 
-/// Adds a contact; returns its id. A taken email is a message on the email field.
-pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> Result<i64, AppError> {
+/// Checks a form: the built-in fields, then the extra fields against their definitions (and
+/// the unique ones against the other contacts). Returns the extra values to store.
+async fn checked(
+    conn: &mut DbConn,
+    catalog: &FieldCatalog,
+    input: &ContactInput,
+    id: Option<i64>,
+) -> Result<Vec<(i64, Vec<Stored>)>, AppError> {
+    let mut errors = input.validate();
+    let current = match id {
+        Some(id) => crate::fields::repo::stored_values(conn, &[id]).await?.remove(&id).unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
+    let clock = conn.clock();
+    let parsed = match crate::fields::repo::read_input(catalog, &input.extra, &current, id.is_none(), &clock)
+    {
+        Ok(parsed) => parsed,
+        Err(extra) => {
+            errors.fields.extend(extra.fields);
+            Vec::new()
+        }
+    };
+    if errors.is_empty() {
+        errors = crate::fields::repo::unique_clashes(conn, catalog, &parsed, id).await?;
+    }
+    errors.into_result()?;
     check_owner(conn, input.owner_id).await?;
+    Ok(parsed)
+}
+
+/// Adds a contact; returns its id. A taken email (or unique extra value) is a message on its
+/// field.
+pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> Result<i64, AppError> {
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let parsed = checked(conn, &catalog, input, None).await?;
     let at = now();
     let values = ContactValues::new(input, actor_id, at);
     conn.contacts_tx(async |c: &mut DbConn| {
@@ -221,11 +282,17 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
             .get_result(c)
             .await)?;
         replace_links(c, id, input).await?;
+        crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
+        if catalog.fields.iter().any(|f| f.searchable) {
+            refresh_search_text(c, &[id]).await?;
+        }
         record_added(c, actor_id, id).await?;
         Ok::<_, diesel::result::Error>(id)
     })
     .await
-    .map_err(save_error)
+    .map_err(|e| {
+        crate::fields::repo::unique_violation(&e, &catalog, &parsed).unwrap_or_else(|| save_error(e))
+    })
 }
 
 /// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
@@ -236,7 +303,8 @@ pub async fn update(
     version: i64,
     input: &ContactInput,
 ) -> Result<(), AppError> {
-    check_owner(conn, input.owner_id).await?;
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let parsed = checked(conn, &catalog, input, Some(id)).await?;
     let values = ContactValues::new(input, actor_id, now());
     let result = conn
         .contacts_tx(async |c: &mut DbConn| {
@@ -251,12 +319,19 @@ pub async fn update(
                 return Ok(false);
             }
             replace_links(c, id, input).await?;
+            crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
+            if catalog.fields.iter().any(|f| f.searchable) {
+                refresh_search_text(c, &[id]).await?;
+            }
             let after = snapshots(c, &[id]).await?;
             record_changes(c, actor_id, "Edited the contact", &before, &after).await?;
             Ok::<_, diesel::result::Error>(true)
         })
         .await;
-    match result.map_err(save_error)? {
+    let result = result.map_err(|e| {
+        crate::fields::repo::unique_violation(&e, &catalog, &parsed).unwrap_or_else(|| save_error(e))
+    });
+    match result? {
         true => Ok(()),
         false => match exists(conn, id).await? {
             true => Err(AppError::Conflict(CONFLICT.to_owned())),
@@ -390,6 +465,8 @@ pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, Db
     }
     let all = choices(conn).await?;
     let clock = conn.clock();
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let mut values = crate::fields::repo::stored_values(conn, ids).await?;
     let mut tag_rows: Vec<(i64, i64, String)> = with_db!(conn, c => contact_tags::table
         .inner_join(tags::table)
         .filter(contact_tags::contact_id.eq_any(ids))
@@ -430,8 +507,10 @@ pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, Db
                     last_sign_in: last.map(|t| clock.stamp(t)),
                 }
             });
+        let stored = values.remove(&id).unwrap_or_default();
         let contact = Contact {
             id,
+            extra_shown: crate::fields::repo::shown(&catalog, &stored, &clock),
             status: pick(&all.statuses, r.status_id),
             traffic_source: pick(&all.traffic_sources, r.traffic_source_id),
             owner: r
@@ -462,6 +541,7 @@ pub async fn get_many(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Contact>, Db
                 owner_id: r.owner_id,
                 service_ids,
                 tags: tags.iter().map(|t| t.name.clone()).collect(),
+                extra: crate::fields::repo::editable(&catalog, &stored, &clock, false),
             },
             tags,
         };
