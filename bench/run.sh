@@ -39,13 +39,41 @@ SCENARIOS=(
     "list, deep page|/staff/contacts?page=2000"
     "search, a new term each time|/staff/contacts?q=0000|bench/new-term.lua"
     "profile|/staff/contacts/$(( CONTACTS / 2 ))"
+    # Extra fields (seed-demo defines Plan, Annual revenue, Contract start, Customer number).
+    "extra: filter by one, sort by another|/staff/contacts?f.plan=2&sort=f.annual_revenue&dir=desc"
+    "extra: number range, sort by date|/staff/contacts?f.annual_revenue.min=5000000&sort=f.contract_start"
+    "extra: search a customer number|/staff/contacts?q=c-0050000"
 )
+# The extra-field list whose first view after a change is timed, like the searches below.
+EXTRA_FIRST_VIEW="/staff/contacts?f.plan=2&sort=f.annual_revenue&dir=desc"
 # First views: each of these searches once, right after a change to a contact, so nothing the
 # server kept applies (the cost a person sees on a search nobody ran since the last edit).
 FIRST_VIEWS=(lovelace turing liskov shannon vaughan dijkstra allen hopper lamarr sutherland
              bartik thompson torvalds hamilton wirth dahl perlman franklin wilson acme)
 
 declare -a ROWS ANON
+field_op() {  # $1: name, $2: server function, $3: form; uses $PORT and $cookie of bench_backend
+    local name="$1" path="$2" form="$3" probe="$OUT/probe.txt"
+    : > "$probe"
+    ( while :; do
+        curl -s -o /dev/null -w '%{time_total}\n' -X POST "http://127.0.0.1:$PORT/api/staff/bulk_contacts" \
+            -H "Cookie: $cookie" -H 'Accept: application/json' \
+            --data "ids[]=3&action=set_status&status_id=2&back=/" >> "$probe" || true
+      done ) &
+    local prober=$!
+    sleep 0.5
+    local took
+    took="$(curl -s -o /dev/null -w '%{time_total}' -X POST "http://127.0.0.1:$PORT$path" -H "Cookie: $cookie" \
+        -H 'Accept: application/json' --data "$form")"
+    sleep 0.3
+    kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null || true
+    local slowest
+    slowest="$(sort -n "$probe" | tail -1)"
+    printf '%-12s %-26s took=%.0fms slowest-save-beside=%.0fms\n' "$label" "$name" \
+        "$(awk "BEGIN{print $took*1000}")" "$(awk "BEGIN{print ${slowest:-0}*1000}")"
+    ROWS+=("| $label | $name | $(awk "BEGIN{printf \"%.0f\", $took*1000}") ms | slowest save beside it $(awk "BEGIN{printf \"%.0f\", ${slowest:-0}*1000}") ms | | |")
+}
+
 bench_backend() {  # $1: label, $2: DATABASE_URL
     local label="$1" url="$2"
     ANON=()
@@ -104,6 +132,27 @@ bench_backend() {  # $1: label, $2: DATABASE_URL
     first="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1*1000} END {printf "p50=%.1f max=%.1f", a[int((NR+1)/2)], a[NR]}')"
     printf '%-12s %-26s %s\n' "$label" "first view of a search" "$first"
     ROWS+=("| $label | first view of a search, one at a time (${#FIRST_VIEWS[@]} terms) | $(sed -E 's/p50=([0-9.]+).*/\1/' <<<"$first") ms | max $(sed -E 's/.*max=([0-9.]+)/\1/' <<<"$first") ms | | |")
+    times=()
+    for _ in $(seq 1 20); do
+        flip=$(( 5 - flip ))
+        curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/api/staff/bulk_contacts" -H "Cookie: $cookie" \
+            -H 'Accept: application/json' --data "ids[]=1&action=set_status&status_id=$flip&back=/" || true
+        times+=("$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $cookie" "http://127.0.0.1:$PORT$EXTRA_FIRST_VIEW")")
+    done
+    first="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1*1000} END {printf "p50=%.1f max=%.1f", a[int((NR+1)/2)], a[NR]}')"
+    printf '%-12s %-26s %s\n' "$label" "first view, extra filter+sort" "$first"
+    ROWS+=("| $label | first view of the extra filter + sort after a change (20 times) | $(sed -E 's/p50=([0-9.]+).*/\1/' <<<"$first") ms | max $(sed -E 's/.*max=([0-9.]+)/\1/' <<<"$first") ms | | |")
+    # Changing the fields at this size: how long each takes, and the slowest contact save that
+    # ran beside it (a save waits for whatever holds the contacts).
+    field_op "define a field" "/api/staff/create_field" \
+        "input[label]=Bench note&input[kind]=text&input[portal]=hidden&input[searchable]=yes"
+    field_op "type change: revenue to 3 decimals" "/api/staff/change_field_type" \
+        "id=2&kind=decimal&decimals=3&confirm=yes"
+    field_op "unique off: customer number" "/api/staff/update_field" \
+        "id=4&input[label]=Customer number&input[portal]=hidden&input[searchable]=yes"
+    field_op "unique on again (checks for duplicates)" "/api/staff/update_field" \
+        "id=4&input[label]=Customer number&input[portal]=hidden&input[searchable]=yes&input[unique]=yes"
+    field_op "delete a field (revenue, ~70% of contacts)" "/api/staff/delete_field" "id=2&confirm=yes"
     # The server's own memory (heap, stacks): RssAnon, the largest seen after any page. The
     # SQLite file is memory-mapped once per pooled connection, so VmRSS counts the same cached
     # file pages up to 16 times over; they are the kernel's shared page cache, not the server's.

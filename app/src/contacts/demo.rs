@@ -134,6 +134,10 @@ struct DemoFields {
     number: i64,
 }
 
+/// One demo contact's extra values: plan option, revenue in cents, contract start (days after
+/// 2017-01-01), and its number.
+type DemoValues = (Option<i64>, Option<u64>, Option<i64>, i64);
+
 /// The demo's extra fields, defined the first time.
 async fn demo_fields(conn: &mut DbConn) -> Result<DemoFields, DbError> {
     let wanted = [
@@ -230,7 +234,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
         let emails: Vec<String> = batch.iter().filter_map(|c| c.email.clone()).collect();
         let mut links: HashMap<String, (Vec<i64>, Vec<i64>)> = HashMap::new();
         // Extra values per email: plan option, revenue in cents, contract start day, number.
-        let mut extra: HashMap<String, (Option<i64>, Option<u64>, Option<i64>, i64)> = HashMap::new();
+        let mut extra: HashMap<String, DemoValues> = HashMap::new();
         for (k, email) in emails.iter().enumerate() {
             let n = start + (added + k) as i64;
             let plan = (!fields.plans.is_empty() && rng.chance(85)).then(|| *rng.pick(&fields.plans));

@@ -581,11 +581,12 @@ pub fn ExtraFieldInput(
     let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
     // After a failed post, what was typed (a multi select's values one per line).
     let typed = {
-        let key = error_key.clone();
-        error
-            .get_untracked()
-            .and_then(|e| e.value(&key))
-            .map(|v| v.lines().map(str::to_owned).collect::<Vec<_>>())
+        let (key, multi) = (error_key.clone(), field.kind == FieldKind::MultiSelect);
+        error.get_untracked().and_then(|e| e.value(&key)).map(|v| match multi {
+            true => v.lines().map(str::to_owned).collect::<Vec<_>>(),
+            // A long text keeps its lines.
+            false => vec![v],
+        })
     };
     let values = typed.unwrap_or(current);
     let first = values.first().cloned().unwrap_or_default();

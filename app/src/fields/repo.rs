@@ -167,7 +167,7 @@ fn definition(
     };
     if !def.default_value.is_empty() && !kind.has_options() {
         let probe = FieldDef { required: false, ..def.clone() };
-        if let Err(message) = values::parse(&probe, &[def.default_value.clone()], &[], clock) {
+        if let Err(message) = values::parse(&probe, std::slice::from_ref(&def.default_value), &[], clock) {
             errors.add("default_value", message);
         }
     }
@@ -816,7 +816,7 @@ pub fn list_matches(
         .iter()
         .filter_map(|f| {
             let def = catalog.field(&f.key)?;
-            let first = f.values.iter().next().map(|v| v.trim()).unwrap_or_default();
+            let first = f.values.as_slice().first().map(|v| v.trim()).unwrap_or_default();
             let condition = match (f.op.as_str(), def.kind) {
                 ("empty", _) => Condition::Empty,
                 ("not_empty", _) => Condition::NotEmpty,

@@ -324,6 +324,11 @@ pub fn convert(
     parse(&FieldDef { required: false, ..to.clone() }, &typed, &[], clock)
 }
 
+/// A number typed into a filter ("1.234,5", "-7"), if it is one.
+pub fn number(t: &str) -> Option<f64> {
+    number_text(t.trim()).and_then(|n| n.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,9 +419,4 @@ mod tests {
         assert!(convert(&multi, &single, &["4".into(), "4".into()], &c).is_err());
         assert_eq!(convert(&single, &multi, &["4".into()], &c).unwrap()[0].option_id, Some(4));
     }
-}
-
-/// A number typed into a filter ("1.234,5", "-7"), if it is one.
-pub fn number(t: &str) -> Option<f64> {
-    number_text(t.trim()).and_then(|n| n.parse().ok())
 }

@@ -61,7 +61,8 @@ fn built_in_search_text(parts: [&String; 5]) -> String {
 pub async fn refresh_search_text(c: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
     let catalog = crate::fields::repo::catalog(c).await?;
     let values = crate::fields::repo::stored_values(c, ids).await?;
-    let rows: Vec<(i64, String, String, Option<String>, String, String, String)> = with_db!(c, c => contacts::table
+    type SearchRow = (i64, String, String, Option<String>, String, String, String);
+    let rows: Vec<SearchRow> = with_db!(c, c => contacts::table
         .filter(contacts::id.eq_any(ids))
         .select((contacts::id, contacts::first_name, contacts::last_name, contacts::email, contacts::phone, contacts::company, contacts::search_text))
         .load(c)
