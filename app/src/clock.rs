@@ -57,7 +57,11 @@ impl Clock {
     pub fn to_utc(&self, local: NaiveDateTime) -> NaiveDateTime {
         match self.tz.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.naive_utc(),
-            chrono::LocalResult::None => self.to_utc(local + chrono::Duration::hours(1)),
+            chrono::LocalResult::None => match local.checked_add_signed(chrono::Duration::hours(1)) {
+                Some(later) => self.to_utc(later),
+                // At the end of the calendar: nothing sensible to shift to.
+                None => local,
+            },
         }
     }
 }

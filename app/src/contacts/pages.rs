@@ -343,7 +343,8 @@ fn ExtraFilter(field: FieldDef, list: ContactListParams) -> impl IntoView {
     );
     let ops: Vec<(&str, &str)> = if field.kind.is_text() {
         vec![
-            ("contains", "contains"),
+            // "contains" is the empty choice, so an untouched filter adds nothing to the URL.
+            ("", "contains"),
             ("is", "is exactly"),
             ("empty", "is empty"),
             ("not_empty", "is not empty"),

@@ -360,11 +360,13 @@ pub fn FieldEditPage() -> impl IntoView {
     view! {
         <Loaded heading="Field">
             {move || Suspend::new(async move {
-                let loaded = match (settings.await, preview.await) {
-                    (Ok(settings), Ok(preview)) => Ok((settings, preview)),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+                // A preview that is refused (an incompatible type) is a message in its section,
+                // not an error page.
+                let (preview, refused) = match preview.await {
+                    Ok(preview) => (preview, None),
+                    Err(e) => (None, Some(e.field("kind").unwrap_or_else(|| e.to_string()))),
                 };
-                loaded.and_then(|((catalog, holding), preview)| {
+                settings.await.and_then(|(catalog, holding)| {
                     let id = id.get_untracked().ok_or(AppError::NotFound)?;
                     let field = catalog.fields.iter().find(|f| f.id == id).cloned().ok_or(AppError::NotFound)?;
                     let holding = holding.iter().find(|(f, _)| *f == id).map(|(_, n)| *n).unwrap_or(0);
@@ -419,6 +421,7 @@ pub fn FieldEditPage() -> impl IntoView {
                                     </form>
                                 }.into_any()
                             }}
+                            {refused.map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                             {preview.map(|p| {
                                 let fits = p.failing.is_empty();
                                 let (to, decimals) = current_target.clone().unwrap_or_default();
@@ -622,9 +625,15 @@ pub fn ExtraFieldInput(
     let marker = view! { <input type="hidden" name=name.clone() value=""/> };
     let input = match field.kind {
         FieldKind::MultiSelect => {
-            let chips = field
-                .options
-                .iter()
+            // The chosen options first, in the contact's order (the form posts them in this
+            // order, so a save keeps it), then the others in the options' order.
+            let position = |o: &&super::FieldOption| {
+                values.iter().position(|v| *v == o.id.to_string()).unwrap_or(usize::MAX)
+            };
+            let mut ordered: Vec<&super::FieldOption> = field.options.iter().collect();
+            ordered.sort_by_key(position);
+            let chips = ordered
+                .into_iter()
                 .filter(|o| !o.retired || values.contains(&o.id.to_string()))
                 .map(|o| {
                     let chip_id = format!("{id}-{}", o.id);
@@ -740,12 +749,11 @@ pub fn ExtraFieldsForm(
                         Some(v) => v.clone(),
                         None if new_contact && !f.default_value.is_empty() => {
                             // A select's default is an option label; its input wants the id.
-                            match f
-                                .options
-                                .iter()
-                                .find(|o| o.label.to_lowercase() == f.default_value.to_lowercase())
-                            {
+                            match f.options.iter().find(|o| {
+                                !o.retired && o.label.to_lowercase() == f.default_value.to_lowercase()
+                            }) {
                                 Some(o) => vec![o.id.to_string()],
+                                None if f.kind.has_options() => Vec::new(),
                                 None => vec![f.default_value.clone()],
                             }
                         }
@@ -771,7 +779,8 @@ pub fn ExtraFieldFacts(catalog: FieldCatalog, shown: super::ExtraShown, show_emp
     catalog
         .grouped()
         .into_iter()
-        .filter_map(|(section, fields)| {
+        .enumerate()
+        .filter_map(|(i, (section, fields))| {
             let facts: Vec<_> = fields
                 .into_iter()
                 .filter_map(|f| match shown.get(&f.key) {
@@ -785,10 +794,8 @@ pub fn ExtraFieldFacts(catalog: FieldCatalog, shown: super::ExtraShown, show_emp
                 })
                 .collect();
             (!facts.is_empty()).then(|| {
-                let heading = format!(
-                    "section-{}",
-                    section.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "-")
-                );
+                // By position: two section names may look alike once made an id.
+                let heading = format!("extra-section-{i}");
                 let labelled = heading.clone();
                 view! {
                     <section class="card" aria-labelledby=labelled>

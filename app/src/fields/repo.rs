@@ -165,9 +165,16 @@ fn definition(
         unit: if kind == FieldKind::Decimal { unit } else { String::new() },
         ..FieldDef::default()
     };
-    if !def.default_value.is_empty() && !kind.has_options() {
+    if !def.default_value.is_empty() && def.unique {
+        errors.add(
+            "default_value",
+            "A unique field cannot have a default: every new contact would get the same value.",
+        );
+    } else if !def.default_value.is_empty() && !kind.has_options() {
         let probe = FieldDef { required: false, ..def.clone() };
-        if let Err(message) = values::parse(&probe, std::slice::from_ref(&def.default_value), &[], clock) {
+        if let Err(message) =
+            values::parse_labels(&probe, std::slice::from_ref(&def.default_value), &[], clock)
+        {
             errors.add("default_value", message);
         }
     }
@@ -205,9 +212,23 @@ pub async fn create_field(conn: &mut DbConn, form: &FieldForm) -> Result<i64, Ap
     let clock = conn.clock();
     let def = definition(form, kind, decimals, &clock).map_err(|e| invalid(e, form))?;
     let options: Vec<String> = form.options.lines().map(clean_name).filter(|o| !o.is_empty()).collect();
+    let options: Vec<String> = if kind.has_options() { options } else { Vec::new() };
     if kind.has_options() && options.is_empty() {
         let mut errors = FieldErrors::new();
         errors.add("options", "Enter at least one option, one per line.");
+        return Err(invalid(errors, form));
+    }
+    if let Some(long) = options.iter().find(|o| o.chars().count() > 100) {
+        let mut errors = FieldErrors::new();
+        errors.add("options", format!("Use at most 100 characters per option: “{long}” is longer."));
+        return Err(invalid(errors, form));
+    }
+    if kind.has_options()
+        && !def.default_value.is_empty()
+        && !options.iter().any(|o| fold(o) == fold(&def.default_value))
+    {
+        let mut errors = FieldErrors::new();
+        errors.add("default_value", "Write the label of one of the options, or leave it empty.");
         return Err(invalid(errors, form));
     }
     let at = now();
@@ -298,6 +319,12 @@ pub async fn update_field(conn: &mut DbConn, id: i64, form: &FieldForm) -> Resul
     let old = field(conn, id).await?;
     let clock = conn.clock();
     let def = definition(form, old.kind, old.decimals, &clock).map_err(|e| invalid(e, form))?;
+    let offered = |label: &str| old.offered().any(|o| fold(&o.label) == fold(label));
+    if old.kind.has_options() && !def.default_value.is_empty() && !offered(&def.default_value) {
+        let mut errors = FieldErrors::new();
+        errors.add("default_value", "Write the label of one of the offered options, or leave it empty.");
+        return Err(invalid(errors, form));
+    }
     if def.unique && !old.unique {
         let clashes = duplicates(conn, id).await?;
         if !clashes.is_empty() {
@@ -418,7 +445,11 @@ async fn refresh_search_text(conn: &mut DbConn, ids: &[i64]) -> Result<(), DbErr
 
 /// How many contacts hold a value of field `id` (what deleting it would remove).
 pub async fn holding(conn: &mut DbConn, id: i64) -> Result<i64, DbError> {
-    Ok(holders(conn, id).await?.len() as i64)
+    Ok(with_db!(conn, c => contact_field_values::table
+        .filter(contact_field_values::field_id.eq(id))
+        .select(diesel::dsl::count(contact_field_values::contact_id).aggregate_distinct())
+        .get_result(c)
+        .await)?)
 }
 
 /// Deletes field `id` with every contact's value of it, in one transaction; the change history
@@ -756,42 +787,38 @@ pub async fn change_type(conn: &mut DbConn, id: i64, kind: &str, decimals: &str)
             ),
         ));
     }
-    let stored = values_of_field(conn, id).await?;
     let holders: Vec<i64> = converted.keys().copied().collect();
-    // Only values whose stored form changes are rewritten ("12" → "12.00"; a text that becomes
-    // long text stays as it is), a batch of contacts per transaction so that the contacts are
-    // never held for long; the type itself changes with the last batch.
-    let rewritten: Vec<(i64, Vec<Stored>)> = converted
-        .into_iter()
-        .map(|(c, r)| (c, r.unwrap_or_default()))
-        .filter(|(c, new)| {
-            let old: Vec<&str> =
-                stored.get(c).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
-            old != new.iter().map(|s| s.value.as_str()).collect::<Vec<_>>()
-        })
-        .collect();
-    let mut batches: Vec<&[(i64, Vec<Stored>)]> = rewritten.chunks(BATCH as usize).collect();
-    if batches.is_empty() {
-        batches.push(&[]);
-    }
-    let last = batches.len() - 1;
-    for (i, batch) in batches.into_iter().enumerate() {
+    // The type changes first, so that every save from now on writes the new form; then the
+    // stored values are converted a batch of contacts per transaction (the contacts are never held
+    // for long), each batch read afresh inside its transaction: a value already in the new form
+    // (saved meanwhile, or a text that becomes long text) stays as it is.
+    conn.contacts_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::update(contact_fields::table.find(id))
+            .set((
+                contact_fields::kind.eq(new.kind.key()),
+                contact_fields::decimals.eq(new.decimals),
+                contact_fields::is_unique.eq(new.unique),
+                contact_fields::searchable.eq(new.searchable),
+                contact_fields::unit.eq(&new.unit),
+                contact_fields::updated_at.eq(now()),
+            ))
+            .execute(c)
+            .await)
+    })
+    .await?;
+    let clock = conn.clock();
+    for batch in holders.chunks(BATCH as usize) {
         conn.contacts_tx(async |c: &mut DbConn| {
-            for (contact, stored) in batch {
-                write_field(c, *contact, &new, stored).await?;
-            }
-            if i == last {
-                with_db!(c, c => diesel::update(contact_fields::table.find(id))
-                    .set((
-                        contact_fields::kind.eq(new.kind.key()),
-                        contact_fields::decimals.eq(new.decimals),
-                        contact_fields::is_unique.eq(new.unique),
-                        contact_fields::searchable.eq(new.searchable),
-                        contact_fields::unit.eq(&new.unit),
-                        contact_fields::updated_at.eq(now()),
-                    ))
-                    .execute(c)
-                    .await)?;
+            let current = stored_values(c, batch).await?;
+            for (contact, fields) in current {
+                let Some(values) = fields.get(&id) else { continue };
+                if values.iter().all(|v| values::is_stored_form(&new, v)) {
+                    continue;
+                }
+                match values::convert(&old, &new, values, &clock) {
+                    Ok(converted) => write_field(c, contact, &new, &converted).await?,
+                    Err(why) => tracing::warn!(contact, field = id, %why, "a value changed since the preview and was kept as it was"),
+                }
             }
             Ok::<_, diesel::result::Error>(())
         })
@@ -821,7 +848,7 @@ pub fn list_matches(
                 ("empty", _) => Condition::Empty,
                 ("not_empty", _) => Condition::NotEmpty,
                 ("range", kind) if kind.is_number() => {
-                    let end = |i: usize| f.values.get(i).and_then(|v| values::number(v));
+                    let end = |i: usize| f.values.get(i).and_then(|v| values::number(v, def.decimals));
                     let (min, max) = (end(0), end(1));
                     if min.is_none() && max.is_none() {
                         return None;
@@ -830,9 +857,11 @@ pub fn list_matches(
                 }
                 ("range", kind) if kind.is_date() => {
                     let day = |i: usize| {
-                        f.values
-                            .get(i)
-                            .and_then(|v| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok())
+                        f.values.get(i).and_then(|v| {
+                            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                                .ok()
+                                .filter(values::plausible)
+                        })
                     };
                     let key = |d: chrono::NaiveDate, end: bool| match kind {
                         FieldKind::DateTime => {
@@ -849,7 +878,16 @@ pub fn list_matches(
                     Condition::KeyRange(min, max)
                 }
                 (_, kind) if kind.has_options() => {
-                    Condition::AnyOption(f.values.iter().filter_map(|v| v.trim().parse().ok()).collect())
+                    // Only this field's options, once each (the URL may repeat anything).
+                    let mut ids: Vec<i64> = f
+                        .values
+                        .iter()
+                        .filter_map(|v| v.trim().parse().ok())
+                        .filter(|id| def.option(*id).is_some())
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Condition::AnyOption(ids)
                 }
                 (_, FieldKind::Boolean) => match first {
                     "yes" | "no" => Condition::Is(first.to_owned()),
@@ -926,6 +964,29 @@ pub async fn stored_values(
     Ok(out)
 }
 
+const FIELDS_CHANGED: &str =
+    "The contact fields were changed while you were saving. Check the form, then save again.";
+
+/// Fails the caller's transaction when the field definitions are no longer `catalog`, the ones
+/// the input was checked against (a field turned unique, searchable or deleted meanwhile).
+pub async fn unchanged(c: &mut DbConn, catalog: &FieldCatalog) -> QueryResult<()> {
+    if self::catalog(c).await? == *catalog {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::QueryBuilderError(FIELDS_CHANGED.into()))
+    }
+}
+
+/// The message for a transaction [`unchanged`] failed.
+pub fn changed_error(err: &diesel::result::Error) -> Option<AppError> {
+    match err {
+        diesel::result::Error::QueryBuilderError(e) if e.to_string() == FIELDS_CHANGED => {
+            Some(AppError::Conflict(FIELDS_CHANGED.to_owned()))
+        }
+        _ => None,
+    }
+}
+
 /// The error key of a field's input.
 pub fn error_key(def: &FieldDef) -> String {
     format!("extra.{}", def.key)
@@ -944,15 +1005,22 @@ pub fn read_input(
     let mut errors = FieldErrors::new();
     let mut out = Vec::new();
     for def in &catalog.fields {
-        let typed = match extra.get(&def.key) {
-            Some(typed) => typed.clone(),
-            None if creating => vec![def.default_value.clone()],
+        // A default is written as a person writes it (a select's by its label).
+        let (typed, default) = match extra.get(&def.key) {
+            Some(typed) => (typed.clone(), false),
+            None if creating => (vec![def.default_value.clone()], true),
             None => continue,
         };
         let held: Vec<i64> =
             current.get(&def.id).into_iter().flatten().filter_map(|v| v.parse().ok()).collect();
-        match values::parse(def, &typed, &held, clock) {
+        let read = match default {
+            true => values::parse_labels(def, &typed, &held, clock),
+            false => values::parse(def, &typed, &held, clock),
+        };
+        match read {
             Ok(stored) => out.push((def.id, stored)),
+            // A default that no longer fits (its option retired since) is left out.
+            Err(_) if default && !def.required => out.push((def.id, Vec::new())),
             Err(message) => errors.add(&error_key(def), message),
         }
     }

@@ -32,14 +32,38 @@ fn text(value: String) -> Stored {
     Stored { key: text_key(&value), value, number: None, option_id: None }
 }
 
-/// Reads the values typed into `def`'s inputs (empty ones dropped). `current` are the option ids
-/// the contact already has: a retired option may stay, but not be newly picked.
+/// Reads the values typed into `def`'s inputs (empty ones dropped); a select's come as option ids,
+/// as the forms send them. `current` are the option ids the contact already has: a retired option
+/// may stay, but not be newly picked.
 pub fn parse(
     def: &FieldDef,
     typed: &[String],
     current: &[i64],
     clock: &Clock,
 ) -> Result<Vec<Stored>, String> {
+    parse_as(def, typed, current, clock, false)
+}
+
+/// Like [`parse`], but a select's values are option labels, as a person writes them (a bulk
+/// edit, a default, an imported cell): an option labelled "40" is never taken for option id 40.
+pub fn parse_labels(
+    def: &FieldDef,
+    typed: &[String],
+    current: &[i64],
+    clock: &Clock,
+) -> Result<Vec<Stored>, String> {
+    parse_as(def, typed, current, clock, true)
+}
+
+fn parse_as(
+    def: &FieldDef,
+    typed: &[String],
+    current: &[i64],
+    clock: &Clock,
+    labels: bool,
+) -> Result<Vec<Stored>, String> {
+    // NUL characters are dropped (PostgreSQL cannot store them).
+    let typed: Vec<String> = typed.iter().map(|t| t.replace('\0', "")).collect();
     let typed: Vec<&str> = typed.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).collect();
     if typed.is_empty() {
         return if def.required { Err(format!("Enter {}.", def.label)) } else { Ok(Vec::new()) };
@@ -47,7 +71,7 @@ pub fn parse(
     if def.kind == FieldKind::MultiSelect {
         let mut out: Vec<Stored> = Vec::new();
         for t in typed {
-            let stored = option(def, t, current)?;
+            let stored = option(def, t, current, labels)?;
             if !out.iter().any(|o| o.option_id == stored.option_id) {
                 out.push(stored);
             }
@@ -57,10 +81,16 @@ pub fn parse(
     if typed.len() > 1 {
         return Err("Choose one value.".to_owned());
     }
-    parse_one(def, typed[0], current, clock).map(|s| vec![s])
+    parse_one(def, typed[0], current, clock, labels).map(|s| vec![s])
 }
 
-fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<Stored, String> {
+fn parse_one(
+    def: &FieldDef,
+    t: &str,
+    current: &[i64],
+    clock: &Clock,
+    labels: bool,
+) -> Result<Stored, String> {
     match def.kind {
         FieldKind::Text => {
             if t.contains(['\n', '\r']) {
@@ -95,6 +125,9 @@ fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<
             Ok(text(t.to_owned()))
         }
         FieldKind::Integer => {
+            if ambiguous(t, 0) {
+                return Err(AMBIGUOUS.to_owned());
+            }
             let digits = number_text(t).ok_or("Enter a whole number like 42.")?;
             // "12.00" is twelve; "12.5" is not a whole number.
             let digits = match digits.split_once('.') {
@@ -114,6 +147,9 @@ fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<
             } else {
                 "Enter a number like 12.".to_owned()
             };
+            if ambiguous(t, def.decimals.max(0) as usize) {
+                return Err(AMBIGUOUS.to_owned());
+            }
             let digits = number_text(t).ok_or(example)?;
             let value = with_decimals(&digits, def.decimals.max(0) as usize)?;
             let number: f64 = value.parse().map_err(|_| "Enter a number.".to_owned())?;
@@ -121,7 +157,9 @@ fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<
         }
         FieldKind::Date => {
             let date = NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map_err(|_| "Enter a date like 2026-12-31.".to_owned())?;
+                .ok()
+                .filter(plausible)
+                .ok_or_else(|| "Enter a date like 2026-12-31.".to_owned())?;
             let value = date.format("%Y-%m-%d").to_string();
             Ok(Stored { key: value.clone(), value, number: None, option_id: None })
         }
@@ -132,6 +170,7 @@ fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<
                 .or_else(|| {
                     NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
                 })
+                .filter(|t| plausible(&t.date()))
                 .ok_or("Enter a date and time like 2026-12-31 14:30.")?;
             let value = clock.to_utc(local).format("%Y-%m-%dT%H:%M:%S").to_string();
             Ok(Stored { key: value.clone(), value, number: None, option_id: None })
@@ -145,7 +184,34 @@ fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock) -> Result<
             let value = if yes { "yes" } else { "no" }.to_owned();
             Ok(Stored { key: value.clone(), value, number: None, option_id: None })
         }
-        FieldKind::Select | FieldKind::MultiSelect => option(def, t, current),
+        FieldKind::Select | FieldKind::MultiSelect => option(def, t, current, labels),
+    }
+}
+
+/// Years 1 to 9999: what a date input offers, and far from the ends of the calendar arithmetic.
+pub fn plausible(date: &NaiveDate) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&date.year())
+}
+
+/// Whether `value` is already in the stored form of a field like `def` (what a type change that
+/// ran half-way, or a save beside it, may have left).
+pub fn is_stored_form(def: &FieldDef, value: &str) -> bool {
+    match def.kind {
+        FieldKind::Integer => value.parse::<i64>().is_ok(),
+        FieldKind::Decimal => {
+            let digits = value.strip_prefix('-').unwrap_or(value);
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+            !whole.is_empty()
+                && whole.chars().all(|c| c.is_ascii_digit())
+                && fraction.chars().all(|c| c.is_ascii_digit())
+                && fraction.len() == def.decimals.max(0) as usize
+        }
+        FieldKind::Date => value.len() == 10 && NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
+        FieldKind::DateTime => stored_datetime(value).is_some(),
+        FieldKind::Boolean => value == "yes" || value == "no",
+        FieldKind::Select | FieldKind::MultiSelect => value.parse::<i64>().is_ok(),
+        _ => true,
     }
 }
 
@@ -159,12 +225,11 @@ fn within(t: &str, max: usize) -> Result<(), String> {
 
 /// An option by id (what forms send) or by label, case-insensitively (what imports and bulk
 /// edits send).
-fn option(def: &FieldDef, t: &str, current: &[i64]) -> Result<Stored, String> {
-    let found = t
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| def.option(id))
-        .or_else(|| def.options.iter().find(|o| fold(&o.label) == fold(t)));
+fn option(def: &FieldDef, t: &str, current: &[i64], labels: bool) -> Result<Stored, String> {
+    let found = match labels {
+        true => def.options.iter().find(|o| fold(&o.label) == fold(t)),
+        false => t.parse::<i64>().ok().and_then(|id| def.option(id)),
+    };
     match found {
         Some(o) if !o.retired || current.contains(&o.id) => {
             Ok(Stored { value: o.id.to_string(), key: o.id.to_string(), number: None, option_id: Some(o.id) })
@@ -173,6 +238,27 @@ fn option(def: &FieldDef, t: &str, current: &[i64]) -> Result<Stored, String> {
         None => Err("Choose one of the options.".to_owned()),
     }
 }
+
+/// "1,000" or "1.500": one separator followed by exactly three digits is a thousands separator
+/// in one country and a decimal point in another. Where the field keeps fewer than three
+/// decimals, such a number is refused rather than guessed.
+fn ambiguous(t: &str, decimals: usize) -> bool {
+    let t = t.trim().trim_start_matches(['-', '+']);
+    let separators: Vec<(usize, char)> = t.char_indices().filter(|(_, c)| matches!(c, '.' | ',')).collect();
+    match separators.as_slice() {
+        [(i, _)] => {
+            let (whole, fraction) = (&t[..*i], &t[i + 1..]);
+            decimals < 3
+                && fraction.len() == 3
+                && fraction.chars().all(|c| c.is_ascii_digit())
+                && !whole.is_empty()
+                && !whole.trim_start_matches('0').is_empty()
+        }
+        _ => false,
+    }
+}
+
+const AMBIGUOUS: &str = "Write it without a thousands separator (1000, or 1000.5 with a point): 1,000 and 1.000 mean different numbers in different countries.";
 
 /// A number as typed, without grouping: digits, an optional leading minus, at most one point.
 /// The last of `.` or `,` is the decimal separator when both appear; a lone `,` is one too.
@@ -278,6 +364,8 @@ pub fn editable(def: &FieldDef, value: &str, clock: &Clock, labels: bool) -> Str
         FieldKind::DateTime => match stored_datetime(value) {
             Some(t) if labels => clock.local(t).format("%Y-%m-%d %H:%M").to_string(),
             Some(t) => clock.local(t).format("%Y-%m-%dT%H:%M").to_string(),
+            // A date a type change has not converted yet: midnight, for the date-time input.
+            None if value.len() == 10 => format!("{value}T00:00"),
             None => value.to_owned(),
         },
         FieldKind::Select | FieldKind::MultiSelect if labels => value
@@ -324,8 +412,12 @@ pub fn convert(
     parse(&FieldDef { required: false, ..to.clone() }, &typed, &[], clock)
 }
 
-/// A number typed into a filter ("1.234,5", "-7"), if it is one.
-pub fn number(t: &str) -> Option<f64> {
+/// A number typed into a filter of a field with `decimals` ("1.234,5", "-7"), if it is one
+/// (an ambiguous "1,000" is not).
+pub fn number(t: &str, decimals: i32) -> Option<f64> {
+    if ambiguous(t, decimals.max(0) as usize) {
+        return None;
+    }
     number_text(t.trim()).and_then(|n| n.parse().ok())
 }
 
@@ -347,6 +439,10 @@ mod tests {
         let d = def(FieldKind::Decimal);
         assert_eq!(one(&d, "12.5"), Ok("12.50".into()));
         assert_eq!(one(&d, "1,234.5"), Ok("1234.50".into()));
+        assert_eq!(one(&d, "1,000"), Err(AMBIGUOUS.into()), "a thousand, or one? Not guessed");
+        assert_eq!(one(&d, "1.500"), Err(AMBIGUOUS.into()));
+        assert_eq!(one(&d, "0,125"), Err("Use at most 2 decimals.".into()), "a leading 0 is no thousands");
+        assert_eq!(one(&FieldDef { decimals: 3, ..d.clone() }, "1.500"), Ok("1.500".into()));
         assert_eq!(one(&d, "1.234,5"), Ok("1234.50".into()));
         assert_eq!(one(&d, "0,1"), Ok("0.10".into()));
         assert_eq!(one(&d, "-0.00"), Ok("0.00".into()));
@@ -358,6 +454,8 @@ mod tests {
         assert_eq!(one(&whole, "1 000"), Ok("1000".into()));
         assert_eq!(one(&whole, "-7"), Ok("-7".into()));
         assert!(one(&whole, "7.5").is_err());
+        assert_eq!(one(&whole, "1,000"), Err(AMBIGUOUS.into()));
+        assert_eq!(one(&whole, "12.00"), Ok("12".into()));
     }
 
     #[test]
@@ -381,8 +479,10 @@ mod tests {
             FieldOption { id: 2, label: "Rot".into(), color: "#dc2626".into(), retired: true },
         ];
         let c = Clock::default();
-        let picked = parse(&select, &["GRÜN".into(), "1".into()], &[], &c).unwrap();
+        let picked = parse_labels(&select, &["GRÜN".into(), "grün".into()], &[], &c).unwrap();
         assert_eq!(picked.len(), 1);
+        assert_eq!(parse(&select, &["1".into()], &[], &c).unwrap(), picked, "forms send ids");
+        assert!(parse_labels(&select, &["1".into()], &[], &c).is_err(), "a label is never an id");
         assert!(parse(&select, &["2".into()], &[], &c).is_err());
         assert_eq!(parse(&select, &["2".into(), "1".into()], &[2], &c).unwrap()[0].value, "2", "order kept");
         assert_eq!(shown(&select, &["2".into(), "1".into()], &c), "Rot (retired), Grün");

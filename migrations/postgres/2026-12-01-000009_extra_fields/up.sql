@@ -72,11 +72,12 @@ CREATE TABLE contact_list_columns (
     column_keys TEXT NOT NULL
 );
 
--- The list filters and sorts by values and option order: their changes move the list's counter
+-- The list filters and sorts by values and option order: their changes move the list's counter,
+-- and so does a new field (a list asked for by a field's key before it existed must not be kept)
 -- (statement-level triggers, as in migration 7: a field deleted at 100,000 contacts moves it once).
 CREATE TRIGGER contact_field_values_version BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON contact_field_values
     FOR EACH STATEMENT EXECUTE FUNCTION bump_contacts_version();
-CREATE TRIGGER contact_fields_version BEFORE UPDATE OR DELETE ON contact_fields
+CREATE TRIGGER contact_fields_version BEFORE INSERT OR UPDATE OR DELETE ON contact_fields
     FOR EACH STATEMENT EXECUTE FUNCTION bump_contacts_version();
 CREATE TRIGGER field_options_version BEFORE UPDATE ON field_options
     FOR EACH STATEMENT EXECUTE FUNCTION bump_contacts_version();

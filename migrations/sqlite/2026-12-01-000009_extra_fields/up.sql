@@ -72,7 +72,8 @@ CREATE TABLE contact_list_columns (
     column_keys TEXT NOT NULL
 );
 
--- The list filters and sorts by values and option order: their changes move the list's counter.
+-- The list filters and sorts by values and option order: their changes move the list's counter,
+-- and so does a new field (a list asked for by a field's key before it existed must not be kept).
 CREATE TRIGGER contact_field_values_version_insert AFTER INSERT ON contact_field_values BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
@@ -80,6 +81,9 @@ CREATE TRIGGER contact_field_values_version_update AFTER UPDATE ON contact_field
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
 CREATE TRIGGER contact_field_values_version_delete AFTER DELETE ON contact_field_values BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
+END;
+CREATE TRIGGER contact_fields_version_insert AFTER INSERT ON contact_fields BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'contacts';
 END;
 CREATE TRIGGER contact_fields_version_update AFTER UPDATE ON contact_fields BEGIN

@@ -116,6 +116,12 @@ pub async fn bulk_change(
                 .await)?,
             BulkChange::SetField(..) => {
                 let Some((def, stored)) = &set_field else { return Ok(0) };
+                // The field as it was checked, or the person is asked to try again.
+                if crate::fields::repo::catalog(c).await?.field(&def.key) != Some(def) {
+                    return Err(AppError::Conflict(
+                        "The field was changed while you were saving. Reload the list and try again.".into(),
+                    ));
+                }
                 let existing_ids: Vec<i64> = with_db!(c, c => contacts::table
                     .filter(contacts::id.eq_any(ids))
                     .select(contacts::id)
@@ -164,7 +170,7 @@ async fn field_value(
         crate::fields::FieldKind::MultiSelect => typed.split(',').map(|t| t.trim().to_owned()).collect(),
         _ => vec![typed.to_owned()],
     };
-    let stored = crate::fields::values::parse(&def, &typed, &[], &conn.clock())
+    let stored = crate::fields::values::parse_labels(&def, &typed, &[], &conn.clock())
         .map_err(|message| AppError::invalid("value", message))?;
     if def.unique && !stored.is_empty() {
         if ids.len() > 1 {

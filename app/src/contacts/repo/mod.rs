@@ -277,6 +277,7 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
     let at = now();
     let values = ContactValues::new(input, actor_id, at);
     conn.contacts_tx(async |c: &mut DbConn| {
+        crate::fields::repo::unchanged(c, &catalog).await?;
         let id: i64 = with_db!(c, c => diesel::insert_into(contacts::table)
             .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
             .returning(contacts::id)
@@ -284,15 +285,15 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
             .await)?;
         replace_links(c, id, input).await?;
         crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
-        if catalog.fields.iter().any(|f| f.searchable) {
-            refresh_search_text(c, &[id]).await?;
-        }
+        refresh_search_text(c, &[id]).await?;
         record_added(c, actor_id, id).await?;
         Ok::<_, diesel::result::Error>(id)
     })
     .await
     .map_err(|e| {
-        crate::fields::repo::unique_violation(&e, &catalog, &parsed).unwrap_or_else(|| save_error(e))
+        crate::fields::repo::changed_error(&e)
+            .or_else(|| crate::fields::repo::unique_violation(&e, &catalog, &parsed))
+            .unwrap_or_else(|| save_error(e))
     })
 }
 
@@ -309,6 +310,7 @@ pub async fn update(
     let values = ContactValues::new(input, actor_id, now());
     let result = conn
         .contacts_tx(async |c: &mut DbConn| {
+            crate::fields::repo::unchanged(c, &catalog).await?;
             let before = snapshots(c, &[id]).await?;
             let updated = with_db!(c, c => diesel::update(
                 contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))),
@@ -321,16 +323,16 @@ pub async fn update(
             }
             replace_links(c, id, input).await?;
             crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
-            if catalog.fields.iter().any(|f| f.searchable) {
-                refresh_search_text(c, &[id]).await?;
-            }
+            refresh_search_text(c, &[id]).await?;
             let after = snapshots(c, &[id]).await?;
             record_changes(c, actor_id, "Edited the contact", &before, &after).await?;
             Ok::<_, diesel::result::Error>(true)
         })
         .await;
     let result = result.map_err(|e| {
-        crate::fields::repo::unique_violation(&e, &catalog, &parsed).unwrap_or_else(|| save_error(e))
+        crate::fields::repo::changed_error(&e)
+            .or_else(|| crate::fields::repo::unique_violation(&e, &catalog, &parsed))
+            .unwrap_or_else(|| save_error(e))
     });
     match result? {
         true => Ok(()),
