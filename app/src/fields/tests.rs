@@ -126,7 +126,7 @@ async fn every_type_round_trips_as_typed() {
 
         // Bad values are refused next to their field, and nothing is stored.
         let bad =
-            person("X", "Y", &[(&amount, &["12.345"]), (&since, &["31.12.2026"]), (&seats, &["zwölf"])]);
+            person("X", "Y", &[(&amount, &["12.3456"]), (&since, &["31.12.2026"]), (&seats, &["zwölf"])]);
         let AppError::Invalid(errors) = contacts::create(&mut conn, me, &bad).await.unwrap_err() else {
             panic!("{name}: expected field errors")
         };

@@ -41,7 +41,7 @@ pub fn parse(
     current: &[i64],
     clock: &Clock,
 ) -> Result<Vec<Stored>, String> {
-    parse_as(def, typed, current, clock, false)
+    parse_as(def, typed, current, clock, Read::Typed)
 }
 
 /// Like [`parse`], but a select's values are option labels, as a person writes them (a bulk
@@ -52,7 +52,16 @@ pub fn parse_labels(
     current: &[i64],
     clock: &Clock,
 ) -> Result<Vec<Stored>, String> {
-    parse_as(def, typed, current, clock, true)
+    parse_as(def, typed, current, clock, Read::Labels)
+}
+
+/// What is being read: what a form sent (option ids), what a person wrote (option labels), or
+/// values in their stored form (from a field of another type: "1.500" is one and a half).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Typed,
+    Labels,
+    Stored,
 }
 
 fn parse_as(
@@ -60,7 +69,7 @@ fn parse_as(
     typed: &[String],
     current: &[i64],
     clock: &Clock,
-    labels: bool,
+    read: Read,
 ) -> Result<Vec<Stored>, String> {
     // NUL characters are dropped (PostgreSQL cannot store them).
     let typed: Vec<String> = typed.iter().map(|t| t.replace('\0', "")).collect();
@@ -71,7 +80,7 @@ fn parse_as(
     if def.kind == FieldKind::MultiSelect {
         let mut out: Vec<Stored> = Vec::new();
         for t in typed {
-            let stored = option(def, t, current, labels)?;
+            let stored = option(def, t, current, read == Read::Labels)?;
             if !out.iter().any(|o| o.option_id == stored.option_id) {
                 out.push(stored);
             }
@@ -81,16 +90,11 @@ fn parse_as(
     if typed.len() > 1 {
         return Err("Choose one value.".to_owned());
     }
-    parse_one(def, typed[0], current, clock, labels).map(|s| vec![s])
+    parse_one(def, typed[0], current, clock, read).map(|s| vec![s])
 }
 
-fn parse_one(
-    def: &FieldDef,
-    t: &str,
-    current: &[i64],
-    clock: &Clock,
-    labels: bool,
-) -> Result<Stored, String> {
+fn parse_one(def: &FieldDef, t: &str, current: &[i64], clock: &Clock, read: Read) -> Result<Stored, String> {
+    let labels = read == Read::Labels;
     match def.kind {
         FieldKind::Text => {
             if t.contains(['\n', '\r']) {
@@ -125,7 +129,7 @@ fn parse_one(
             Ok(text(t.to_owned()))
         }
         FieldKind::Integer => {
-            if ambiguous(t, 0) {
+            if read != Read::Stored && ambiguous(t, 0) {
                 return Err(AMBIGUOUS.to_owned());
             }
             let digits = number_text(t).ok_or("Enter a whole number like 42.")?;
@@ -147,7 +151,7 @@ fn parse_one(
             } else {
                 "Enter a number like 12.".to_owned()
             };
-            if ambiguous(t, def.decimals.max(0) as usize) {
+            if read != Read::Stored && ambiguous(t, def.decimals.max(0) as usize) {
                 return Err(AMBIGUOUS.to_owned());
             }
             let digits = number_text(t).ok_or(example)?;
@@ -391,7 +395,7 @@ pub fn convert(
             return Err(format!("{} options chosen; a single select holds one.", values.len()));
         }
         let ids: Vec<i64> = values.iter().filter_map(|v| v.parse().ok()).collect();
-        return parse(&FieldDef { required: false, ..to.clone() }, values, &ids, clock);
+        return parse_as(&FieldDef { required: false, ..to.clone() }, values, &ids, clock, Read::Stored);
     }
     let typed: Vec<String> = values.iter().map(|v| editable(from, v, clock, false)).collect();
     let typed: Vec<String> = match (from.kind, to.kind) {
@@ -409,7 +413,7 @@ pub fn convert(
         (FieldKind::Date, FieldKind::Text) => typed,
         _ => typed,
     };
-    parse(&FieldDef { required: false, ..to.clone() }, &typed, &[], clock)
+    parse_as(&FieldDef { required: false, ..to.clone() }, &typed, &[], clock, Read::Stored)
 }
 
 /// A number typed into a filter of a field with `decimals` ("1.234,5", "-7"), if it is one
@@ -447,7 +451,7 @@ mod tests {
         assert_eq!(one(&d, "0,1"), Ok("0.10".into()));
         assert_eq!(one(&d, "-0.00"), Ok("0.00".into()));
         assert_eq!(one(&d, "0.1"), Ok("0.10".into()), "0.1 + 0.2 is not 0.30000000000000004 here");
-        assert_eq!(one(&d, "12.345"), Err("Use at most 2 decimals.".into()));
+        assert_eq!(one(&d, "12.3456"), Err("Use at most 2 decimals.".into()));
         assert!(one(&d, "12 Euro").is_err());
         assert!(one(&d, "1234567890123456").is_err(), "more digits than a float orders exactly");
         let whole = def(FieldKind::Integer);
@@ -509,6 +513,13 @@ mod tests {
         assert_eq!(convert(&whole, &decimal, &["12".into()], &c).unwrap()[0].value, "12.00");
         assert_eq!(convert(&decimal, &whole, &["12.00".into()], &c).unwrap()[0].value, "12");
         assert!(convert(&decimal, &whole, &["12.50".into()], &c).is_err());
+        let three = FieldDef { decimals: 3, ..decimal.clone() };
+        assert_eq!(
+            convert(&three, &decimal, &["1.500".into()], &c).unwrap()[0].value,
+            "1.50",
+            "stored text is never ambiguous"
+        );
+        assert_eq!(convert(&three, &whole, &["1.000".into()], &c).unwrap()[0].value, "1");
         let (date, at) = (def(FieldKind::Date), def(FieldKind::DateTime));
         assert_eq!(convert(&date, &at, &["2026-12-01".into()], &c).unwrap()[0].value, "2026-12-01T00:00:00");
         assert!(convert(&at, &date, &["2026-12-01T10:00:00".into()], &c).is_err());
