@@ -3,6 +3,7 @@ import { signIn, unique } from './helpers';
 import { users, PASSWORD } from './users';
 
 test('without JavaScript, staff define a number field, fill it with a mistake first, and filter by it', async ({ page }) => {
+  test.setTimeout(90_000);
   const mark = unique();
   const [seats, last] = [`Plätze ${mark}`, `Groß ${mark}`];
   await page.goto('/login');
@@ -10,8 +11,8 @@ test('without JavaScript, staff define a number field, fill it with a mistake fi
   await expect(page).toHaveURL(/\/staff$/);
   await page.goto('/staff/settings/fields');
   const add = page.getByRole('region', { name: 'Add a field' });
-  await add.getByLabel('Type').selectOption({ label: 'Decimal number' });
-  await add.getByLabel('Label').fill(seats);
+  await add.getByLabel('Type', { exact: true }).selectOption({ label: 'Decimal number' });
+  await add.getByLabel('Label', { exact: true }).fill(seats);
   await add.getByLabel('Decimals (decimal numbers)').fill('1');
   await add.getByRole('button', { name: 'Add field' }).click();
   await expect(page.getByRole('heading', { level: 1, name: `Field: ${seats}` })).toBeVisible();
@@ -31,6 +32,7 @@ test('without JavaScript, staff define a number field, fill it with a mistake fi
 
   // The filter form is a plain GET form: the address holds the range.
   await page.goto(`/staff/contacts?q=${mark}`);
+  await page.getByText('Filter by extra fields').click();
   await page.getByRole('group', { name: seats }).getByLabel('From').fill('13');
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page.getByText('0 contacts')).toBeVisible();
