@@ -7,3 +7,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 [ -f "$ROOT/scripts/.toolchain-env" ] && . "$ROOT/scripts/.toolchain-env"
 export LEPTOS_OUTPUT_NAME=crm
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*" >&2; }
+# Clippy lints the workspace's own crates as they are compiled (clippy-driver is rustc with
+# Clippy's lints added; dependencies are compiled by plain rustc as always). The build, the tests
+# and the dev server then share one compile, where a separate `cargo clippy` checked every
+# dependency again, once per target. Warnings fail the build, the same for everyone.
+if clippy-driver --version >/dev/null 2>&1; then
+    RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
+    export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+fi

@@ -80,21 +80,23 @@ fi
 # cargo-leptos 0.3.11's locked dependencies need rustc >= 1.96. When the toolchain the project
 # builds with is older, the tools (only binaries) are built with Debian's rustc-web instead.
 TOOLS_MIN_MINOR=96
+# Profiles: release without LTO, or `--debug` without debug info (for cargo-leptos, whose work is
+# starting cargo and wasm-bindgen: unoptimised it builds in half the time and runs as fast for us).
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_DEV_DEBUG=0
 tool_install() {
     local minor
     minor="$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')"
     if [ "${minor:-0}" -ge "$TOOLS_MIN_MINOR" ]; then
-        CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install -q "$@"
+        cargo install -q "$@"
     else
         log "rustc 1.$minor is too old for the tools: building them with Debian's rustc-web"
         apt_install rustc-web cargo-web
-        RUSTUP_TOOLCHAIN= RUSTC=/usr/bin/rustc CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-            /usr/bin/cargo install -q --root "$HOME/.cargo" "$@"
+        RUSTUP_TOOLCHAIN= RUSTC=/usr/bin/rustc /usr/bin/cargo install -q --root "$HOME/.cargo" "$@"
     fi
 }
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20-27 minutes cold)"
-    tool_install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --locked
+    tool_install cargo-leptos --version "=$CARGO_LEPTOS_VERSION" --locked --debug
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes cold)"

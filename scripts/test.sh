@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: formatting, the build, clippy on the server and the browser side, Rust tests on
-# SQLite and PostgreSQL, then the Playwright journeys in Chromium against the freshly built
-# server, once on SQLite and once on PostgreSQL.
+# The whole suite: formatting, the build (with Clippy's lints on the server and browser side, as
+# they compile: scripts/env.sh), Rust tests on SQLite and PostgreSQL, then the Playwright journeys
+# in Chromium against the freshly built server, once on SQLite and once on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 START=$SECONDS
@@ -18,16 +18,11 @@ DEV_RUSTFLAGS="--cfg erase_components"
 step "format (cargo fmt --check)"
 cargo fmt --all --check
 
-step "build (cargo leptos build)"
-cargo leptos build
-
-step "clippy, server side and browser side (-D warnings)"
-if ! cargo clippy --version >/dev/null 2>&1; then
+step "build, with Clippy's lints on the server and browser side (cargo leptos build)"
+if [ -z "${RUSTC_WORKSPACE_WRAPPER:-}" ]; then
     echo "clippy is missing for this toolchain: rustup component add clippy" >&2; exit 1
 fi
-RUSTFLAGS="$DEV_RUSTFLAGS" cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
-RUSTFLAGS="$DEV_RUSTFLAGS" cargo clippy -p app -p frontend --features app/hydrate \
-    --target wasm32-unknown-unknown -- -D warnings
+cargo leptos build
 
 step "Rust tests (SQLite and PostgreSQL)"
 RUSTFLAGS="$DEV_RUSTFLAGS" cargo test --workspace --exclude frontend 2>&1 | tee "$LOGS/cargo-test.log"
