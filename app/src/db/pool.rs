@@ -134,6 +134,8 @@ pub struct DbConn {
     #[doc(hidden)]
     pub conn: Connection,
     shared: Arc<Shared>,
+    /// Inside [`write_tx`](Self::write_tx): what this connection reads may be uncommitted.
+    pub(super) in_tx: bool,
 }
 
 // The PostgreSQL variant is larger, but a connection lives briefly on one request's stack; boxing
@@ -151,6 +153,12 @@ impl DbConn {
             Connection::Sqlite(_) => Backend::Sqlite,
             Connection::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Whether this connection is inside a transaction, whose reads may see its own uncommitted
+    /// changes: nothing read then may be kept for other requests.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
     }
 
     /// How this database's organisation shows times (its time zone and date format).
@@ -278,7 +286,7 @@ impl DbPool {
                 .map(Connection::Postgres)
                 .map_err(|e| pool_error(e, p.timeouts().wait.unwrap_or_default()))?,
         };
-        Ok(DbConn { conn, shared: Arc::clone(&self.shared) })
+        Ok(DbConn { conn, shared: Arc::clone(&self.shared), in_tx: false })
     }
 
     /// Applies pending migrations and returns the versions applied now; servers starting at

@@ -6,7 +6,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
 
 use super::schema::data_versions;
-use super::{Connection, DbConn, DbError, PgConn, SqliteConn};
+use super::{Connection, DbConn, PgConn, SqliteConn};
 use crate::with_db;
 
 impl DbConn {
@@ -24,16 +24,16 @@ impl DbConn {
         E: From<diesel::result::Error>,
     {
         self.begin_write().await?;
-        match f(self).await {
-            Ok(value) => {
-                self.commit().await?;
-                Ok(value)
-            }
+        self.in_tx = true;
+        let result = match f(self).await {
+            Ok(value) => self.commit().await.map(|()| value).map_err(E::from),
             Err(err) => {
                 let _ = self.rollback().await;
                 Err(err)
             }
-        }
+        };
+        self.in_tx = false;
+        result
     }
 
     /// [`write_tx`](Self::write_tx) for a change to anything the contact list shows, filters or
@@ -89,10 +89,10 @@ type PgTm = <PgConn as AsyncConnection>::TransactionManager;
 
 /// The database's identity and the current value of the change counter `name` (see the
 /// `data_versions` table): equal values mean nothing it counts has changed in between.
-pub async fn data_version(conn: &mut DbConn, name: &str) -> Result<(String, i64), DbError> {
-    Ok(with_db!(conn, c => data_versions::table
+pub async fn data_version(conn: &mut DbConn, name: &str) -> diesel::QueryResult<(String, i64)> {
+    with_db!(conn, c => data_versions::table
         .filter(data_versions::name.eq(name))
         .select((data_versions::instance, data_versions::version))
         .first(c)
-        .await)?)
+        .await)
 }

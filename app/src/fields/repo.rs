@@ -3,6 +3,7 @@
 //! `contact_field_values`; the contacts repository calls it inside its own transactions.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -40,8 +41,39 @@ struct FieldRow {
     unit: String,
 }
 
+/// The catalog this server read last, per database: `(instance, fields counter, catalog)`. A
+/// few databases at most (tests open many; a server one).
+static CATALOGS: Mutex<Vec<(String, i64, Arc<FieldCatalog>)>> = Mutex::new(Vec::new());
+const CATALOG_DATABASES: usize = 8;
+
 /// Every section and field, in form order, with the fields' options.
+///
+/// Read from this server's copy while the database's fields counter (`data_versions`, moved by
+/// triggers on every change to sections, fields and options; migration 9) is the one it was read
+/// at, so a change made through any app server is seen by all at once. A copy read inside a
+/// transaction may hold that transaction's uncommitted changes: it is used, never kept.
 pub async fn catalog(conn: &mut DbConn) -> QueryResult<FieldCatalog> {
+    let (instance, version) = crate::db::data_version(conn, "fields").await?;
+    let kept = {
+        let guard = CATALOGS.lock().unwrap_or_else(|e| e.into_inner());
+        guard.iter().find(|(i, v, _)| *i == instance && *v == version).map(|(_, _, c)| Arc::clone(c))
+    };
+    if let Some(kept) = kept {
+        return Ok(FieldCatalog::clone(&kept));
+    }
+    let read = read_catalog(conn).await?;
+    if !conn.in_transaction() {
+        let mut guard = CATALOGS.lock().unwrap_or_else(|e| e.into_inner());
+        guard.retain(|(i, _, _)| *i != instance);
+        if guard.len() >= CATALOG_DATABASES {
+            guard.clear();
+        }
+        guard.push((instance, version, Arc::new(read.clone())));
+    }
+    Ok(read)
+}
+
+async fn read_catalog(conn: &mut DbConn) -> QueryResult<FieldCatalog> {
     let sections: Vec<(i64, String)> = with_db!(conn, c => field_sections::table
         .order((field_sections::position, field_sections::id))
         .select((field_sections::id, field_sections::name))
@@ -339,9 +371,8 @@ pub async fn update_field(conn: &mut DbConn, id: i64, form: &FieldForm) -> Resul
             return Err(invalid(errors, form));
         }
     }
-    let result = conn
-        .write_tx(async |c: &mut DbConn| {
-            with_db!(c, c => diesel::update(contact_fields::table.find(id))
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::update(contact_fields::table.find(id))
                 .set((
                     contact_fields::label.eq(&def.label),
                     contact_fields::help.eq(&def.help),
@@ -356,35 +387,59 @@ pub async fn update_field(conn: &mut DbConn, id: i64, form: &FieldForm) -> Resul
                 ))
                 .execute(c)
                 .await)?;
-            if def.unique != old.unique {
-                // One statement: a value saved twice since the check above makes the index
-                // refuse it, and nothing changes.
-                let values = contact_field_values::table.filter(contact_field_values::field_id.eq(id));
-                if def.unique {
-                    with_db!(c, c => diesel::update(values)
-                        .set(contact_field_values::unique_key.eq(contact_field_values::value_key.nullable()))
-                        .execute(c)
-                        .await)?;
-                } else {
-                    with_db!(c, c => diesel::update(values)
-                        .set(contact_field_values::unique_key.eq(None::<String>))
-                        .execute(c)
-                        .await)?;
-                }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .await
+    .map_err(|e| field_error(e, form))?;
+    if def.unique != old.unique {
+        match set_unique_keys(conn, id, def.unique).await {
+            Err(e) if is_unique_violation_of(&e, "contact_field_values", "unique_key") => {
+                // A value saved twice while the keys were written: the field goes back to not
+                // unique, and the person is told.
+                with_db!(conn, c => diesel::update(contact_fields::table.find(id))
+                    .set(contact_fields::is_unique.eq(false))
+                    .execute(c)
+                    .await)?;
+                set_unique_keys(conn, id, false).await?;
+                let mut errors = FieldErrors::new();
+                errors.add(
+                    "unique",
+                    "Two contacts were just given the same value. Look at them and save again.",
+                );
+                return Err(invalid(errors, form));
             }
-            Ok::<_, diesel::result::Error>(())
-        })
-        .await;
-    match result {
-        Err(e) if is_unique_violation_of(&e, "contact_field_values", "unique_key") => {
-            let mut errors = FieldErrors::new();
-            errors.add("unique", "Two contacts were just given the same value. Look at them and save again.");
-            Err(invalid(errors, form))
+            other => other?,
         }
-        other => other.map_err(|e| field_error(e, form)),
-    }?;
+    }
     if def.searchable != old.searchable {
         refresh_search_text_of_field(conn, id).await?;
+    }
+    Ok(())
+}
+
+/// Fills (`unique`) or clears the unique keys of field `id`'s values, a batch per transaction,
+/// so that contact saves never wait behind the whole field. The field's own setting is already
+/// saved: saves in between write their key the new way.
+async fn set_unique_keys(conn: &mut DbConn, id: i64, unique: bool) -> diesel::QueryResult<()> {
+    let ids = holders(conn, id).await?;
+    for batch in ids.chunks(BATCH as usize) {
+        conn.contacts_tx(async |c: &mut DbConn| {
+            let values = contact_field_values::table
+                .filter(contact_field_values::field_id.eq(id))
+                .filter(contact_field_values::contact_id.eq_any(batch));
+            if unique {
+                with_db!(c, c => diesel::update(values)
+                    .set(contact_field_values::unique_key.eq(contact_field_values::value_key.nullable()))
+                    .execute(c)
+                    .await)
+            } else {
+                with_db!(c, c => diesel::update(values)
+                    .set(contact_field_values::unique_key.eq(None::<String>))
+                    .execute(c)
+                    .await)
+            }
+        })
+        .await?;
     }
     Ok(())
 }
@@ -418,7 +473,7 @@ async fn duplicates(conn: &mut DbConn, id: i64) -> Result<Vec<String>, DbError> 
 }
 
 /// The contacts holding a value of field `id`.
-async fn holders(conn: &mut DbConn, id: i64) -> Result<Vec<i64>, DbError> {
+async fn holders(conn: &mut DbConn, id: i64) -> QueryResult<Vec<i64>> {
     with_db!(conn, c => contact_field_values::table
         .filter(contact_field_values::field_id.eq(id))
         .select(contact_field_values::contact_id)
@@ -426,7 +481,6 @@ async fn holders(conn: &mut DbConn, id: i64) -> Result<Vec<i64>, DbError> {
         .order(contact_field_values::contact_id)
         .load(c)
         .await)
-    .map_err(Into::into)
 }
 
 /// Rewrites the search text of the contacts holding field `id`, a batch per transaction.
@@ -810,17 +864,19 @@ pub async fn change_type(conn: &mut DbConn, id: i64, kind: &str, decimals: &str)
     for batch in holders.chunks(BATCH as usize) {
         conn.contacts_tx(async |c: &mut DbConn| {
             let current = stored_values(c, batch).await?;
+            let mut rewritten: Vec<(i64, Vec<Stored>)> = Vec::new();
             for (contact, fields) in current {
                 let Some(values) = fields.get(&id) else { continue };
                 if values.iter().all(|v| values::is_stored_form(&new, v)) {
                     continue;
                 }
                 match values::convert(&old, &new, values, &clock) {
-                    Ok(converted) => write_field(c, contact, &new, &converted).await?,
+                    Ok(converted) => rewritten.push((contact, converted)),
                     Err(why) => tracing::warn!(contact, field = id, %why, "a value changed since the preview and was kept as it was"),
                 }
             }
-            Ok::<_, diesel::result::Error>(())
+            let rewritten: Vec<(i64, &[Stored])> = rewritten.iter().map(|(id, v)| (*id, v.as_slice())).collect();
+            write_fields(c, &new, &rewritten).await
         })
         .await?;
     }
@@ -1093,24 +1149,36 @@ pub async fn write_field(
     def: &FieldDef,
     stored: &[Stored],
 ) -> QueryResult<()> {
+    write_fields(c, def, &[(contact_id, stored)]).await
+}
+
+/// [`write_field`] for many contacts at once: one statement removes their old values, and the
+/// new ones go in by [`insert_rows!`](crate::insert_rows) (2,000 values per statement on PostgreSQL).
+pub async fn write_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[Stored])]) -> QueryResult<()> {
+    let ids: Vec<i64> = contacts.iter().map(|(id, _)| *id).collect();
     with_db!(c, c => diesel::delete(contact_field_values::table
-        .filter(contact_field_values::contact_id.eq(contact_id).and(contact_field_values::field_id.eq(def.id))))
+        .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::contact_id.eq_any(&ids))))
         .execute(c)
         .await)?;
-    for (i, s) in stored.iter().enumerate() {
-        with_db!(c, c => diesel::insert_into(contact_field_values::table)
-            .values((
-                contact_field_values::contact_id.eq(contact_id),
-                contact_field_values::field_id.eq(def.id),
-                contact_field_values::position.eq(i as i32),
-                contact_field_values::value.eq(&s.value),
-                contact_field_values::value_key.eq(&s.key),
-                contact_field_values::value_number.eq(s.number),
-                contact_field_values::option_id.eq(s.option_id),
-                contact_field_values::unique_key.eq(def.unique.then_some(&s.key)),
-            ))
-            .execute(c)
-            .await)?;
+    let rows: Vec<_> = contacts
+        .iter()
+        .flat_map(|(contact_id, stored)| {
+            stored.iter().enumerate().map(move |(i, s)| {
+                (
+                    contact_field_values::contact_id.eq(*contact_id),
+                    contact_field_values::field_id.eq(def.id),
+                    contact_field_values::position.eq(i as i32),
+                    contact_field_values::value.eq(&s.value),
+                    contact_field_values::value_key.eq(&s.key),
+                    contact_field_values::value_number.eq(s.number),
+                    contact_field_values::option_id.eq(s.option_id),
+                    contact_field_values::unique_key.eq(def.unique.then_some(&s.key)),
+                )
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(2_000) {
+        crate::insert_rows!(c, contact_field_values::table, chunk)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The contact list's filters and sort orders on extra fields, as SQL fragments written once for
 //! both backends: a subquery over `contact_field_values` per filter, and a correlated subquery
-//! per sort. Every value is a bound parameter.
+//! per sort (one per row, contacts without a value last). Every value is a bound parameter.
 
 use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
@@ -165,31 +165,26 @@ where
     DB: Backend,
     i64: ToSql<BigInt, DB>,
 {
-    let value = |out: &mut AstPass<'_, 'b, DB>| -> diesel::QueryResult<()> {
-        match o.by {
-            SortBy::Key => out.push_sql("(SELECT v.\"value_key\" FROM \"contact_field_values\" v"),
-            SortBy::Number => out.push_sql("(SELECT v.\"value_number\" FROM \"contact_field_values\" v"),
-            SortBy::OptionPosition => out.push_sql(
-                "(SELECT o.\"position\" FROM \"contact_field_values\" v \
-                 JOIN \"field_options\" o ON o.\"id\" = v.\"option_id\"",
-            ),
-        }
-        out.push_sql(
-            " WHERE v.\"contact_id\" = \"contacts\".\"id\" AND v.\"position\" = 0 AND v.\"field_id\" = ",
-        );
-        out.push_bind_param::<BigInt, _>(&o.field_id)?;
-        out.push_sql(")");
-        Ok(())
-    };
-    value(&mut out)?;
-    out.push_sql(" IS NULL, ");
-    value(&mut out)?;
+    match o.by {
+        SortBy::Key => out.push_sql("(SELECT v.\"value_key\" FROM \"contact_field_values\" v"),
+        SortBy::Number => out.push_sql("(SELECT v.\"value_number\" FROM \"contact_field_values\" v"),
+        SortBy::OptionPosition => out.push_sql(
+            "(SELECT o.\"position\" FROM \"contact_field_values\" v \
+             JOIN \"field_options\" o ON o.\"id\" = v.\"option_id\"",
+        ),
+    }
+    out.push_sql(
+        " WHERE v.\"contact_id\" = \"contacts\".\"id\" AND v.\"position\" = 0 AND v.\"field_id\" = ",
+    );
+    out.push_bind_param::<BigInt, _>(&o.field_id)?;
+    out.push_sql(")");
     if o.by == SortBy::Key {
         out.push_sql(collate);
     }
+    // One subquery per row: both backends put NULLs (contacts without a value) last when told.
     let dir = if o.descending { " DESC" } else { " ASC" };
     out.push_sql(dir);
-    out.push_sql(", \"contacts\".\"id\"");
+    out.push_sql(" NULLS LAST, \"contacts\".\"id\"");
     out.push_sql(dir);
     Ok(())
 }
