@@ -265,7 +265,7 @@ async fn retired_options_stay_on_contacts_and_renames_rewrite_nothing() {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let mut size = form("Größe", FieldKind::Select);
+        let mut size = form("Größe", FieldKind::Text);
         size.options = "Klein\nGroß".into();
         let (size_id, size) = define(&mut conn, size).await;
         let options =
@@ -408,5 +408,73 @@ async fn turning_unique_on_is_refused_while_contacts_share_a_value() {
         .await
         .unwrap_err();
         assert!(refused.field("value").is_some(), "{name}: one unique value for two contacts");
+    }
+}
+
+/// The definitions are kept in memory, and several app servers share one database: a change any
+/// of them (or a person at the SQL prompt) commits to a field, an option or a section is seen on
+/// the next read. A transaction that read its own uncommitted change and was rolled back leaves
+/// nothing behind that a later change could be mistaken for.
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_definitions_follow_every_change_made_anywhere() {
+    use crate::db::schema::{contact_fields, field_options, field_sections};
+    let label_of = async |conn: &mut DbConn, id: i64| {
+        catalog(conn).await.unwrap().fields.into_iter().find(|f| f.id == id).unwrap().label
+    };
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let (id, _) = define(&mut conn, form("Größe", FieldKind::Text)).await;
+        assert_eq!(label_of(&mut conn, id).await, "Größe", "{name}");
+
+        // Another server renames the field, adds an option and a section, straight in SQL.
+        with_db!(&mut conn, c => diesel::update(contact_fields::table.find(id))
+            .set(contact_fields::label.eq("Umfang 📏"))
+            .execute(c)
+            .await)
+        .unwrap();
+        assert_eq!(label_of(&mut conn, id).await, "Umfang 📏", "{name}: a rename elsewhere");
+        with_db!(&mut conn, c => diesel::insert_into(field_options::table)
+            .values((
+                field_options::field_id.eq(id),
+                field_options::label.eq("Groß"),
+                field_options::label_key.eq("groß"),
+                field_options::color.eq("#336699"),
+                field_options::position.eq(0),
+            ))
+            .execute(c)
+            .await)
+        .unwrap();
+        let options =
+            catalog(&mut conn).await.unwrap().fields.into_iter().find(|f| f.id == id).unwrap().options;
+        assert_eq!(options.len(), 1, "{name}: an option added elsewhere");
+        with_db!(&mut conn, c => diesel::insert_into(field_sections::table)
+            .values((field_sections::name.eq("Доставка"), field_sections::name_key.eq("доставка"), field_sections::position.eq(0)))
+            .execute(c)
+            .await)
+        .unwrap();
+        let sections: Vec<String> =
+            catalog(&mut conn).await.unwrap().sections.into_iter().map(|s| s.name).collect();
+        assert_eq!(sections, ["Доставка"], "{name}: a section added elsewhere");
+
+        // A transaction reads its own rename, then rolls back; the next committed change moves
+        // the counter to the number that transaction had seen.
+        let rolled_back: Result<(), diesel::result::Error> = conn
+            .write_tx(async |c: &mut DbConn| {
+                with_db!(c, c => diesel::update(contact_fields::table.find(id))
+                    .set(contact_fields::label.eq("Never saved"))
+                    .execute(c)
+                    .await)?;
+                assert_eq!(label_of(c, id).await, "Never saved");
+                Err(diesel::result::Error::RollbackTransaction)
+            })
+            .await;
+        assert!(rolled_back.is_err());
+        with_db!(&mut conn, c => diesel::update(contact_fields::table.find(id))
+            .set(contact_fields::label.eq("Breite"))
+            .execute(c)
+            .await)
+        .unwrap();
+        assert_eq!(label_of(&mut conn, id).await, "Breite", "{name}: after a rolled-back read");
     }
 }
