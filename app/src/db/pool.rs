@@ -123,6 +123,12 @@ enum Pools {
 #[derive(Default)]
 struct Shared {
     clock: RwLock<Arc<Clock>>,
+    /// SQLite has one writer at a time, and its busy handler is no queue: a writer that waits
+    /// sleeps and retries, and can lose the lock again and again to a loop of short
+    /// transactions (a type change's batches). Write transactions of one server take turns
+    /// here first, first come first served; other servers on the same file still wait on
+    /// the busy timeout.
+    sqlite_writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A pooled connection; repositories take `&mut DbConn` and never match on it themselves.
@@ -159,6 +165,20 @@ impl DbConn {
     /// changes: nothing read then may be kept for other requests.
     pub fn in_transaction(&self) -> bool {
         self.in_tx
+    }
+
+    /// This server's turn to write, on SQLite (see `Shared::sqlite_writers`); `None` on
+    /// PostgreSQL, whose row locks queue by themselves.
+    pub(super) async fn sqlite_write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.conn {
+            // Past the busy timeout's wait, go ahead without the turn (SQLite's own lock still
+            // holds): a mistake that waited here for ever would hang instead of failing.
+            Connection::Sqlite(_) => {
+                let turn = Arc::clone(&self.shared.sqlite_writers).lock_owned();
+                tokio::time::timeout(Duration::from_secs(5), turn).await.ok()
+            }
+            Connection::Postgres(_) => None,
+        }
     }
 
     /// How this database's organisation shows times (its time zone and date format).

@@ -67,6 +67,49 @@ async fn concurrent_read_then_write_transactions_do_not_fail_with_busy_on_sqlite
     assert_eq!(counts, (1..=8).map(|n: i64| n.to_string()).collect::<Vec<_>>());
 }
 
+/// The threat: a loop of short write transactions (a type change converting a field's values a
+/// batch at a time) starves a person's save on SQLite, whose busy handler sleeps and retries
+/// instead of queueing, so the save can lose the lock to every next batch. Writers of one
+/// server take turns: a save that arrives while a batch runs goes right after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_save_beside_a_loop_of_batches_waits_for_one_batch_on_sqlite() {
+    use crate::db::schema::app_settings;
+    use diesel::ExpressionMethods;
+    use std::sync::{Arc, Mutex};
+    let db = testing::sqlite().await;
+    let order = Arc::new(Mutex::new(Vec::<String>::new()));
+    let write = async |c: &mut DbConn, key: String, order: &Mutex<Vec<String>>| {
+        c.write_tx(async |c: &mut DbConn| {
+            with_db!(c, c => diesel::insert_into(app_settings::table)
+                .values((app_settings::key.eq(&key), app_settings::value.eq("x")))
+                .execute(c)
+                .await)?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            order.lock().unwrap().push(key.clone());
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap()
+    };
+    let batches = {
+        let (pool, order) = (db.pool.clone(), Arc::clone(&order));
+        tokio::spawn(async move {
+            let mut conn = pool.get().await.unwrap();
+            for i in 0..30 {
+                write(&mut conn, format!("batch {i}"), &order).await;
+            }
+        })
+    };
+    // The save comes while the loop is under way.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut conn = db.pool.get().await.unwrap();
+    write(&mut conn, "save".into(), &order).await;
+    batches.await.unwrap();
+    let order = order.lock().unwrap().clone();
+    let at = order.iter().position(|k| k == "save").unwrap();
+    assert!(at <= 4, "the save went in after {at} batches: {order:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_error_inside_a_transaction_rolls_back_everything_it_wrote() {
     use crate::db::schema::app_settings;

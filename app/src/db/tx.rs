@@ -13,8 +13,9 @@ impl DbConn {
     /// Runs `f` in a write transaction; an `Err` rolls it back. On SQLite the transaction is
     /// `BEGIN IMMEDIATE`: it takes the write lock up front, so two read-then-write transactions
     /// queue on the busy timeout instead of one failing with SQLITE_BUSY when it tries to
-    /// upgrade its read lock. Transactions do not nest: helpers called inside one never open
-    /// their own.
+    /// upgrade its read lock, and this server's writers take turns in the order they came
+    /// (`Shared::sqlite_writers`). Transactions do not nest: helpers called inside one never
+    /// open their own.
     ///
     /// If the returned future is dropped half-way the connection keeps an open transaction; the
     /// pool sees that on recycle and discards the connection.
@@ -23,6 +24,7 @@ impl DbConn {
         F: AsyncFnOnce(&mut DbConn) -> Result<R, E>,
         E: From<diesel::result::Error>,
     {
+        let _turn = self.sqlite_write_turn().await;
         self.begin_write().await?;
         self.in_tx = true;
         let result = match f(self).await {

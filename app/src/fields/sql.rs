@@ -1,6 +1,6 @@
 //! The contact list's filters and sort orders on extra fields, as SQL fragments written once for
-//! both backends: a subquery over `contact_field_values` per filter, and a correlated subquery
-//! per sort (one per row, contacts without a value last). Every value is a bound parameter.
+//! both backends: a subquery over `contact_field_values` per filter, and for a sort the value
+//! joined as `sort_value` (contacts without one last). Every value is a bound parameter.
 
 use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
@@ -123,6 +123,10 @@ impl QueryFragment<Pg> for FieldMatch {
     }
 }
 
+// Each contact's first value of the field the list sorts by, joined to the contacts (see
+// `contacts::repo::list`); `FieldOrder` refers to it by this name.
+diesel::alias!(crate::db::schema::contact_field_values as sort_value: SortValue);
+
 /// What a field sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
@@ -166,22 +170,16 @@ where
     i64: ToSql<BigInt, DB>,
 {
     match o.by {
-        SortBy::Key => out.push_sql("(SELECT v.\"value_key\" FROM \"contact_field_values\" v"),
-        SortBy::Number => out.push_sql("(SELECT v.\"value_number\" FROM \"contact_field_values\" v"),
+        SortBy::Key => out.push_sql("\"sort_value\".\"value_key\""),
+        SortBy::Number => out.push_sql("\"sort_value\".\"value_number\""),
         SortBy::OptionPosition => out.push_sql(
-            "(SELECT o.\"position\" FROM \"contact_field_values\" v \
-             JOIN \"field_options\" o ON o.\"id\" = v.\"option_id\"",
+            "(SELECT o.\"position\" FROM \"field_options\" o WHERE o.\"id\" = \"sort_value\".\"option_id\")",
         ),
     }
-    out.push_sql(
-        " WHERE v.\"contact_id\" = \"contacts\".\"id\" AND v.\"position\" = 0 AND v.\"field_id\" = ",
-    );
-    out.push_bind_param::<BigInt, _>(&o.field_id)?;
-    out.push_sql(")");
     if o.by == SortBy::Key {
         out.push_sql(collate);
     }
-    // One subquery per row: both backends put NULLs (contacts without a value) last when told.
+    // Both backends put NULLs (contacts without a value) last when told.
     let dir = if o.descending { " DESC" } else { " ASC" };
     out.push_sql(dir);
     out.push_sql(" NULLS LAST, \"contacts\".\"id\"");

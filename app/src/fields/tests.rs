@@ -265,7 +265,7 @@ async fn retired_options_stay_on_contacts_and_renames_rewrite_nothing() {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let mut size = form("Größe", FieldKind::Text);
+        let mut size = form("Größe", FieldKind::Select);
         size.options = "Klein\nGroß".into();
         let (size_id, size) = define(&mut conn, size).await;
         let options =
