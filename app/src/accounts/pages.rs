@@ -170,34 +170,59 @@ pub fn UserMenu() -> impl IntoView {
 /// everyone else (see `middleware::guard_areas`); this keeps in-browser navigation honest.
 #[component]
 pub fn RequireKind(kind: UserKind, children: ChildrenFn) -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let location = use_location();
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match auth.user.await {
-                        Ok(Some(user)) if user.kind == kind => children().into_any(),
-                        Ok(Some(_)) => view! { <ForbiddenPage/> }.into_any(),
-                        Ok(None) => {
-                            let next = location.pathname.get_untracked();
-                            let href = href("/login", &[("next", &next)]);
-                            view! {
-                                <h1>"Please sign in"</h1>
-                                <p><a href=href>"Sign in to continue"</a></p>
-                            }
-                                .into_any()
-                        }
-                        Err(e) => {
-                            let errors = ArcRwSignal::new(Errors::default());
-                            errors.update(|list| list.insert_with_default_key(e));
-                            view! { <ErrorList errors/> }.into_any()
-                        }
-                    }
-                })
-            }}
+            <Guard kind children/>
         </Transition>
+    }
+}
+
+/// What [`Guard`] shows, once the user is known.
+#[derive(Clone, PartialEq)]
+enum Access {
+    Allowed,
+    Forbidden,
+    SignIn,
+    Failed(AppError),
+}
+
+/// Inside the transition, so that reading the user makes the server wait for it. The page is
+/// created once, when access is granted: a closure that ran again on every change of the user's
+/// state created the page, and fetched all its data, three times per request.
+#[component]
+fn Guard(kind: UserKind, children: ChildrenFn) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = use_location();
+    let access = Memo::new(move |_| {
+        auth.user.get().map(|user| match user {
+            Ok(Some(user)) if user.kind == kind => Access::Allowed,
+            Ok(Some(_)) => Access::Forbidden,
+            Ok(None) => Access::SignIn,
+            Err(e) => Access::Failed(e),
+        })
+    });
+    let refused = move || match access.get() {
+        None | Some(Access::Allowed) => ().into_any(),
+        Some(Access::Forbidden) => view! { <ForbiddenPage/> }.into_any(),
+        Some(Access::SignIn) => {
+            let next = location.pathname.get_untracked();
+            let href = href("/login", &[("next", &next)]);
+            view! {
+                <h1>"Please sign in"</h1>
+                <p><a href=href>"Sign in to continue"</a></p>
+            }
+            .into_any()
+        }
+        Some(Access::Failed(e)) => {
+            let errors = ArcRwSignal::new(Errors::default());
+            errors.update(|list| list.insert_with_default_key(e));
+            view! { <ErrorList errors/> }.into_any()
+        }
+    };
+    view! {
+        <Show when=move || access.get() == Some(Access::Allowed) fallback=refused>
+            {children()}
+        </Show>
     }
 }
 

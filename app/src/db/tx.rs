@@ -24,6 +24,11 @@ impl DbConn {
         F: AsyncFnOnce(&mut DbConn) -> Result<R, E>,
         E: From<diesel::result::Error>,
     {
+        if self.in_tx {
+            // Not nested: on SQLite it would wait for its own turn, and nothing may be kept from
+            // an outer transaction's reads either.
+            return Err(diesel::result::Error::AlreadyInTransaction.into());
+        }
         let _turn = self.sqlite_write_turn().await;
         self.begin_write().await?;
         self.in_tx = true;

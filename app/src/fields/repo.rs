@@ -1,6 +1,10 @@
 //! Extra-field definitions (sections, fields, options) and the contacts' stored values, for both
 //! backends. This module owns `field_sections`, `contact_fields`, `field_options` and
 //! `contact_field_values`; the contacts repository calls it inside its own transactions.
+//!
+//! Every change to the definitions runs in `contacts_tx`: on PostgreSQL it takes the contacts
+//! counter's row first and the triggers then take the fields counter's, the same order in every
+//! transaction, so two of them never wait on each other.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -264,7 +268,7 @@ pub async fn create_field(conn: &mut DbConn, form: &FieldForm) -> Result<i64, Ap
         return Err(invalid(errors, form));
     }
     let at = now();
-    conn.write_tx(async |c: &mut DbConn| {
+    conn.contacts_tx(async |c: &mut DbConn| {
         let taken: Vec<String> =
             with_db!(c, c => contact_fields::table.select(contact_fields::field_key).load(c).await)?;
         let key = key_from(&def.label, &taken);
@@ -371,7 +375,7 @@ pub async fn update_field(conn: &mut DbConn, id: i64, form: &FieldForm) -> Resul
             return Err(invalid(errors, form));
         }
     }
-    conn.write_tx(async |c: &mut DbConn| {
+    conn.contacts_tx(async |c: &mut DbConn| {
         with_db!(c, c => diesel::update(contact_fields::table.find(id))
                 .set((
                     contact_fields::label.eq(&def.label),
@@ -391,49 +395,59 @@ pub async fn update_field(conn: &mut DbConn, id: i64, form: &FieldForm) -> Resul
     })
     .await
     .map_err(|e| field_error(e, form))?;
-    if def.unique != old.unique {
-        match set_unique_keys(conn, id, def.unique).await {
-            Err(e) if is_unique_violation_of(&e, "contact_field_values", "unique_key") => {
-                // A value saved twice while the keys were written: the field goes back to not
-                // unique, and the person is told.
-                with_db!(conn, c => diesel::update(contact_fields::table.find(id))
-                    .set(contact_fields::is_unique.eq(false))
-                    .execute(c)
-                    .await)?;
-                set_unique_keys(conn, id, false).await?;
-                let mut errors = FieldErrors::new();
-                errors.add(
-                    "unique",
-                    "Two contacts were just given the same value. Look at them and save again.",
-                );
-                return Err(invalid(errors, form));
-            }
-            other => other?,
-        }
-    }
     if def.searchable != old.searchable {
         refresh_search_text_of_field(conn, id).await?;
     }
-    Ok(())
+    match sync_unique_keys(conn, id).await {
+        Err(e) if is_unique_violation_of(&e, "contact_field_values", "unique_key") => {
+            // A value saved twice while the keys were written: the field goes back to not
+            // unique, and the person is told.
+            conn.contacts_tx(async |c: &mut DbConn| {
+                with_db!(c, c => diesel::update(contact_fields::table.find(id))
+                    .set(contact_fields::is_unique.eq(false))
+                    .execute(c)
+                    .await)
+            })
+            .await?;
+            sync_unique_keys(conn, id).await?;
+            let mut errors = FieldErrors::new();
+            errors.add("unique", "Two contacts were just given the same value. Look at them and save again.");
+            Err(invalid(errors, form))
+        }
+        other => Ok(other?),
+    }
 }
 
-/// Fills (`unique`) or clears the unique keys of field `id`'s values, a batch per transaction,
-/// so that contact saves never wait behind the whole field. The field's own setting is already
-/// saved: saves in between write their key the new way.
-async fn set_unique_keys(conn: &mut DbConn, id: i64, unique: bool) -> diesel::QueryResult<()> {
+/// Brings the unique keys of field `id`'s values in line with its "unique" setting, a batch of
+/// contacts per transaction, so that contact saves never wait behind the whole field. Each batch
+/// reads the setting afresh: two people switching it at once end with the keys of whichever
+/// saved last. Runs on every save of the field's settings and costs one lookup when the keys are
+/// in line, so a run cut short (a closed tab drops the request) is completed by the next save;
+/// until then the save form's check compares the values themselves.
+async fn sync_unique_keys(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    let unique = async |c: &mut DbConn| -> QueryResult<bool> {
+        with_db!(c, c => contact_fields::table.find(id).select(contact_fields::is_unique).first(c).await)
+    };
+    let values = contact_field_values::table.filter(contact_field_values::field_id.eq(id));
+    let out_of_line: Option<i64> = if unique(conn).await? {
+        with_db!(conn, c => values.filter(contact_field_values::unique_key.is_null()).select(contact_field_values::contact_id).first(c).await.optional())?
+    } else {
+        with_db!(conn, c => values.filter(contact_field_values::unique_key.is_not_null()).select(contact_field_values::contact_id).first(c).await.optional())?
+    };
+    if out_of_line.is_none() {
+        return Ok(());
+    }
     let ids = holders(conn, id).await?;
     for batch in ids.chunks(BATCH as usize) {
         conn.contacts_tx(async |c: &mut DbConn| {
-            let values = contact_field_values::table
-                .filter(contact_field_values::field_id.eq(id))
-                .filter(contact_field_values::contact_id.eq_any(batch));
-            if unique {
-                with_db!(c, c => diesel::update(values)
+            let batch = values.filter(contact_field_values::contact_id.eq_any(batch));
+            if unique(c).await? {
+                with_db!(c, c => diesel::update(batch)
                     .set(contact_field_values::unique_key.eq(contact_field_values::value_key.nullable()))
                     .execute(c)
                     .await)
             } else {
-                with_db!(c, c => diesel::update(values)
+                with_db!(c, c => diesel::update(batch)
                     .set(contact_field_values::unique_key.eq(None::<String>))
                     .execute(c)
                     .await)
@@ -535,7 +549,7 @@ pub async fn move_field(conn: &mut DbConn, id: i64, up: bool) -> Result<(), AppE
     if !swap(&mut order, id, up) {
         return Ok(());
     }
-    conn.write_tx(async |c: &mut DbConn| {
+    conn.contacts_tx(async |c: &mut DbConn| {
         for (i, field) in order.iter().enumerate() {
             with_db!(c, c => diesel::update(contact_fields::table.find(field)).set(contact_fields::position.eq(i as i32 + 1)).execute(c).await)?;
         }
@@ -579,7 +593,7 @@ fn section_name(name: &str) -> Result<String, AppError> {
 
 pub async fn create_section(conn: &mut DbConn, name: &str) -> Result<i64, AppError> {
     let name = section_name(name)?;
-    conn.write_tx(async |c: &mut DbConn| {
+    conn.contacts_tx(async |c: &mut DbConn| {
         let position: Option<i32> = with_db!(c, c => field_sections::table.select(diesel::dsl::max(field_sections::position)).get_result(c).await)?;
         with_db!(c, c => diesel::insert_into(field_sections::table)
             .values((
@@ -597,11 +611,15 @@ pub async fn create_section(conn: &mut DbConn, name: &str) -> Result<i64, AppErr
 
 pub async fn rename_section(conn: &mut DbConn, id: i64, name: &str) -> Result<(), AppError> {
     let name = section_name(name)?;
-    let n = with_db!(conn, c => diesel::update(field_sections::table.find(id))
-        .set((field_sections::name.eq(&name), field_sections::name_key.eq(fold(&name))))
-        .execute(c)
-        .await)
-    .map_err(section_error)?;
+    let n = conn
+        .contacts_tx(async |c: &mut DbConn| {
+            with_db!(c, c => diesel::update(field_sections::table.find(id))
+                .set((field_sections::name.eq(&name), field_sections::name_key.eq(fold(&name))))
+                .execute(c)
+                .await)
+        })
+        .await
+        .map_err(section_error)?;
     if n == 0 {
         return Err(AppError::NotFound);
     }
@@ -614,7 +632,7 @@ pub async fn move_section(conn: &mut DbConn, id: i64, up: bool) -> Result<(), Ap
         return Err(AppError::NotFound);
     }
     if swap(&mut order, id, up) {
-        conn.write_tx(async |c: &mut DbConn| {
+        conn.contacts_tx(async |c: &mut DbConn| {
             for (i, s) in order.iter().enumerate() {
                 with_db!(c, c => diesel::update(field_sections::table.find(s)).set(field_sections::position.eq(i as i32 + 1)).execute(c).await)?;
             }
@@ -628,7 +646,7 @@ pub async fn move_section(conn: &mut DbConn, id: i64, up: bool) -> Result<(), Ap
 /// Deletes a section; its fields stay, in no section.
 pub async fn delete_section(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
     let n = conn
-        .write_tx(async |c: &mut DbConn| {
+        .contacts_tx(async |c: &mut DbConn| {
             with_db!(c, c => diesel::update(contact_fields::table.filter(contact_fields::section_id.eq(id))).set(contact_fields::section_id.eq(None::<i64>)).execute(c).await)?;
             with_db!(c, c => diesel::delete(field_sections::table.find(id)).execute(c).await)
         })
@@ -669,7 +687,7 @@ pub async fn add_option(conn: &mut DbConn, field_id: i64, label: &str, color: &s
     }
     let (label, color) = option_label(label, color)?;
     let position = def.options.len() as i32 + 1;
-    conn.write_tx(async |c: &mut DbConn| insert_option(c, field_id, &label, &color, position).await)
+    conn.contacts_tx(async |c: &mut DbConn| insert_option(c, field_id, &label, &color, position).await)
         .await
         .map_err(option_error)
 }
@@ -690,10 +708,13 @@ pub async fn update_option(
 ) -> Result<i64, AppError> {
     let def = option_field(conn, option_id).await?;
     let (label, color) = option_label(label, color)?;
-    with_db!(conn, c => diesel::update(field_options::table.find(option_id))
-        .set((field_options::label.eq(&label), field_options::label_key.eq(fold(&label)), field_options::color.eq(&color)))
-        .execute(c)
-        .await)
+    conn.contacts_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::update(field_options::table.find(option_id))
+            .set((field_options::label.eq(&label), field_options::label_key.eq(fold(&label)), field_options::color.eq(&color)))
+            .execute(c)
+            .await)
+    })
+    .await
     .map_err(option_error)?;
     Ok(def.id)
 }
@@ -701,7 +722,10 @@ pub async fn update_option(
 /// Retires an option (contacts keep it; it is not offered for new values), or brings it back.
 pub async fn retire_option(conn: &mut DbConn, option_id: i64, retired: bool) -> Result<i64, AppError> {
     let def = option_field(conn, option_id).await?;
-    with_db!(conn, c => diesel::update(field_options::table.find(option_id)).set(field_options::retired.eq(retired)).execute(c).await)?;
+    conn.contacts_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::update(field_options::table.find(option_id)).set(field_options::retired.eq(retired)).execute(c).await)
+    })
+    .await?;
     Ok(def.id)
 }
 
@@ -710,7 +734,7 @@ pub async fn move_option(conn: &mut DbConn, option_id: i64, up: bool) -> Result<
     let def = option_field(conn, option_id).await?;
     let mut order: Vec<i64> = def.options.iter().map(|o| o.id).collect();
     if swap(&mut order, option_id, up) {
-        conn.write_tx(async |c: &mut DbConn| {
+        conn.contacts_tx(async |c: &mut DbConn| {
             for (i, o) in order.iter().enumerate() {
                 with_db!(c, c => diesel::update(field_options::table.find(o)).set(field_options::position.eq(i as i32 + 1)).execute(c).await)?;
             }
@@ -1111,7 +1135,9 @@ pub async fn unique_clashes(
         let Some(def) = catalog.fields.iter().find(|f| f.id == *field_id && f.unique) else { continue };
         let Some(value) = stored.iter().next() else { continue };
         let other: Option<i64> = with_db!(conn, c => contact_field_values::table
-            .filter(contact_field_values::field_id.eq(field_id).and(contact_field_values::unique_key.eq(&value.key)))
+            // The value's key, not the unique key: values whose unique key is still being written
+            // (a field just made unique) count too.
+            .filter(contact_field_values::field_id.eq(field_id).and(contact_field_values::value_key.eq(&value.key)))
             .filter(contact_field_values::contact_id.ne(contact_id.unwrap_or(0)))
             .select(contact_field_values::contact_id)
             .first(c)

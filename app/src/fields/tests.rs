@@ -478,3 +478,41 @@ async fn kept_definitions_follow_every_change_made_anywhere() {
         assert_eq!(label_of(&mut conn, id).await, "Breite", "{name}: after a rolled-back read");
     }
 }
+
+/// Turning "unique" on writes its keys a batch at a time after the setting is saved. A run cut
+/// short (the person closed the tab, the server stopped) must not let duplicates in: the save's
+/// check compares the values themselves, and the next save of the field's settings completes
+/// the keys.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unique_field_whose_keys_were_cut_short_still_refuses_duplicates_and_is_completed() {
+    use crate::db::schema::{contact_field_values, contact_fields};
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn).await;
+        let (field_id, number) = define(&mut conn, form("Kundennummer", FieldKind::Text)).await;
+        contacts::create(&mut conn, me, &person("Zoë", "Ünal", &[(&number, &["K-Ω1"])])).await.unwrap();
+        // The setting saved, its keys never written: what an interrupted run leaves.
+        with_db!(&mut conn, c => diesel::update(contact_fields::table.find(field_id))
+            .set(contact_fields::is_unique.eq(true))
+            .execute(c)
+            .await)
+        .unwrap();
+        let refused = contacts::create(&mut conn, me, &person("Ōta", "Ken", &[(&number, &["k-ω1"])]))
+            .await
+            .unwrap_err();
+        let message = refused.field(&format!("extra.{number}")).unwrap();
+        assert!(message.contains("Zoë Ünal"), "{name}: {message}");
+
+        let def = catalog(&mut conn).await.unwrap().field(&number).cloned().unwrap();
+        let renamed = FieldForm { label: "Kundennr.".into(), ..FieldForm::from_def(&def) };
+        update_field(&mut conn, field_id, &renamed).await.unwrap();
+        let keys: Vec<Option<String>> = with_db!(&mut conn, c => contact_field_values::table
+            .filter(contact_field_values::field_id.eq(field_id))
+            .select(contact_field_values::unique_key)
+            .load(c)
+            .await)
+        .unwrap();
+        assert_eq!(keys, [Some("k-ω1".to_owned())], "{name}: the next save wrote the missing key");
+    }
+}
