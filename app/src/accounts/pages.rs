@@ -166,76 +166,54 @@ pub fn UserMenu() -> impl IntoView {
     }
 }
 
-/// What the signed-in user may see of an area of `kind`, once known.
-#[derive(Clone, PartialEq)]
-enum Access {
-    Allowed,
-    Forbidden,
-    SignIn,
-    Failed(AppError),
-}
-
-fn access(auth: Auth, kind: UserKind) -> Option<Access> {
-    auth.user.get().map(|user| match user {
-        Ok(Some(user)) if user.kind == kind => Access::Allowed,
-        Ok(Some(_)) => Access::Forbidden,
-        Ok(None) => Access::SignIn,
-        Err(e) => Access::Failed(e),
-    })
-}
-
-/// Says why the page is not shown to this user (nothing for a user of `kind`).
+/// Renders `children` only for a signed-in user of `kind`. The server has already refused
+/// everyone else (see `middleware::guard_areas`); this keeps in-browser navigation honest.
 #[component]
-fn Refusal(kind: UserKind) -> impl IntoView {
+pub fn RequireKind(kind: UserKind, children: ChildrenFn) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
     view! {
-        <Transition fallback=|| ()>
-            {move || match access(auth, kind) {
-                None | Some(Access::Allowed) => ().into_any(),
-                Some(Access::Forbidden) => view! { <ForbiddenPage/> }.into_any(),
-                Some(Access::SignIn) => {
-                    let next = location.pathname.get_untracked();
-                    let href = href("/login", &[("next", &next)]);
-                    view! {
-                        <h1>"Please sign in"</h1>
-                        <p><a href=href>"Sign in to continue"</a></p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) if user.kind == kind => children().into_any(),
+                        Ok(Some(_)) => view! { <ForbiddenPage/> }.into_any(),
+                        Ok(None) => {
+                            let next = location.pathname.get_untracked();
+                            let href = href("/login", &[("next", &next)]);
+                            view! {
+                                <h1>"Please sign in"</h1>
+                                <p><a href=href>"Sign in to continue"</a></p>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => {
+                            let errors = ArcRwSignal::new(Errors::default());
+                            errors.update(|list| list.insert_with_default_key(e));
+                            view! { <ErrorList errors/> }.into_any()
+                        }
                     }
-                    .into_any()
-                }
-                Some(Access::Failed(e)) => {
-                    let errors = ArcRwSignal::new(Errors::default());
-                    errors.update(|list| list.insert_with_default_key(e));
-                    view! { <ErrorList errors/> }.into_any()
-                }
+                })
             }}
         </Transition>
     }
 }
 
-/// The frame of an area: its vertical navigation (`children`) and the page, for a signed-in user
-/// of `kind`. The server has already refused everyone else (see `middleware::guard_areas`); in
-/// the browser the page is hidden, and a notice says why, once the signed-in user is known to be
-/// someone else (after signing out in another tab, say).
-///
-/// The page stays outside any `Transition`: a Suspense walks its children again to find every
-/// resource they read, and a page created inside one was created, and fetched all its data,
-/// three times per request.
+/// The frame of an area: the guard, the area's vertical navigation (`children`), and the page.
 #[component]
 pub fn AreaLayout(kind: UserKind, label: &'static str, children: ChildrenFn) -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    let hidden = Memo::new(move |_| !matches!(access(auth, kind), None | Some(Access::Allowed)));
     view! {
-        <div class="tabs-layout">
-            <nav class="tabs" aria-label=label>
-                <Transition fallback=|| ()>{children()}</Transition>
-            </nav>
-            <section>
-                <Refusal kind/>
-                <Show when=move || !hidden.get()>
+        <RequireKind kind>
+            <div class="tabs-layout">
+                <nav class="tabs" aria-label=label>
+                    {children()}
+                </nav>
+                <section>
                     <leptos_router::components::Outlet/>
-                </Show>
-            </section>
-        </div>
+                </section>
+            </div>
+        </RequireKind>
     }
 }

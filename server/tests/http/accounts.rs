@@ -88,6 +88,10 @@ async fn pages_of_each_area_send_visitors_to_login_and_the_other_kind_to_403() {
     let staff_on_portal = app.get("/portal/details", Some(&c.staff)).await;
     assert_eq!(staff_on_portal.status, StatusCode::FORBIDDEN);
     assert!(!staff_on_portal.body.contains("client@example.com"));
+    // The refusal alone: no page of the other area rendered under it (one <h1> each).
+    for refused in [&client_on_staff, &staff_on_portal] {
+        assert_eq!(refused.body.matches("<h1").count(), 1, "{}", refused.body);
+    }
 
     let staff_home = app.get("/staff", Some(&c.staff)).await;
     assert_eq!(staff_home.status, StatusCode::OK);
@@ -95,6 +99,9 @@ async fn pages_of_each_area_send_visitors_to_login_and_the_other_kind_to_403() {
     let portal = app.get("/portal/details", Some(&c.client)).await;
     assert_eq!(portal.status, StatusCode::OK);
     assert!(portal.body.contains("client@example.com"), "{}", portal.body);
+    for page in [&staff_home, &portal] {
+        assert_eq!(page.body.matches("<h1").count(), 1, "{}", page.body);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
