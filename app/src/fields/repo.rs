@@ -53,7 +53,7 @@ const CATALOG_DATABASES: usize = 8;
 /// Every section and field, in form order, with the fields' options.
 ///
 /// Read from this server's copy while the database's fields counter (`data_versions`, moved by
-/// triggers on every change to sections, fields and options; migration 9) is the one it was read
+/// triggers on every change to sections, fields and options; migration 10) is the one it was read
 /// at, so a change made through any app server is seen by all at once. A copy read inside a
 /// transaction may hold that transaction's uncommitted changes: it is used, never kept.
 pub async fn catalog(conn: &mut DbConn) -> QueryResult<FieldCatalog> {

@@ -1,7 +1,5 @@
-DELETE FROM data_versions WHERE name = 'fields';
 DROP TABLE contact_list_columns;
 DROP TABLE contact_field_values;
 DROP TABLE field_options;
 DROP TABLE contact_fields;
 DROP TABLE field_sections;
-DROP FUNCTION bump_fields_version();

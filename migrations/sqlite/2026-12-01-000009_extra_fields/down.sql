@@ -1,4 +1,3 @@
-DELETE FROM data_versions WHERE name = 'fields';
 DROP TABLE contact_list_columns;
 DROP TABLE contact_field_values;
 DROP TABLE field_options;

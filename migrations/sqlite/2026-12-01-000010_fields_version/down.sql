@@ -1,0 +1,10 @@
+DROP TRIGGER field_sections_fields_version_insert;
+DROP TRIGGER field_sections_fields_version_update;
+DROP TRIGGER field_sections_fields_version_delete;
+DROP TRIGGER contact_fields_fields_version_insert;
+DROP TRIGGER contact_fields_fields_version_update;
+DROP TRIGGER contact_fields_fields_version_delete;
+DROP TRIGGER field_options_fields_version_insert;
+DROP TRIGGER field_options_fields_version_update;
+DROP TRIGGER field_options_fields_version_delete;
+DELETE FROM data_versions WHERE name = 'fields';
