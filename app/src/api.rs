@@ -26,6 +26,15 @@ pub async fn conn() -> Result<DbConn, AppError> {
     Ok(state()?.pool.get().await?)
 }
 
+/// Whether `req` asks for a page the Leptos app renders: a GET or HEAD that is not a server
+/// function, a compiled asset or a probe.
+pub fn is_page_request<B>(req: &axum::http::Request<B>) -> bool {
+    let path = req.uri().path();
+    matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD)
+        && !["/api/", "/pkg/"].iter().any(|prefix| path.starts_with(prefix))
+        && !matches!(path, "/healthz" | "/readyz" | "/favicon.svg")
+}
+
 /// Passes `result` through, giving an error response its real status. A plain HTML form post is
 /// left alone: leptos answers it with a redirect back to the form, which carries the error.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {

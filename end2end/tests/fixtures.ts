@@ -99,8 +99,35 @@ class AccessibilityWatch {
   }
 }
 
+/**
+ * Collects what the pages' scripts report as broken: an uncaught error (a panic of the hydrating
+ * app ends as one) or an error logged to the console (Leptos logs a hydration mismatch there).
+ * The browser's own notes on a non-2xx response are not script errors and are left out: several
+ * journeys open a 403 or 404 page on purpose. Any other error fails the test at its end.
+ */
+class ScriptErrorWatch {
+  private readonly errors: string[] = [];
+
+  watchContext(context: BrowserContext) {
+    context.on('page', (page) => this.watch(page));
+    for (const page of context.pages()) this.watch(page);
+  }
+
+  private watch(page: Page) {
+    page.on('pageerror', (e) => this.errors.push(`${page.url()}: uncaught ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource:')) this.errors.push(`${page.url()}: ${m.text()}`);
+    });
+  }
+
+  finish(passed: boolean) {
+    if (passed) expect(this.errors, 'errors reported by the pages\' scripts (hydration, panics)').toEqual([]);
+  }
+}
+
 type Fixtures = {
   accessibility: AccessibilityWatch;
+  scriptErrors: ScriptErrorWatch;
   /** A page in a fresh browser context (a second person at another computer), checked like `page`. */
   newPage: () => Promise<Page>;
 };
@@ -111,17 +138,24 @@ export const test = base.extend<Fixtures>({
     await use(watch);
     await watch.finish(testInfo.status === testInfo.expectedStatus);
   },
-  context: async ({ context, accessibility }, use, testInfo) => {
+  scriptErrors: async ({}, use, testInfo) => {
+    const watch = new ScriptErrorWatch();
+    await use(watch);
+    watch.finish(testInfo.status === testInfo.expectedStatus);
+  },
+  context: async ({ context, accessibility, scriptErrors }, use, testInfo) => {
     accessibility.watchContext(context);
+    scriptErrors.watchContext(context);
     await use(context);
     if (testInfo.status === testInfo.expectedStatus) for (const page of context.pages()) await accessibility.checkLive(page);
   },
-  newPage: async ({ browser, accessibility }, use, testInfo) => {
+  newPage: async ({ browser, accessibility, scriptErrors }, use, testInfo) => {
     const contexts: BrowserContext[] = [];
     await use(async () => {
       const context = await browser.newContext();
       contexts.push(context);
       accessibility.watchContext(context);
+      scriptErrors.watchContext(context);
       return context.newPage();
     });
     // Checked before they close: the accessibility fixture tears down after this one.

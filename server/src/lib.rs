@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use app::accounts::auth::{auth_layer, RequestPermissions, SessionConfig};
-use app::accounts::middleware::{guard_areas, reject_cross_site, session_lifetime};
+use app::accounts::middleware::{guard_areas, load_page_user, reject_cross_site, session_lifetime};
 use app::accounts::session_store::DieselSessionStore;
 use app::api::AppState;
 use app::{shell, App};
@@ -24,7 +24,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application for `state`: health probes, server functions, pages and static files,
 /// behind (outermost first) request ids and tracing, the cross-site check, sessions and
-/// axum-login, the session lifetime, and the guard of the staff and portal trees.
+/// axum-login, the session lifetime, the guard of the staff and portal trees, the page deadline,
+/// and the loading of a page's signed-in user.
 pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
     let routes = generate_route_list(App);
     // Called for every request: the shared state, and a fresh memo of the caller's permissions.
@@ -44,6 +45,8 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn(whole_pages))
+        .layer(axum::middleware::from_fn(load_page_user))
+        .layer(axum::middleware::from_fn(move |req, next| page_deadline(PAGE_DEADLINE, req, next)))
         .layer(axum::middleware::from_fn(guard_areas))
         .layer(axum::middleware::from_fn(move |req, next| session_lifetime(absolute, req, next)))
         .layer(auth_layer(state.pool.clone(), sessions))
@@ -66,6 +69,42 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
+}
+
+/// How long a page may take to render before the server gives up on it.
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Answers 503 for a page that has not rendered within `deadline`, and drops its render. Leptos
+/// 0.8's renderer now and then never finishes a page (README, "Known problems"); without this a
+/// hung render would hold its connection, and its share of the server, until the client gave up.
+/// The browser is told to try again; server functions and files are not limited here.
+pub async fn page_deadline(
+    deadline: Duration,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !app::api::is_page_request(&req) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::error!(%path, ?deadline, "page render did not finish in time; answered 503");
+            let body = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Try again · CRM</title></head>\
+                <body><main><h1>This page took too long</h1><p>Please reload it.</p></main></body></html>";
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (axum::http::header::RETRY_AFTER, "1"),
+                    (HeaderName::from_static("x-page-deadline"), "passed"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+    }
 }
 
 /// A server-rendered page is complete before its first byte leaves (`SsrMode::Async`) but comes

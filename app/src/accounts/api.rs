@@ -13,6 +13,9 @@ pub const SIGNED_OUT: &str = "/login?signed_out=1";
 /// The signed-in user, or `None` for a visitor.
 #[server(prefix = "/api/public", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    if let Some(user) = super::auth::page_user() {
+        return user;
+    }
     let result = async {
         let Some(account) = super::auth::current_account().await? else { return Ok(None) };
         let permissions = super::auth::permissions_of(&account).await?;

@@ -40,7 +40,7 @@ impl AuthUser for Account {
 
 #[derive(Clone)]
 pub struct AuthBackend {
-    pool: DbPool,
+    pub pool: DbPool,
     throttle: Policy,
 }
 
@@ -194,6 +194,25 @@ pub async fn require_admin() -> Result<Account, AppError> {
     } else {
         Err(AppError::Forbidden)
     }
+}
+
+/// The signed-in user of a page request, loaded before the page renders
+/// (`middleware::load_page_user`).
+#[derive(Clone, Debug)]
+pub struct PageUser(pub Result<Option<super::SessionUser>, AppError>);
+
+/// `auth`'s user with their permissions, as the pages see them.
+pub async fn session_user_of(auth: &AuthSession) -> Result<Option<super::SessionUser>, AppError> {
+    let Some(account) = &auth.user else { return Ok(None) };
+    let mut conn = auth.backend.pool.get().await?;
+    let permissions = super::repo::effective_permissions(&mut conn, account).await?;
+    Ok(Some(account.session_user(permissions.into_iter().collect())))
+}
+
+/// The user the server loaded for the page being rendered, if this is a page request.
+pub fn page_user() -> Option<Result<Option<super::SessionUser>, AppError>> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts.extensions.get::<PageUser>().map(|user| user.0.clone())
 }
 
 /// What the caller may do, read once per request: a page calls several server functions, each

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{AuthSession, LOGIN_AT, SEEN_AT};
+use super::auth::{AuthSession, PageUser, LOGIN_AT, SEEN_AT};
 use super::Area;
 use crate::error::AppError;
 
@@ -40,6 +40,21 @@ pub async fn guard_areas(req: Request, next: Next) -> Response {
             res
         }
     }
+}
+
+/// Loads the signed-in user and their permissions once for a page request, before the page
+/// renders, so the page and its area guard know them without waiting (`pages::Auth::now`). A
+/// guard that waited inside a `<Transition>` made Leptos create the page, and fetch all of its
+/// data, three times per request: a Suspense walks its children again to find what they read.
+/// Server-function calls, files and probes are passed through untouched.
+pub async fn load_page_user(mut req: Request, next: Next) -> Response {
+    if crate::api::is_page_request(&req) {
+        if let Some(auth) = req.extensions().get::<AuthSession>().cloned() {
+            let user = super::auth::session_user_of(&auth).await;
+            req.extensions_mut().insert(PageUser(user));
+        }
+    }
+    next.run(req).await
 }
 
 /// Enforces the absolute session lifetime and keeps the idle timer running: tower-sessions only

@@ -9,26 +9,70 @@ use super::{SessionUser, UserKind};
 use crate::error::AppError;
 use crate::ui::{href, ErrorList, ForbiddenPage, FormAlert, FormField};
 
-/// The signed-in user, loaded with the page and reloaded whenever `version` changes (after a
-/// sign-in or sign-out in this tab).
+/// The signed-in user. The server loads them before it renders a page
+/// (`middleware::load_page_user`) and sends them with it, so the page, its area guard and its
+/// permission-dependent buttons render at once, the same on the server and in the hydrating
+/// browser. After a sign-in or sign-out in this tab (`version` changes) they are loaded again.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub user: Resource<Result<Option<SessionUser>, AppError>>,
-    pub version: RwSignal<u32>,
+    version: RwSignal<u32>,
+    first: StoredValue<Result<Option<SessionUser>, AppError>>,
+    reloaded: Resource<(u32, Result<Option<SessionUser>, AppError>)>,
 }
 
 impl Auth {
     pub fn provide() -> Self {
+        let first = StoredValue::new(SharedValue::new(first_user).into_inner());
         let version = RwSignal::new(0u32);
-        let user = Resource::new(move || version.get(), |_| current_user());
-        let auth = Auth { user, version };
+        let reloaded = Resource::new(
+            move || version.get(),
+            move |version| {
+                let first = first.get_value();
+                async move {
+                    match version {
+                        0 => (0, first),
+                        _ => (version, current_user().await),
+                    }
+                }
+            },
+        );
+        let auth = Auth { version, first, reloaded };
         provide_context(auth);
         auth
+    }
+
+    /// The signed-in user without waiting: the page's own until this tab signs in or out, then
+    /// the one loaded since (`None` while that load is under way).
+    pub fn now(&self) -> Option<Result<Option<SessionUser>, AppError>> {
+        match self.version.get() {
+            0 => Some(self.first.get_value()),
+            version => self.reloaded.get().filter(|(loaded, _)| *loaded == version).map(|(_, user)| user),
+        }
+    }
+
+    /// The signed-in user, or `None` for a visitor, a failed load, or while a load is under way.
+    pub fn user(&self) -> Option<SessionUser> {
+        self.now().and_then(Result::ok).flatten()
+    }
+
+    /// Whether the signed-in user holds `permission`, for what a page offers.
+    pub fn can(&self, permission: crate::accounts::Permission) -> bool {
+        self.user().is_some_and(|u| u.can(permission))
     }
 
     fn changed(&self) {
         self.version.update(|v| *v += 1);
     }
+}
+
+/// The user the server loaded for this page; in the browser only a stand-in that hydration
+/// replaces with what the server sent.
+fn first_user() -> Result<Option<SessionUser>, AppError> {
+    #[cfg(feature = "ssr")]
+    if let Some(user) = crate::accounts::auth::page_user() {
+        return user;
+    }
+    Ok(None)
 }
 
 #[component]
@@ -135,69 +179,60 @@ pub fn LogoutButton(#[prop(optional)] class: &'static str) -> impl IntoView {
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match auth.user.await {
-                    Ok(Some(user)) => {
-                        let home = user.kind.home();
-                        let area = match user.kind {
-                            UserKind::Staff => "Dashboard",
-                            UserKind::Client => "Your portal",
-                        };
-                        view! {
-                            <div class="user-menu">
-                                <a href=home>{area}</a>
-                                <span class="user-name">{user.display_name}</span>
-                                <LogoutButton class="secondary"/>
-                            </div>
-                        }
-                            .into_any()
-                    }
-                    _ => view! {
-                        <div class="user-menu">
-                            <a href="/login" class="button">"Sign in"</a>
-                        </div>
-                    }
-                        .into_any(),
-                }
-            })}
-        </Transition>
+    move || match auth.now() {
+        Some(Ok(Some(user))) => {
+            let home = user.kind.home();
+            let area = match user.kind {
+                UserKind::Staff => "Dashboard",
+                UserKind::Client => "Your portal",
+            };
+            view! {
+                <div class="user-menu">
+                    <a href=home>{area}</a>
+                    <span class="user-name">{user.display_name}</span>
+                    <LogoutButton class="secondary"/>
+                </div>
+            }
+            .into_any()
+        }
+        // Loading again after a sign-in or sign-out in this tab.
+        None => view! { <div class="user-menu"></div> }.into_any(),
+        Some(_) => view! {
+            <div class="user-menu">
+                <a href="/login" class="button">"Sign in"</a>
+            </div>
+        }
+        .into_any(),
     }
 }
 
 /// Renders `children` only for a signed-in user of `kind`. The server has already refused
-/// everyone else (see `middleware::guard_areas`); this keeps in-browser navigation honest.
+/// everyone else (see `middleware::guard_areas`); this keeps in-browser navigation honest. It
+/// decides at once from `Auth::now`: a guard that waited inside a `<Transition>` made Leptos
+/// create the page three times per request (a Suspense walks its children again to find what
+/// they read), and each time the page fetched all its data.
 #[component]
 pub fn RequireKind(kind: UserKind, children: ChildrenFn) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
-    view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match auth.user.await {
-                        Ok(Some(user)) if user.kind == kind => children().into_any(),
-                        Ok(Some(_)) => view! { <ForbiddenPage/> }.into_any(),
-                        Ok(None) => {
-                            let next = location.pathname.get_untracked();
-                            let href = href("/login", &[("next", &next)]);
-                            view! {
-                                <h1>"Please sign in"</h1>
-                                <p><a href=href>"Sign in to continue"</a></p>
-                            }
-                                .into_any()
-                        }
-                        Err(e) => {
-                            let errors = ArcRwSignal::new(Errors::default());
-                            errors.update(|list| list.insert_with_default_key(e));
-                            view! { <ErrorList errors/> }.into_any()
-                        }
-                    }
-                })
-            }}
-        </Transition>
+    move || match auth.now() {
+        Some(Ok(Some(user))) if user.kind == kind => children().into_any(),
+        Some(Ok(Some(_))) => view! { <ForbiddenPage/> }.into_any(),
+        Some(Ok(None)) => {
+            let next = location.pathname.get_untracked();
+            let href = href("/login", &[("next", &next)]);
+            view! {
+                <h1>"Please sign in"</h1>
+                <p><a href=href>"Sign in to continue"</a></p>
+            }
+            .into_any()
+        }
+        Some(Err(e)) => {
+            let errors = ArcRwSignal::new(Errors::default());
+            errors.update(|list| list.insert_with_default_key(e));
+            view! { <ErrorList errors/> }.into_any()
+        }
+        None => view! { <p>"Loading…"</p> }.into_any(),
     }
 }
 

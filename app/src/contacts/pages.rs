@@ -22,7 +22,7 @@ use crate::ui::{error_of, id_param, saved_notice, FormAlert, FormField, Loaded, 
 /// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
 fn can(permission: Permission) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
     let auth = expect_context::<Auth>();
-    move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(permission))
+    move || auth.can(permission)
 }
 
 #[component]

@@ -18,12 +18,12 @@ use crate::ui::Loaded;
 pub fn StaffArea() -> impl IntoView {
     let auth = expect_context::<Auth>();
     // Only a convenience: the server refuses these pages' data to anyone without the permission.
-    let can = move |p: Permission| auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.can(p));
+    let can = move |p: Permission| auth.can(p);
     let can_manage_users = move || can(Permission::UsersManage);
     let can_view_contacts = move || can(Permission::ContactsView);
     let can_manage_settings = move || can(Permission::SettingsManage);
     let can_manage_fields = move || can(Permission::FieldsManage);
-    let is_admin = move || auth.user.get().and_then(Result::ok).flatten().is_some_and(|u| u.is_admin);
+    let is_admin = move || auth.user().is_some_and(|u| u.is_admin);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
             <A href="/staff" exact=true>"Dashboard"</A>

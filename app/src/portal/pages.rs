@@ -25,12 +25,7 @@ pub fn PortalDashboardPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     view! {
         <Title text="Your portal"/>
-        <Transition fallback=|| view! { <h1>"Welcome"</h1> }>
-            {move || Suspend::new(async move {
-                let name = auth.user.await.ok().flatten().map(|u| u.display_name).unwrap_or_default();
-                view! { <h1>{format!("Welcome, {name}")}</h1> }
-            })}
-        </Transition>
+        <h1>{move || format!("Welcome, {}", auth.user().map(|u| u.display_name).unwrap_or_default())}</h1>
         <p class="lead">"This is your portal. Here you can see the details we keep about you."</p>
         <p><a href="/portal/details">"Check your details"</a></p>
     }

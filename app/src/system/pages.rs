@@ -17,11 +17,7 @@ pub fn HomePage() -> impl IntoView {
     let status = Resource::new(|| (), |_| system_status());
     view! {
         <Title text="Welcome"/>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                auth.user.await.ok().flatten().map(|user| view! { <Redirect path=user.kind.home()/> })
-            })}
-        </Transition>
+        {move || auth.user().map(|user| view! { <Redirect path=user.kind.home()/> })}
         <Loaded heading="Welcome">
             {move || Suspend::new(async move {
                 status.await.map(|s| view! { <h1>{format!("Welcome to {}", s.organization_name)}</h1> })

@@ -175,3 +175,36 @@ async fn every_page_names_its_icon_and_the_icon_is_served() {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).starts_with("<svg"), "an SVG");
 }
+
+/// The threat: a page render that never finishes (Leptos 0.8 does this now and then) holding
+/// its connection, and a share of the server, for as long as the client waits. Performed with
+/// a page handler that never answers: the deadline answers 503 with a retry hint, while a
+/// server function behind the same layer is not cut short.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_never_renders_is_answered_503_at_the_deadline() {
+    use axum::routing::{get as route_get, post};
+    let deadline = Duration::from_millis(200);
+    let app = axum::Router::new()
+        .route("/staff/contacts", route_get(std::future::pending::<&'static str>))
+        .route(
+            "/api/staff/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "done"
+            }),
+        )
+        .layer(axum::middleware::from_fn(move |req, next| server::page_deadline(deadline, req, next)));
+
+    let started = std::time::Instant::now();
+    let res =
+        app.clone().oneshot(Request::get("/staff/contacts").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(res.headers()["x-page-deadline"], "passed");
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("<h1>This page took too long</h1>"));
+
+    let res = app.oneshot(Request::post("/api/staff/slow").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "a server function runs past the page deadline");
+}

@@ -67,9 +67,11 @@ impl TestApp {
     ///
     /// Leptos 0.8's server rendering hangs now and then: every thread parked, no timer pending,
     /// the response never finished (seen twice in about eight suite runs on 2026-12-01, on
-    /// different pages; like leptos issues #4851 and #4673, whose fixes 0.8.23 has). A GET that
-    /// has not answered in 20 s is sent once more, loudly, so that the suite tests the app and not
-    /// that race; two in a row fail the test.
+    /// different pages; like leptos issues #4851 and #4673, whose fixes 0.8.23 has). The server
+    /// answers such a page with 503 after `PAGE_DEADLINE` (`x-page-deadline: passed`), as it
+    /// would a browser; the page is then asked for once more, loudly, so that the suite tests the
+    /// app and not that race. Two in a row fail the test, and so does a GET that gets no answer
+    /// at all in 30 s.
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
         for attempt in 1..=2 {
             let mut req = Request::get(path);
@@ -77,14 +79,15 @@ impl TestApp {
                 req = req.header(header::COOKIE, c);
             }
             let sent = self.send(req.body(Body::empty()).unwrap());
-            match tokio::time::timeout(std::time::Duration::from_secs(20), sent).await {
-                Ok(reply) => return reply,
-                Err(_) => eprintln!(
-                    "\n!!!!!!!! GET {path} did not answer within 20 s (attempt {attempt}): a hung server render\n"
+            match tokio::time::timeout(std::time::Duration::from_secs(30), sent).await {
+                Ok(reply) if reply.headers.contains_key("x-page-deadline") => eprintln!(
+                    "\n!!!!!!!! GET {path} passed the page deadline (attempt {attempt}): a hung server render\n"
                 ),
+                Ok(reply) => return reply,
+                Err(_) => panic!("GET {path} got no answer in 30 s, not even the page deadline's 503"),
             }
         }
-        panic!("GET {path} did not answer twice in a row")
+        panic!("GET {path} passed the page deadline twice in a row")
     }
 
     /// Calls a server function the way the browser's hydrated app does (same-origin fetch).
