@@ -2,6 +2,7 @@
 # Load test of the contact list and profile pages at scale, on SQLite and on PostgreSQL.
 #
 #   bash bench/run.sh [contacts=100000] [connections=32] [seconds=10]
+#   BENCH_BIN=/tmp/server-before bash bench/run.sh …   (measure a binary built earlier)
 #
 # Builds the server with the `perf` profile (release optimisations, quicker to build), seeds a
 # fresh database per backend with deterministic demo data, signs in as an admin and measures
@@ -25,12 +26,18 @@ if ! command -v wrk >/dev/null; then
     apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
 
-step "building the server (profile perf)"
-# A plain build: scripts/env.sh compiles the workspace's crates with clippy-driver for the
-# suite, which leaves MIR optimisations off.
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-cargo build --profile perf -p server --bin server
-BIN=target/perf/server
+# BENCH_BIN=path measures a server built earlier instead (say, the commit before a change, for
+# a before/after in one sitting).
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN="$BENCH_BIN"
+else
+    step "building the server (profile perf)"
+    # A plain build: scripts/env.sh compiles the workspace's crates with clippy-driver for the
+    # suite, which leaves MIR optimisations off.
+    unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+    cargo build --profile perf -p server --bin server
+    BIN=target/perf/server
+fi
 
 # name|path[|wrk script]: the same page over and over, but for the last-but-one scenario, which
 # asks for a new search every time (bench/new-term.lua).
