@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod dashboard;
 pub mod error;
 pub mod fields;
+pub mod imports;
 pub mod portal;
 pub mod settings;
 pub mod shell;
