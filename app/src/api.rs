@@ -27,12 +27,14 @@ pub async fn conn() -> Result<DbConn, AppError> {
 }
 
 /// Whether `req` asks for a page the Leptos app renders: a GET or HEAD that is not a server
-/// function, a compiled asset or a probe.
+/// function, a probe or a file (a last segment with a dot: assets, the icon, the CSV export).
 pub fn is_page_request<B>(req: &axum::http::Request<B>) -> bool {
     let path = req.uri().path();
+    let is_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
     matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD)
-        && !["/api/", "/pkg/"].iter().any(|prefix| path.starts_with(prefix))
-        && !matches!(path, "/healthz" | "/readyz" | "/favicon.svg")
+        && !path.starts_with("/api/")
+        && !is_file
+        && !matches!(path, "/healthz" | "/readyz")
 }
 
 /// Passes `result` through, giving an error response its real status. A plain HTML form post is

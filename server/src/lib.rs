@@ -28,12 +28,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// and the loading of a page's signed-in user.
 pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
     let routes = generate_route_list(App);
-    // Called for every request: the shared state, and a fresh memo of the caller's permissions.
+    // Called for every request: the shared state, and a fresh memo of the caller's permissions
+    // (a page's already holds what `load_page_user` read).
     let context = {
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            provide_context(RequestPermissions::default());
+            provide_context(RequestPermissions::for_request());
         }
     };
     let options = state.leptos_options.clone();
@@ -74,10 +75,11 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
 /// How long a page may take to render before the server gives up on it.
 pub const PAGE_DEADLINE: Duration = Duration::from_secs(15);
 
-/// Answers 503 for a page that has not rendered within `deadline`, and drops its render. Leptos
-/// 0.8's renderer now and then never finishes a page (README, "Known problems"); without this a
-/// hung render would hold its connection, and its share of the server, until the client gave up.
-/// The browser is told to try again; server functions and files are not limited here.
+/// Answers 503 for a page that has not rendered within `deadline`, and drops the render's
+/// future (tasks it spawned run on). Leptos 0.8's renderer has now and then never finished a page
+/// (README, "Tests"); without this a hung render would hold its connection until the client gave
+/// up. The page says to reload; `Retry-After` is for proxies and scripts. Server functions,
+/// files and the CSV export are not limited here.
 pub async fn page_deadline(
     deadline: Duration,
     req: axum::extract::Request,

@@ -221,6 +221,18 @@ pub fn page_user() -> Option<Result<Option<super::SessionUser>, AppError>> {
 #[derive(Clone, Debug, Default)]
 pub struct RequestPermissions(std::sync::Arc<tokio::sync::OnceCell<(i64, BTreeSet<Permission>)>>);
 
+impl RequestPermissions {
+    /// The memo of one request: for a page, already holding what `load_page_user` read, so a page
+    /// reads its user's permissions once.
+    pub fn for_request() -> Self {
+        let known = page_user()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|user| (user.id, user.permissions.into_iter().collect::<BTreeSet<_>>()));
+        RequestPermissions(std::sync::Arc::new(tokio::sync::OnceCell::new_with(known)))
+    }
+}
+
 /// `account`'s permissions: everything for an administrator, their groups' for other staff.
 ///
 /// Even an administrator's go through the memo and a pool checkout: answering them at once,

@@ -195,9 +195,10 @@ pub fn UserMenu() -> impl IntoView {
             }
             .into_any()
         }
-        // Loading again after a sign-in or sign-out in this tab.
-        None => view! { <div class="user-menu"></div> }.into_any(),
-        Some(_) => view! {
+        // Loading again after a sign-in or sign-out in this tab, or the user could not be
+        // loaded (the page itself says so): no "Sign in" to someone who may be signed in.
+        None | Some(Err(_)) => view! { <div class="user-menu"></div> }.into_any(),
+        Some(Ok(None)) => view! {
             <div class="user-menu">
                 <a href="/login" class="button">"Sign in"</a>
             </div>

@@ -179,7 +179,7 @@ async fn every_page_names_its_icon_and_the_icon_is_served() {
 /// The threat: a page render that never finishes (Leptos 0.8 does this now and then) holding
 /// its connection, and a share of the server, for as long as the client waits. Performed with
 /// a page handler that never answers: the deadline answers 503 with a retry hint, while a
-/// server function behind the same layer is not cut short.
+/// server function and the CSV export behind the same layer are not cut short.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_that_never_renders_is_answered_503_at_the_deadline() {
     use axum::routing::{get as route_get, post};
@@ -191,6 +191,13 @@ async fn a_page_that_never_renders_is_answered_503_at_the_deadline() {
             post(|| async {
                 tokio::time::sleep(Duration::from_millis(400)).await;
                 "done"
+            }),
+        )
+        .route(
+            "/staff/contacts/export.csv",
+            route_get(|| async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "id\n"
             }),
         )
         .layer(axum::middleware::from_fn(move |req, next| server::page_deadline(deadline, req, next)));
@@ -205,6 +212,10 @@ async fn a_page_that_never_renders_is_answered_503_at_the_deadline() {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&body).contains("<h1>This page took too long</h1>"));
 
-    let res = app.oneshot(Request::post("/api/staff/slow").body(Body::empty()).unwrap()).await.unwrap();
+    let res =
+        app.clone().oneshot(Request::post("/api/staff/slow").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "a server function runs past the page deadline");
+    let res =
+        app.oneshot(Request::get("/staff/contacts/export.csv").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "a file (the CSV export) runs past the page deadline");
 }
