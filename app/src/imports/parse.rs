@@ -1,6 +1,7 @@
 //! Reading an uploaded contact file from disk as a stream of rows: CSV in any of the encodings
 //! and delimiters people's tools write, or the first (or a chosen) sheet of an XLSX workbook.
-//! Nothing here holds the whole file in memory.
+//! Rows are read one at a time; only a workbook's table of shared strings is held whole
+//! (calamine reads it when it opens the file).
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -61,6 +62,10 @@ pub enum FileError {
     Workbook(String),
     #[error("The workbook has no sheet named “{0}”.")]
     NoSuchSheet(String),
+    #[error("The file starts with a UTF-8 mark but is not valid UTF-8. Save it again as “CSV UTF-8” and upload that.")]
+    BadUtf8,
+    #[error("The quote (\") that opens a cell on line {line} is never closed, so the rest of the file would read as one cell. Close it, or remove it, and upload the file again.")]
+    UnclosedQuote { line: u64 },
     #[error("Row {row} cannot be read: {reason}")]
     Row { row: u64, reason: String },
     #[error("The file could not be read from the server's disk.")]
@@ -99,6 +104,9 @@ pub fn sniff(path: &Path) -> Result<FileFormat, FileError> {
         return Err(FileError::OldExcel);
     }
     let encoding = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        if !is_utf8(path)? {
+            return Err(FileError::BadUtf8);
+        }
         TextEncoding::Utf8
     } else if head.starts_with(&[0xFF, 0xFE]) {
         TextEncoding::Utf16Le
@@ -112,7 +120,53 @@ pub fn sniff(path: &Path) -> Result<FileFormat, FileError> {
         TextEncoding::Windows1252
     };
     let delimiter = sniff_delimiter(path, encoding)?;
+    check_quotes(path, encoding, delimiter)?;
     Ok(FileFormat::Csv { encoding, delimiter })
+}
+
+/// Refuses a file in which a quoted cell never closes. The CSV reader forgives that silently:
+/// the cell runs to the end of the file, swallowing every row after it. This follows the
+/// reader's own rule that only a quote at the start of a cell opens one (`5" screen` is text).
+fn check_quotes(path: &Path, encoding: TextEncoding, delimiter: u8) -> Result<(), FileError> {
+    #[derive(PartialEq)]
+    enum At {
+        CellStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut at = At::CellStart;
+    let (mut line, mut opened_on) = (1u64, 1u64);
+    let mut reader = BufReader::with_capacity(1 << 16, text_reader(path, encoding)?);
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut reader)?;
+        if buf.is_empty() {
+            break;
+        }
+        for &b in buf {
+            at = match (at, b) {
+                (At::CellStart, b'"') => {
+                    opened_on = line;
+                    At::Quoted
+                }
+                (At::Quoted, b'"') => At::QuoteInQuoted,
+                (At::QuoteInQuoted, b'"') => At::Quoted,
+                (At::Quoted, _) => At::Quoted,
+                (_, b'\n' | b'\r') => At::CellStart,
+                (_, b) if b == delimiter => At::CellStart,
+                (At::CellStart | At::Unquoted | At::QuoteInQuoted, _) => At::Unquoted,
+            };
+            if b == b'\n' {
+                line += 1;
+            }
+        }
+        let used = buf.len();
+        std::io::BufRead::consume(&mut reader, used);
+    }
+    if at == At::Quoted {
+        return Err(FileError::UnclosedQuote { line: opened_on });
+    }
+    Ok(())
 }
 
 /// Whether the whole file is valid UTF-8, read in pieces.
@@ -175,7 +229,7 @@ fn sniff_delimiter(path: &Path, encoding: TextEncoding) -> Result<u8, FileError>
 }
 
 /// A CSV reading error in words: the text has been decoded already, so what is left is the
-/// file ending while a cell was being read, or the disk.
+/// disk or the file changing under the reader.
 fn csv_reason(err: &csv::Error) -> String {
     match err.kind() {
         csv::ErrorKind::Io(_) => "the file could not be read to its end".to_owned(),
@@ -195,8 +249,17 @@ pub fn sheet_names(path: &Path) -> Result<Vec<String>, FileError> {
     Ok(workbook.sheet_names())
 }
 
-fn workbook_error(err: impl std::fmt::Display) -> FileError {
-    FileError::Workbook(err.to_string())
+/// A zip without a workbook inside (a Word document, an OpenDocument file) is no table; a
+/// damaged one is a workbook that cannot be read.
+fn workbook_error(err: calamine::XlsxError) -> FileError {
+    match err {
+        calamine::XlsxError::FileNotFound(_) => FileError::NotTabular,
+        calamine::XlsxError::Zip(_) => {
+            FileError::Workbook("it is damaged or incomplete (was the upload cut short?)".to_owned())
+        }
+        calamine::XlsxError::WorksheetNotFound(name) => FileError::NoSuchSheet(name),
+        other => FileError::Workbook(other.to_string()),
+    }
 }
 
 /// Calls `each` with every row of the file, in order, until it breaks. Empty rows are skipped;
@@ -210,16 +273,20 @@ pub fn read_rows<E: From<FileError>>(
         FileFormat::Csv { encoding, delimiter } => {
             let mut reader = csv_reader(text_reader(path, *encoding)?, *delimiter);
             let mut record = csv::StringRecord::new();
-            // Rows count records, as a spreadsheet shows them: a quoted line break stays in its cell.
-            let mut number = 0;
+            // Rows are numbered as a spreadsheet shows the file: a quoted line break stays in its
+            // cell, and an empty line (which the reader skips) is a row of its own.
+            let (mut number, mut next_line) = (0u64, 1u64);
             loop {
-                number += 1;
                 let read = reader
                     .read_record(&mut record)
-                    .map_err(|e| FileError::Row { row: number, reason: csv_reason(&e) })?;
+                    .map_err(|e| FileError::Row { row: number + 1, reason: csv_reason(&e) })?;
                 if !read {
                     return Ok(());
                 }
+                let line = record.position().map_or(next_line, |p| p.line());
+                number += 1 + line.saturating_sub(next_line);
+                let breaks = record.iter().map(|cell| cell.matches('\n').count() as u64).sum::<u64>();
+                next_line = line + breaks + 1;
                 if record.iter().all(str::is_empty) {
                     continue;
                 }

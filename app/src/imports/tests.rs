@@ -118,8 +118,9 @@ fn quoted_cells_keep_line_breaks_and_quotes_and_rows_count_as_a_spreadsheet_show
         cells(&rows),
         [vec!["Name", "Notes"], vec!["O'Brien", "Said \"hi\"\nand left"], vec!["Émile", "a,b"]]
     );
-    // The empty line and the row of empty cells are skipped, but keep their numbers.
-    assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), [1, 2, 4]);
+    // The empty line and the row of empty cells are skipped, but count as rows, as in a
+    // spreadsheet: Émile is on row 5.
+    assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), [1, 2, 5]);
 }
 
 #[test]
@@ -147,6 +148,8 @@ fn files_that_are_no_table_are_refused_with_a_reason() {
     assert_eq!(sniff(&xls.0), Err(FileError::OldExcel));
     let broken_zip = Upload::new("broken.xlsx", b"PK\x03\x04 this is not really a workbook");
     assert!(matches!(sniff(&broken_zip.0), Err(FileError::Workbook(_))));
+    let bad_bom = Upload::new("bad-bom.csv", b"\xEF\xBB\xBFName\nM\xFCller\n");
+    assert_eq!(sniff(&bad_bom.0), Err(FileError::BadUtf8));
     for err in [FileError::Empty, FileError::NotTabular, FileError::OldExcel] {
         assert!(err.to_string().ends_with('.'), "a sentence: {err}");
     }
@@ -293,4 +296,28 @@ fn suggestions_follow_header_names_synonyms_and_extra_fields_each_target_once() 
             ColumnTarget::Ignore,
         ]
     );
+}
+
+#[test]
+fn a_quote_that_never_closes_is_refused_with_its_line_and_a_quote_inside_text_is_not() {
+    let text = "Name,Notes\nAda,fine\nBob,\"urgent, call back\nCyd,lost\nDee,lost too\n";
+    let upload = Upload::new("unclosed.csv", text.as_bytes());
+    assert_eq!(sniff(&upload.0), Err(FileError::UnclosedQuote { line: 3 }));
+    assert!(FileError::UnclosedQuote { line: 3 }.to_string().contains("line 3"));
+
+    let fine = "Name,Screen\nZoë,5\" wide\n\"Ng, \"\"Kim\"\"\",\"two\nlines\"\n";
+    let upload = Upload::new("quotes.csv", fine.as_bytes());
+    let (_, rows) = read_all(&upload);
+    assert_eq!(cells(&rows)[1..], [vec!["Zoë", "5\" wide"], vec!["Ng, \"Kim\"", "two\nlines"]]);
+}
+
+#[test]
+fn a_zip_that_is_no_workbook_is_no_table() {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("word/document.xml", stored).unwrap();
+    zip.write_all(b"<w:document/>").unwrap();
+    let upload = Upload::new("letter.docx", &zip.finish().unwrap().into_inner());
+    assert_eq!(sniff(&upload.0), Err(FileError::NotTabular));
 }
