@@ -9,6 +9,8 @@ pub mod mapping;
 pub mod parse;
 #[cfg(all(test, feature = "ssr"))]
 mod tests;
+#[cfg(feature = "ssr")]
+pub mod upload;
 
 /// The built-in contact fields a column can fill, by the name forms and exports use.
 pub const BUILT_IN_TARGETS: [(&str, &str); 12] = [

@@ -321,3 +321,66 @@ fn a_zip_that_is_no_workbook_is_no_table() {
     let upload = Upload::new("letter.docx", &zip.finish().unwrap().into_inner());
     assert_eq!(sniff(&upload.0), Err(FileError::NotTabular));
 }
+
+mod uploads {
+    use super::super::upload::{save, UploadError};
+    use futures::StreamExt;
+
+    /// A directory of its own per test, so "nothing left behind" can be checked by listing it.
+    fn empty_dir() -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("crm-uploads-{}-{}", std::process::id(), super::next_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn left_in(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    fn chunks(parts: &[&[u8]]) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
+        futures::stream::iter(parts.iter().map(|p| Ok(p.to_vec())).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn an_upload_arrives_on_disk_chunk_by_chunk_with_its_digest_and_goes_when_dropped() {
+        let dir = empty_dir();
+        let saved = save(chunks(&[b"a", b"b", b"c"]), &dir, 1024).await.unwrap();
+        assert_eq!((saved.size, std::fs::read(&saved.path).unwrap()), (3, b"abc".to_vec()));
+        assert_eq!(saved.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        drop(saved);
+        assert_eq!(left_in(&dir), 0, "an upload nobody kept is removed");
+
+        let kept = save(chunks(&["Zoë,Ålund\n".as_bytes()]), &dir, 1024).await.unwrap().keep();
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), "Zoë,Ålund\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The threat: a file far larger than the limit filling the server's disk or memory. It is
+    /// refused as soon as it passes the limit, and what was written is removed.
+    #[tokio::test]
+    async fn an_upload_past_the_limit_is_refused_and_leaves_nothing() {
+        let dir = empty_dir();
+        let megabyte = vec![b'x'; 1 << 20];
+        let endless =
+            futures::stream::repeat_with(move || Ok::<_, std::io::Error>(megabyte.clone())).take(10_000);
+        let err = save(Box::pin(endless), &dir, 3 << 20).await.unwrap_err();
+        assert_eq!(err, UploadError::TooLarge { limit: 3 << 20 });
+        assert_eq!(err.to_string(), "The file is larger than the limit of 3 MB.");
+        assert_eq!(left_in(&dir), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_upload_cut_short_or_empty_is_refused_and_leaves_nothing() {
+        let dir = empty_dir();
+        let cut = futures::stream::iter(vec![
+            Ok(b"first,rows\n".to_vec()),
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset")),
+        ]);
+        assert_eq!(save(cut, &dir, 1024).await.unwrap_err(), UploadError::Cut);
+        assert_eq!(save(chunks(&[]), &dir, 1024).await.unwrap_err(), UploadError::Empty);
+        assert_eq!(left_in(&dir), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
