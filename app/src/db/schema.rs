@@ -288,6 +288,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Contact imports (migration 11): file, settings, the job's state and its counts.
+    imports (id) {
+        id -> BigInt,
+        created_by -> Nullable<BigInt>,
+        created_by_name -> Text,
+        created_at -> Timestamp,
+        file_name -> Text,
+        file_size -> BigInt,
+        file_sha256 -> Text,
+        settings -> Text,
+        state -> Text,
+        total_rows -> BigInt,
+        rows_done -> BigInt,
+        created_count -> BigInt,
+        updated_count -> BigInt,
+        unchanged_count -> BigInt,
+        skipped_count -> BigInt,
+        error_count -> BigInt,
+        changed_count -> BigInt,
+        cancel_requested -> Bool,
+        worker -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        message -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_chunks (import_id, seq) {
+        import_id -> BigInt,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    import_rows (import_id, row_number) {
+        import_id -> BigInt,
+        row_number -> BigInt,
+        outcome -> Text,
+        contact_id -> Nullable<BigInt>,
+        contact_version -> Nullable<BigInt>,
+        column_name -> Text,
+        message -> Text,
+        changes -> Text,
+        before_input -> Nullable<Text>,
+        after_input -> Nullable<Text>,
+        cells -> Nullable<Text>,
+        applied -> Bool,
+        result -> Text,
+        after_version -> Nullable<BigInt>,
+        undo_result -> Text,
+    }
+}
+
 diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(contact_tags -> tags (tag_id));
@@ -300,6 +358,8 @@ diesel::joinable!(field_options -> contact_fields (field_id));
 diesel::joinable!(contact_field_values -> contacts (contact_id));
 diesel::joinable!(contact_field_values -> contact_fields (field_id));
 diesel::joinable!(contact_field_values -> field_options (option_id));
+diesel::joinable!(import_chunks -> imports (import_id));
+diesel::joinable!(import_rows -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -317,4 +377,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     field_options,
     contact_field_values,
     contact_list_columns,
+    imports,
+    import_chunks,
+    import_rows,
 );

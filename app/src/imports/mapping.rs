@@ -105,3 +105,28 @@ pub fn suggest_all(headers: &[String], fields: &[FieldDef]) -> Vec<ColumnTarget>
         })
         .collect()
 }
+
+/// The settings an upload starts with: the file read as `parse::sniff` found it, its first row
+/// taken for a header when any of its cells names a target, each column's suggested target,
+/// creating and updating contacts matched by email, empty cells keeping stored values.
+pub fn first_settings(
+    path: &std::path::Path,
+    fields: &[FieldDef],
+) -> Result<super::ImportSettings, super::parse::FileError> {
+    let format = super::parse::sniff(path)?;
+    let first =
+        super::parse::preview(path, &format, 1)?.into_iter().next().map(|r| r.cells).unwrap_or_default();
+    let mapping = suggest_all(&first, fields);
+    let has_header = mapping.iter().any(|t| *t != ColumnTarget::Ignore);
+    Ok(super::ImportSettings {
+        format,
+        has_header,
+        headers: if has_header { first } else { Vec::new() },
+        mapping,
+        mode: super::ImportMode::CreateAndUpdate,
+        match_by: super::MatchBy::Email,
+        empty_clears: false,
+        separator: ',',
+        fields_version: 0,
+    })
+}

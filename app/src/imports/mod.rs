@@ -4,13 +4,51 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
+pub mod job;
+#[cfg(feature = "ssr")]
 pub mod mapping;
 #[cfg(feature = "ssr")]
 pub mod parse;
+#[cfg(feature = "ssr")]
+pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod repo;
+#[cfg(all(test, feature = "ssr"))]
+mod repo_tests;
 #[cfg(all(test, feature = "ssr"))]
 mod tests;
 #[cfg(feature = "ssr")]
 pub mod upload;
+
+/// How the bytes of a CSV file become text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextEncoding {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    /// What Excel on Windows writes for "CSV" in Western Europe and the Americas.
+    Windows1252,
+}
+
+impl TextEncoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => "UTF-16",
+            TextEncoding::Windows1252 => "Windows-1252 (Western European)",
+        }
+    }
+}
+
+/// The delimiters people's tools write, in the order a tie is settled.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// What kind of file an upload is, and how to read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    Csv { encoding: TextEncoding, delimiter: u8 },
+    Xlsx { sheet: String, sheets: Vec<String> },
+}
 
 /// The built-in contact fields a column can fill, by the name forms and exports use.
 pub const BUILT_IN_TARGETS: [(&str, &str); 12] = [
@@ -46,4 +84,231 @@ pub enum ColumnTarget {
     TrafficSource,
     /// A staff member, by email or display name.
     Owner,
+}
+
+impl ColumnTarget {
+    /// The contact's value this target fills, as [`plan`] compares and an undo restores them:
+    /// a built-in field by name, `status`, `traffic_source`, `owner`, `services`, `tags`, or
+    /// `extra.<key>`; `None` for an ignored column.
+    pub fn slot(&self) -> Option<String> {
+        Some(match self {
+            ColumnTarget::Ignore => return None,
+            ColumnTarget::Field(name) => name.clone(),
+            ColumnTarget::Extra(key) => format!("extra.{key}"),
+            ColumnTarget::Tags => "tags".to_owned(),
+            ColumnTarget::Services => "services".to_owned(),
+            ColumnTarget::Status => "status".to_owned(),
+            ColumnTarget::TrafficSource => "traffic_source".to_owned(),
+            ColumnTarget::Owner => "owner".to_owned(),
+        })
+    }
+}
+
+/// What an import does with a row, by whether a contact matches it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportMode {
+    /// New contacts only; rows that match a contact are skipped.
+    Create,
+    /// Existing contacts only; rows that match none are skipped.
+    Update,
+    #[default]
+    CreateAndUpdate,
+}
+
+/// How a row finds its contact.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchBy {
+    /// The email, compared case-insensitively.
+    #[default]
+    Email,
+    /// A unique extra field, by key.
+    Extra(String),
+}
+
+/// The choices a person makes for an import: how to read the file and where its columns go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSettings {
+    /// How the file is read (found by `parse::sniff`, the delimiter or sheet can be changed).
+    pub format: FileFormat,
+    /// Whether the first row names the columns (then it is not imported).
+    pub has_header: bool,
+    /// The columns' names: the first row's cells, or empty where the file has no header.
+    pub headers: Vec<String>,
+    /// Where each column goes, by position.
+    pub mapping: Vec<ColumnTarget>,
+    pub mode: ImportMode,
+    pub match_by: MatchBy,
+    /// On update, an empty cell clears the stored value (otherwise the value is kept).
+    pub empty_clears: bool,
+    /// What separates several tags, services or options in one cell.
+    pub separator: char,
+    /// The field definitions' counter when the dry run read them: the run refuses to write
+    /// values checked against definitions that changed since.
+    #[serde(default)]
+    pub fields_version: i64,
+}
+
+/// Where an import is in its life. A job in `Checking`, `Running` or `Undoing` is carried by
+/// one server at a time (see `imports.worker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportState {
+    /// Uploaded; the mapping is being chosen.
+    Uploaded,
+    /// The dry run is under way.
+    Checking,
+    /// The dry run is done: its report waits for the person to run the import.
+    Checked,
+    Running,
+    /// Every planned row was written.
+    Done,
+    /// Cancelled part-way: what was written was taken back.
+    Cancelled,
+    /// Failed part-way: what was written was taken back.
+    Failed,
+    Undoing,
+    Undone,
+}
+
+impl ImportState {
+    pub const ALL: [ImportState; 9] = [
+        ImportState::Uploaded,
+        ImportState::Checking,
+        ImportState::Checked,
+        ImportState::Running,
+        ImportState::Done,
+        ImportState::Cancelled,
+        ImportState::Failed,
+        ImportState::Undoing,
+        ImportState::Undone,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ImportState::Uploaded => "uploaded",
+            ImportState::Checking => "checking",
+            ImportState::Checked => "checked",
+            ImportState::Running => "running",
+            ImportState::Done => "done",
+            ImportState::Cancelled => "cancelled",
+            ImportState::Failed => "failed",
+            ImportState::Undoing => "undoing",
+            ImportState::Undone => "undone",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportState::Uploaded => "Waiting for its mapping",
+            ImportState::Checking => "Dry run under way",
+            ImportState::Checked => "Dry run done",
+            ImportState::Running => "Importing",
+            ImportState::Done => "Imported",
+            ImportState::Cancelled => "Cancelled, nothing kept",
+            ImportState::Failed => "Failed, nothing kept",
+            ImportState::Undoing => "Being undone",
+            ImportState::Undone => "Undone",
+        }
+    }
+
+    /// A server is working on it.
+    pub fn is_busy(self) -> bool {
+        matches!(self, ImportState::Checking | ImportState::Running | ImportState::Undoing)
+    }
+}
+
+/// What the dry run found for a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Create,
+    Update,
+    Unchanged,
+    Skip,
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] =
+        [Outcome::Create, Outcome::Update, Outcome::Unchanged, Outcome::Skip, Outcome::Error];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Create => "create",
+            Outcome::Update => "update",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Create => "To create",
+            Outcome::Update => "To update",
+            Outcome::Unchanged => "Unchanged",
+            Outcome::Skip => "Skipped",
+            Outcome::Error => "Errors",
+        }
+    }
+}
+
+/// One field's change, as the history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// An import as its page and the history list show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub id: i64,
+    pub file_name: String,
+    pub file_size: i64,
+    pub created_by: String,
+    pub created_at: String,
+    pub state: ImportState,
+    pub settings: ImportSettings,
+    pub total_rows: i64,
+    pub rows_done: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub skipped: i64,
+    pub errors: i64,
+    /// Rows the run left alone because their contact changed after the dry run.
+    pub changed: i64,
+    pub cancel_requested: bool,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Seconds the job has run (or ran).
+    pub seconds: i64,
+    /// What went wrong, or how a job ended that a restart finished.
+    pub message: String,
+    pub version: i64,
+}
+
+/// One row of an import's report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowReport {
+    pub row: i64,
+    pub outcome: Outcome,
+    pub contact_id: Option<i64>,
+    /// The contact's name, where there is one.
+    pub name: String,
+    pub column: String,
+    pub message: String,
+    pub changes: Vec<FieldDiff>,
+    /// What the run did: created, updated, changed (left alone), or nothing yet.
+    pub result: String,
+    /// What an undo did.
+    pub undo_result: String,
 }

@@ -8,28 +8,10 @@ use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-/// How the bytes of a CSV file become text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TextEncoding {
-    Utf8,
-    Utf16Le,
-    Utf16Be,
-    /// What Excel on Windows writes for "CSV" in Western Europe and the Americas.
-    Windows1252,
-}
+pub use super::{FileFormat, TextEncoding, DELIMITERS};
 
 impl TextEncoding {
-    pub fn label(self) -> &'static str {
-        match self {
-            TextEncoding::Utf8 => "UTF-8",
-            TextEncoding::Utf16Le | TextEncoding::Utf16Be => "UTF-16",
-            TextEncoding::Windows1252 => "Windows-1252 (Western European)",
-        }
-    }
-
-    fn encoding(self) -> &'static encoding_rs::Encoding {
+    pub(super) fn encoding(self) -> &'static encoding_rs::Encoding {
         match self {
             TextEncoding::Utf8 => encoding_rs::UTF_8,
             TextEncoding::Utf16Le => encoding_rs::UTF_16LE,
@@ -37,16 +19,6 @@ impl TextEncoding {
             TextEncoding::Windows1252 => encoding_rs::WINDOWS_1252,
         }
     }
-}
-
-/// The delimiters people's tools write, in the order a tie is settled.
-pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
-
-/// What kind of file an upload is, and how to read it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FileFormat {
-    Csv { encoding: TextEncoding, delimiter: u8 },
-    Xlsx { sheet: String, sheets: Vec<String> },
 }
 
 /// Why a file cannot be read, in words for the person who uploaded it.

@@ -275,19 +275,9 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
     let catalog = crate::fields::repo::catalog(conn).await?;
     let parsed = checked(conn, &catalog, input, None).await?;
     let at = now();
-    let values = ContactValues::new(input, actor_id, at);
     conn.contacts_tx(async |c: &mut DbConn| {
         crate::fields::repo::unchanged(c, &catalog).await?;
-        let id: i64 = with_db!(c, c => diesel::insert_into(contacts::table)
-            .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
-            .returning(contacts::id)
-            .get_result(c)
-            .await)?;
-        replace_links(c, id, input).await?;
-        crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
-        refresh_search_text(c, &[id]).await?;
-        record_added(c, actor_id, id).await?;
-        Ok::<_, diesel::result::Error>(id)
+        insert_checked(c, &catalog, actor_id, input, &parsed, at, "Added the contact").await
     })
     .await
     .map_err(|e| {
@@ -295,6 +285,30 @@ pub async fn create(conn: &mut DbConn, actor_id: i64, input: &ContactInput) -> R
             .or_else(|| crate::fields::repo::unique_violation(&e, &catalog, &parsed))
             .unwrap_or_else(|| save_error(e))
     })
+}
+
+/// Inserts a contact whose input was checked (`parsed` its extra values) and writes its
+/// history entry (`subject`), inside the caller's transaction; returns its id.
+pub(crate) async fn insert_checked(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    actor_id: i64,
+    input: &ContactInput,
+    parsed: &[(i64, Vec<Stored>)],
+    at: NaiveDateTime,
+    subject: &str,
+) -> QueryResult<i64> {
+    let values = ContactValues::new(input, actor_id, at);
+    let id: i64 = with_db!(c, c => diesel::insert_into(contacts::table)
+        .values((&values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at)))
+        .returning(contacts::id)
+        .get_result(c)
+        .await)?;
+    replace_links(c, id, input).await?;
+    crate::fields::repo::write_input(c, id, catalog, parsed).await?;
+    refresh_search_text(c, &[id]).await?;
+    record_added(c, actor_id, id, subject).await?;
+    Ok(id)
 }
 
 /// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
@@ -307,26 +321,23 @@ pub async fn update(
 ) -> Result<(), AppError> {
     let catalog = crate::fields::repo::catalog(conn).await?;
     let parsed = checked(conn, &catalog, input, Some(id)).await?;
-    let values = ContactValues::new(input, actor_id, now());
+    let at = now();
     let result = conn
         .contacts_tx(async |c: &mut DbConn| {
             crate::fields::repo::unchanged(c, &catalog).await?;
-            let before = snapshots(c, &[id]).await?;
-            let updated = with_db!(c, c => diesel::update(
-                contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))),
+            let saved = overwrite_checked(
+                c,
+                &catalog,
+                actor_id,
+                id,
+                version,
+                input,
+                &parsed,
+                at,
+                "Edited the contact",
             )
-            .set((&values, contacts::version.eq(contacts::version + 1)))
-            .execute(c)
-            .await)?;
-            if updated == 0 {
-                return Ok(false);
-            }
-            replace_links(c, id, input).await?;
-            crate::fields::repo::write_input(c, id, &catalog, &parsed).await?;
-            refresh_search_text(c, &[id]).await?;
-            let after = snapshots(c, &[id]).await?;
-            record_changes(c, actor_id, "Edited the contact", &before, &after).await?;
-            Ok::<_, diesel::result::Error>(true)
+            .await?;
+            Ok::<_, diesel::result::Error>(saved.is_some())
         })
         .await;
     let result = result.map_err(|e| {
@@ -341,6 +352,40 @@ pub async fn update(
             false => Err(AppError::NotFound),
         },
     }
+}
+
+/// Overwrites contact `id` with a checked input if it is still at `version`, and writes the
+/// history entry of what changed (`subject`), inside the caller's transaction. Returns the
+/// contact's new version, or `None` when it was saved meanwhile (or deleted).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn overwrite_checked(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    actor_id: i64,
+    id: i64,
+    version: i64,
+    input: &ContactInput,
+    parsed: &[(i64, Vec<Stored>)],
+    at: NaiveDateTime,
+    subject: &str,
+) -> QueryResult<Option<i64>> {
+    let values = ContactValues::new(input, actor_id, at);
+    let before = snapshots(c, &[id]).await?;
+    let updated = with_db!(c, c => diesel::update(
+        contacts::table.filter(contacts::id.eq(id).and(contacts::version.eq(version))),
+    )
+    .set((&values, contacts::version.eq(contacts::version + 1)))
+    .execute(c)
+    .await)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    replace_links(c, id, input).await?;
+    crate::fields::repo::write_input(c, id, catalog, parsed).await?;
+    refresh_search_text(c, &[id]).await?;
+    let after = snapshots(c, &[id]).await?;
+    record_changes(c, actor_id, subject, &before, &after).await?;
+    Ok(Some(version + 1))
 }
 
 async fn exists(conn: &mut DbConn, id: i64) -> Result<bool, DbError> {
@@ -401,18 +446,19 @@ pub async fn replace_service(c: &mut DbConn, from: i64, to: Option<i64>) -> Quer
 }
 
 pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
-    let deleted = conn
-        .contacts_tx(async |c: &mut DbConn| {
-            // A portal account linked to this contact loses the link, not its existence.
-            crate::accounts::repo::unlink_contacts(c, &[id]).await?;
-            with_db!(c, c => diesel::delete(contacts::table.find(id)).execute(c).await)
-        })
-        .await?;
+    let deleted = conn.contacts_tx(async |c: &mut DbConn| delete_in_tx(c, &[id]).await).await?;
     if deleted == 0 {
         Err(AppError::NotFound)
     } else {
         Ok(())
     }
+}
+
+/// Deletes the contacts `ids` inside the caller's transaction; returns how many there were. A
+/// portal account linked to one loses the link, not its existence.
+pub(crate) async fn delete_in_tx(c: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    crate::accounts::repo::unlink_contacts(c, ids).await?;
+    with_db!(c, c => diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await)
 }
 
 #[derive(Queryable, Selectable)]

@@ -1,0 +1,598 @@
+//! The background side of an import: the dry run, the run, the undo, and taking back what a
+//! cancelled or failed run wrote. Any app server carries any job: it claims it in the database,
+//! says so with a heartbeat every batch, and another server takes the job over when the
+//! heartbeat stops (the server was killed). Every batch is one short transaction that writes the
+//! contacts and marks its rows done together, so a job interrupted anywhere continues where it
+//! stopped, and never holds the contacts' lock for longer than a batch.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use super::parse::{self, Row};
+use super::plan::{self, Lookups, Seen};
+use super::repo::{self, Counts, Heartbeat, Job, WorkRow};
+use super::{ImportState, Outcome};
+use crate::clock::now;
+use crate::contacts::ContactInput;
+use crate::db::{data_version, with_db, DbConn, DbError, DbPool};
+use crate::fields::values::Stored;
+use crate::fields::FieldCatalog;
+
+/// Rows planned per batch of the dry run.
+const PLAN_BATCH: usize = 1_000;
+/// Rows written (or taken back) per transaction.
+const WRITE_BATCH: i64 = 200;
+
+/// This server, as the jobs it carries name it, and where it keeps their files.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    pub name: String,
+    pub dir: PathBuf,
+    /// Stops after this many batches of a run or undo without a word, as a killed server does
+    /// (the crash tests); `None` in the server.
+    pub dies_after: Option<usize>,
+}
+
+impl Worker {
+    /// A name no other server (nor this one after a restart) has.
+    pub fn new(dir: PathBuf) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "server".to_owned());
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let name = format!("{host}-{}-{}", std::process::id(), started.as_nanos());
+        Worker { name, dir, dies_after: None }
+    }
+}
+
+/// Why a job stopped before its end.
+enum Stop {
+    /// Another server carries it now.
+    Lost,
+    /// The person asked to cancel.
+    Cancel,
+}
+
+/// Claims one job nobody carries and does it; false when there was none.
+pub async fn work_once(pool: &DbPool, worker: &Worker) -> Result<bool, DbError> {
+    let mut conn = pool.get().await?;
+    let Some(id) = repo::claim(&mut conn, &worker.name).await? else { return Ok(false) };
+    let Some(job) = repo::job(&mut conn, id).await? else { return Ok(true) };
+    let result = match job.state {
+        ImportState::Checking => check(&mut conn, &job, worker).await,
+        ImportState::Running if job.cancel_requested => take_back(&mut conn, &job, worker).await,
+        ImportState::Running => run(&mut conn, &job, worker).await,
+        ImportState::Undoing => take_back(&mut conn, &job, worker).await,
+        _ => Ok(()),
+    };
+    if let Err(err) = result {
+        tracing::error!(import = id, error = %err, "an import job failed");
+        fail(pool, &job, worker, &err).await;
+    }
+    Ok(true)
+}
+
+/// Runs jobs for as long as the server runs: one at a time, looking for new ones every `period`.
+pub fn spawn(pool: DbPool, worker: Worker, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut idle = 0u32;
+        loop {
+            match work_once(&pool, &worker).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "looking for import jobs failed; will retry"),
+            }
+            idle = idle.wrapping_add(1);
+            if idle.is_multiple_of(600) {
+                if let Ok(mut conn) = pool.get().await {
+                    let _ = repo::remove_abandoned_uploads(&mut conn).await;
+                }
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+}
+
+/// A job that failed: a dry run goes back to its mapping with the reason; a run takes back what
+/// it wrote and ends as failed.
+async fn fail(pool: &DbPool, job: &Job, worker: &Worker, err: &DbError) {
+    let Ok(mut conn) = pool.get().await else { return };
+    let message = match job.state {
+        ImportState::Undoing => {
+            format!("The undo stopped on an error: {err}. Ask for the undo again to finish it.")
+        }
+        _ => format!("The import stopped on an error: {err}. Nothing it wrote was kept."),
+    };
+    let _ = conn
+        .write_tx(async |c: &mut DbConn| {
+            use crate::db::schema::imports;
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            with_db!(c, c => diesel::update(imports::table.find(job.id).filter(imports::worker.eq(&worker.name)))
+                .set((imports::cancel_requested.eq(true), imports::message.eq(&message)))
+                .execute(c)
+                .await)
+        })
+        .await;
+    match job.state {
+        ImportState::Checking => {
+            let _ = conn
+                .write_tx(async |c: &mut DbConn| {
+                    repo::finish(
+                        c,
+                        job.id,
+                        ImportState::Uploaded,
+                        "The dry run stopped on an error. Try it again.",
+                    )
+                    .await
+                })
+                .await;
+        }
+        ImportState::Running => {
+            if let Err(err) = take_back(&mut conn, job, worker).await {
+                tracing::error!(import = job.id, error = %err, "taking back a failed import failed; another try follows");
+            }
+        }
+        _ => {
+            let _ = conn
+                .write_tx(async |c: &mut DbConn| repo::finish(c, job.id, ImportState::Done, &message).await)
+                .await;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------ dry run
+
+/// The dry run: reads the whole file, plans every row, and stores the plan as the report.
+async fn check(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
+    conn.write_tx(async |c: &mut DbConn| {
+        clear(c, job.id).await?;
+        repo::start_phase(c, job.id, 0, true).await
+    })
+    .await?;
+    let lookups = Lookups::load(conn).await?;
+    let (_, fields_version) = data_version(conn, "fields").await?;
+    let path = repo::fetch_file(conn, job, &worker.dir).await?;
+    let mut settings = job.settings.clone();
+    settings.fields_version = fields_version;
+
+    // The file is read on a thread of its own, a batch at a time: at most two batches wait.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(2);
+    let format = settings.format.clone();
+    let skip_header = settings.has_header;
+    let local = path.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(PLAN_BATCH);
+        let mut first = true;
+        let read = parse::read_rows::<parse::FileError>(&path, &format, |row| {
+            if std::mem::take(&mut first) && skip_header {
+                return Ok(ControlFlow::Continue(()));
+            }
+            batch.push(row);
+            if batch.len() == PLAN_BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return Ok(ControlFlow::Break(()));
+            }
+            Ok(ControlFlow::Continue(()))
+        });
+        if read.is_ok() && !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+        read
+    });
+
+    let mut seen = Seen::default();
+    let mut total = 0i64;
+    let mut stop = None;
+    while let Some(rows) = rx.recv().await {
+        let planned = plan::plan_batch(conn, &lookups, &settings, &rows, &mut seen).await?;
+        let mut counts = Counts::default();
+        for p in &planned {
+            counts.add(p.outcome);
+        }
+        total += planned.len() as i64;
+        let beat = conn
+            .write_tx(async |c: &mut DbConn| {
+                let beat = repo::heartbeat(c, job.id, &worker.name).await?;
+                if beat == Heartbeat::Carry {
+                    repo::insert_planned(c, job.id, &planned).await?;
+                    repo::add_counts(c, job.id, counts).await?;
+                }
+                Ok::<_, diesel::result::Error>(beat)
+            })
+            .await?;
+        match beat {
+            Heartbeat::Carry => {}
+            Heartbeat::Cancel => {
+                stop = Some(Stop::Cancel);
+                break;
+            }
+            Heartbeat::Lost => {
+                stop = Some(Stop::Lost);
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let read = reader.await.unwrap_or(Err(parse::FileError::Io));
+    // The plan holds all a run needs; the file stays in the database for another dry run.
+    let _ = tokio::fs::remove_file(&local).await;
+    match stop {
+        Some(Stop::Lost) => return Ok(()),
+        Some(Stop::Cancel) => {
+            return Ok(conn
+                .write_tx(async |c: &mut DbConn| {
+                    clear(c, job.id).await?;
+                    repo::finish(c, job.id, ImportState::Uploaded, "The dry run was cancelled.").await
+                })
+                .await?)
+        }
+        None => {}
+    }
+    conn.write_tx(async |c: &mut DbConn| {
+        if let Err(err) = &read {
+            // The file cannot be read to its end: nothing can be imported from it as it is.
+            clear(c, job.id).await?;
+            return repo::finish(c, job.id, ImportState::Uploaded, &err.to_string()).await;
+        }
+        if total == 0 {
+            return repo::finish(
+                c,
+                job.id,
+                ImportState::Uploaded,
+                "The file has no rows to import below its header.",
+            )
+            .await;
+        }
+        repo::store_settings(c, job.id, &settings).await?;
+        repo::set_total(c, job.id, total).await?;
+        repo::finish(c, job.id, ImportState::Checked, "").await
+    })
+    .await?;
+    Ok(())
+}
+
+async fn clear(c: &mut DbConn, id: i64) -> diesel::QueryResult<()> {
+    use crate::db::schema::import_rows;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    with_db!(c, c => diesel::delete(import_rows::table.filter(import_rows::import_id.eq(id))).execute(c).await)?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------ run
+
+fn subject(job: &Job, verb: &str) -> String {
+    format!("{verb} import {} ({})", job.id, job.file_name)
+}
+
+/// A contact's extra values by field id, from an input's form values: what a write reads as the
+/// options it holds.
+fn held_values(catalog: &FieldCatalog, input: &ContactInput) -> BTreeMap<i64, Vec<String>> {
+    catalog.fields.iter().filter_map(|f| input.extra.get(&f.key).map(|v| (f.id, v.clone()))).collect()
+}
+
+/// The input a write stores: every extra field present, so a field the import emptied is
+/// emptied (a field left out of an input keeps its value).
+fn complete(catalog: &FieldCatalog, input: &ContactInput) -> ContactInput {
+    let mut input = input.clone();
+    for f in &catalog.fields {
+        input.extra.entry(f.key.clone()).or_default();
+    }
+    input
+}
+
+/// The run: writes the planned rows in batches, each batch one transaction, and records each
+/// row's result with it. Resumes where a stopped server left off.
+async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
+    let Some(actor) = job.created_by else {
+        return Ok(conn
+            .write_tx(async |c: &mut DbConn| {
+                repo::finish(
+                    c,
+                    job.id,
+                    ImportState::Checked,
+                    "The person who started this import no longer has an account.",
+                )
+                .await
+            })
+            .await?);
+    };
+    let (_, fields_version) = data_version(conn, "fields").await?;
+    if fields_version != job.settings.fields_version {
+        return Ok(conn
+            .write_tx(async |c: &mut DbConn| {
+                clear(c, job.id).await?;
+                repo::finish(
+                    c,
+                    job.id,
+                    ImportState::Uploaded,
+                    "The contact fields were changed after the dry run. Check the mapping and run the dry run again.",
+                )
+                .await
+            })
+            .await?);
+    }
+    let resumed = repo::written(conn, job.id).await? > 0;
+    let to_write = repo::count_rows(conn, job.id, false).await?;
+    if !resumed {
+        conn.write_tx(async |c: &mut DbConn| {
+            repo::start_phase(c, job.id, to_write, false).await?;
+            with_db!(c, c => {
+                use crate::db::schema::imports;
+                use diesel::prelude::*;
+                use diesel_async::RunQueryDsl;
+                diesel::update(imports::table.find(job.id))
+                    .set((imports::created_count.eq(0), imports::updated_count.eq(0), imports::changed_count.eq(0)))
+                    .execute(c)
+                    .await
+            })?;
+            Ok::<_, diesel::result::Error>(())
+        })
+        .await?;
+    }
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let clock = *conn.clock();
+    let added = subject(job, "Added by");
+    let changed = subject(job, "Changed by");
+    let mut last = 0i64;
+    let mut batches = 0;
+    loop {
+        if worker.dies_after.is_some_and(|n| batches >= n) {
+            return Ok(());
+        }
+        batches += 1;
+        let rows = repo::rows_to_write(conn, job.id, last, WRITE_BATCH).await?;
+        let Some(end) = rows.last().map(|r| r.row) else { break };
+        last = end;
+        let beat = conn
+            .contacts_tx(async |c: &mut DbConn| {
+                let beat = repo::heartbeat(c, job.id, &worker.name).await?;
+                if beat != Heartbeat::Carry {
+                    return Ok(beat);
+                }
+                crate::fields::repo::unchanged(c, &catalog).await?;
+                let at = now();
+                let mut counts = Counts::default();
+                for row in &rows {
+                    let (result, contact, version, message) =
+                        write_row(c, &catalog, &clock, actor, row, at, &added, &changed).await?;
+                    repo::mark_written(c, job.id, row.row, result, contact, version, &message).await?;
+                    counts.rows_done += 1;
+                    match result {
+                        "created" => counts.created += 1,
+                        "updated" => counts.updated += 1,
+                        _ => counts.changed += 1,
+                    }
+                }
+                repo::add_counts(c, job.id, counts).await?;
+                Ok::<_, diesel::result::Error>(Heartbeat::Carry)
+            })
+            .await;
+        match beat {
+            Ok(Heartbeat::Carry) => {}
+            Ok(Heartbeat::Lost) => return Ok(()),
+            Ok(Heartbeat::Cancel) => return take_back(conn, job, worker).await,
+            Err(err) if crate::fields::repo::changed_error(&err).is_some() => {
+                return Err(DbError::Query(diesel::result::Error::QueryBuilderError(
+                    "the contact fields were changed while the import ran".into(),
+                )))
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let message =
+        if resumed { "The server carrying this import stopped; another server finished it." } else { "" };
+    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, ImportState::Done, message).await).await?;
+    Ok(())
+}
+
+const CHANGED_SINCE: &str = "Changed by someone after the dry run, so it was left as it is.";
+
+/// Writes one planned row, inside the batch's transaction: the result (created, updated, or
+/// changed: left alone), the contact, its version after, and why it was left alone.
+#[allow(clippy::too_many_arguments)]
+async fn write_row(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    clock: &crate::clock::Clock,
+    actor: i64,
+    row: &WorkRow,
+    at: chrono::NaiveDateTime,
+    added: &str,
+    changed: &str,
+) -> diesel::QueryResult<(&'static str, Option<i64>, Option<i64>, String)> {
+    let Some(after) = row.after.as_ref() else {
+        return Ok(("changed", row.contact_id, None, "Nothing was planned for this row.".to_owned()));
+    };
+    let creating = row.outcome == Outcome::Create;
+    let input = if creating { after.clone() } else { complete(catalog, after) };
+    let held = row.before.as_ref().map(|b| held_values(catalog, b)).unwrap_or_default();
+    let parsed: Vec<(i64, Vec<Stored>)> =
+        match crate::fields::repo::read_input(catalog, &input.extra, &held, creating, clock) {
+            Ok(parsed) => parsed,
+            Err(_) => return Ok(("changed", row.contact_id, None, CHANGED_SINCE.to_owned())),
+        };
+    // Values only one contact may hold, taken by another contact since the dry run.
+    if !after.email.is_empty() {
+        use crate::db::schema::contacts;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let holder: Option<i64> = with_db!(c, c => contacts::table
+            .filter(contacts::email.eq(&after.email))
+            .select(contacts::id)
+            .first(c)
+            .await
+            .optional())?;
+        if holder.is_some_and(|h| Some(h) != row.contact_id) {
+            return Ok((
+                "changed",
+                row.contact_id,
+                None,
+                "Another contact got this email after the dry run, so the row was left out.".to_owned(),
+            ));
+        }
+    }
+    let clashes = crate::fields::repo::unique_clashes(c, catalog, &parsed, row.contact_id).await.map_err(
+        |e| match e {
+            DbError::Query(e) => e,
+            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+        },
+    )?;
+    if let Some((_, message)) = clashes.fields.first() {
+        return Ok((
+            "changed",
+            row.contact_id,
+            None,
+            format!("{message} (since the dry run), so the row was left out."),
+        ));
+    }
+    if creating {
+        let id = crate::contacts::repo::insert_checked(c, catalog, actor, &input, &parsed, at, added).await?;
+        return Ok(("created", Some(id), Some(1), String::new()));
+    }
+    let (Some(id), Some(version)) = (row.contact_id, row.contact_version) else {
+        return Ok(("changed", row.contact_id, None, CHANGED_SINCE.to_owned()));
+    };
+    match crate::contacts::repo::overwrite_checked(
+        c, catalog, actor, id, version, &input, &parsed, at, changed,
+    )
+    .await?
+    {
+        Some(v) => Ok(("updated", Some(id), Some(v), String::new())),
+        None => Ok(("changed", Some(id), None, CHANGED_SINCE.to_owned())),
+    }
+}
+
+// ------------------------------------------------------------------------------ undo
+
+/// Takes back what the run wrote, newest row first, a batch per transaction: an undo asked for
+/// (`Undoing`), or a cancelled or failed run (`Running`, cancel requested). Each row says what
+/// happened: a created contact is deleted unless someone changed it since; an updated one gets
+/// back, field by field, the values nobody changed since.
+async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
+    let undoing = job.state == ImportState::Undoing;
+    let actor = job.created_by;
+    let remaining = repo::count_rows(conn, job.id, true).await?;
+    conn.write_tx(async |c: &mut DbConn| {
+        use crate::db::schema::imports;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        with_db!(c, c => diesel::update(imports::table.find(job.id))
+            .set((imports::rows_done.eq(0), imports::total_rows.eq(remaining)))
+            .execute(c)
+            .await)
+    })
+    .await?;
+    let catalog = crate::fields::repo::catalog(conn).await?;
+    let lookups = Lookups::load(conn).await?;
+    let subject = subject(job, "Undone:");
+    let mut first = i64::MAX;
+    let mut batches = 0;
+    loop {
+        if worker.dies_after.is_some_and(|n| batches >= n) {
+            return Ok(());
+        }
+        batches += 1;
+        let rows = repo::rows_to_undo(conn, job.id, first, WRITE_BATCH).await?;
+        let Some(end) = rows.last().map(|r| r.row) else { break };
+        first = end;
+        let beat = conn
+            .contacts_tx(async |c: &mut DbConn| {
+                let beat = repo::heartbeat(c, job.id, &worker.name).await?;
+                if beat == Heartbeat::Lost {
+                    return Ok(beat);
+                }
+                let at = now();
+                for row in &rows {
+                    let result = undo_row(c, &catalog, &lookups, actor, row, at, &subject).await?;
+                    repo::mark_undone(c, job.id, row.row, &result).await?;
+                }
+                repo::add_counts(c, job.id, Counts { rows_done: rows.len() as i64, ..Counts::default() })
+                    .await?;
+                Ok::<_, diesel::result::Error>(Heartbeat::Carry)
+            })
+            .await?;
+        if beat == Heartbeat::Lost {
+            return Ok(());
+        }
+    }
+    let message: String = {
+        use crate::db::schema::imports;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        with_db!(conn, c => imports::table.find(job.id).select(imports::message).first(c).await)?
+    };
+    let (state, message) = match (undoing, message.is_empty()) {
+        (true, _) => (ImportState::Undone, String::new()),
+        (false, true) => (
+            ImportState::Cancelled,
+            "Cancelled by request; every contact it wrote was taken back.".to_owned(),
+        ),
+        (false, false) => (ImportState::Failed, message),
+    };
+    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, state, &message).await).await?;
+    Ok(())
+}
+
+/// Takes back one row, inside the batch's transaction; says what was done.
+async fn undo_row(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    lookups: &Lookups,
+    actor: Option<i64>,
+    row: &WorkRow,
+    at: chrono::NaiveDateTime,
+    subject: &str,
+) -> diesel::QueryResult<String> {
+    let Some(id) = row.contact_id else { return Ok("nothing to take back".to_owned()) };
+    let current = crate::contacts::repo::get_many(c, &[id]).await.map_err(|e| match e {
+        DbError::Query(e) => e,
+        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+    })?;
+    let Some(current) = current.into_iter().next() else { return Ok("already deleted".to_owned()) };
+    if row.result == "created" {
+        if Some(current.version) != row.after_version {
+            return Ok("kept: changed by someone after the import".to_owned());
+        }
+        crate::contacts::repo::delete_in_tx(c, &[id]).await?;
+        return Ok("deleted".to_owned());
+    }
+    let (Some(before), Some(after)) = (row.before.as_ref(), row.after.as_ref()) else {
+        return Ok("nothing to take back".to_owned());
+    };
+    let version = current.version;
+    let now_input = plan::normalise(current.input, lookups);
+    let mut restored = now_input.clone();
+    let mut kept: Vec<String> = Vec::new();
+    let mut put_back = 0;
+    for slot in plan::changed_slots(before, after, catalog) {
+        if plan::slot_values(&now_input, &slot) == plan::slot_values(after, &slot) {
+            plan::set_slot(&mut restored, &slot, plan::slot_values(before, &slot));
+            put_back += 1;
+        } else {
+            kept.push(plan::slot_label(&slot, catalog));
+        }
+    }
+    if put_back > 0 {
+        let Some(actor) = actor else { return Ok("not restored: the importer's account is gone".to_owned()) };
+        let input = complete(catalog, &restored);
+        let held = held_values(catalog, &now_input);
+        let parsed =
+            match crate::fields::repo::read_input(catalog, &input.extra, &held, false, &lookups.clock) {
+                Ok(parsed) => parsed,
+                Err(_) => return Ok("not restored: the contact fields changed since".to_owned()),
+            };
+        if crate::contacts::repo::overwrite_checked(
+            c, catalog, actor, id, version, &input, &parsed, at, subject,
+        )
+        .await?
+        .is_none()
+        {
+            return Ok("not restored: changed while the undo ran".to_owned());
+        }
+    }
+    Ok(match (put_back, kept.is_empty()) {
+        (_, true) => "restored".to_owned(),
+        (0, false) => format!("not restored: {} changed by someone after the import", kept.join(", ")),
+        (_, false) => format!("partly restored: {} changed by someone after the import", kept.join(", ")),
+    })
+}
