@@ -10,6 +10,7 @@ use crate::activities::pages::ActivityEditPage;
 use crate::contacts::pages::{ContactFormPage, ContactProfilePage, ContactsPage, TagsPage};
 use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::fields::pages::{FieldEditPage, FieldsPage};
+use crate::imports::pages::{ImportPage, ImportsPage};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
 use crate::settings::organisation::OrganisationPage;
 use crate::settings::pages::SettingsPage;
@@ -77,6 +78,8 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("contacts"), ParamSegment("id"), StaticSegment("edit")) view=ContactFormPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("activities"), ParamSegment("id")) view=ActivityEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("imports") view=ImportsPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("imports"), ParamSegment("id")) view=ImportPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("settings"), StaticSegment("organisation")) view=OrganisationPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("settings"), StaticSegment("fields")) view=FieldsPage ssr=SsrMode::Async/>

@@ -43,6 +43,12 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/staff/contacts/export.csv", get(app::contacts::export::export_csv))
+        // The upload limits its own size as it streams (imports::upload), so axum's does not apply.
+        .route(
+            "/api/staff/imports/upload",
+            axum::routing::post(app::imports::files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/staff/imports/{id}/errors.csv", get(app::imports::files::errors_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn(whole_pages))

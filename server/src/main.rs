@@ -124,6 +124,10 @@ async fn serve(pool: DbPool, sessions: &SessionConfig) -> Result<(), BoxError> {
     let state = AppState { leptos_options, pool };
     server::spawn_session_cleanup(&state, Duration::from_secs(10 * 60));
     server::spawn_clock_refresh(&state, app::settings::organisation::CLOCK_REFRESH);
+    // Import jobs: this server carries any it finds, including those of a server that stopped.
+    let worker = app::imports::job::Worker::new(app::imports::files::work_dir());
+    tracing::info!(worker = %worker.name, "carrying import jobs");
+    app::imports::job::spawn(state.pool.clone(), worker, Duration::from_millis(500));
     let app = server::router(state, sessions);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{addr}");

@@ -23,6 +23,7 @@ pub fn StaffArea() -> impl IntoView {
     let can_view_contacts = move || can(Permission::ContactsView);
     let can_manage_settings = move || can(Permission::SettingsManage);
     let can_manage_fields = move || can(Permission::FieldsManage);
+    let can_import = move || can(Permission::ContactsImport);
     let is_admin = move || auth.user().is_some_and(|u| u.is_admin);
     view! {
         <AreaLayout kind=UserKind::Staff label="Staff">
@@ -30,6 +31,9 @@ pub fn StaffArea() -> impl IntoView {
             <Show when=can_view_contacts>
                 <A href="/staff/contacts">"Contacts"</A>
                 <A href="/staff/tags">"Tags"</A>
+            </Show>
+            <Show when=can_import>
+                <A href="/staff/imports">"Import"</A>
             </Show>
             <Show when=can_manage_users>
                 <A href="/staff/users">"Users"</A>

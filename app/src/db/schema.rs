@@ -299,6 +299,7 @@ diesel::table! {
         file_size -> BigInt,
         file_sha256 -> Text,
         settings -> Text,
+        preview -> Text,
         state -> Text,
         total_rows -> BigInt,
         rows_done -> BigInt,

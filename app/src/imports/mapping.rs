@@ -108,25 +108,165 @@ pub fn suggest_all(headers: &[String], fields: &[FieldDef]) -> Vec<ColumnTarget>
 
 /// The settings an upload starts with: the file read as `parse::sniff` found it, its first row
 /// taken for a header when any of its cells names a target, each column's suggested target,
-/// creating and updating contacts matched by email, empty cells keeping stored values.
+/// creating and updating contacts matched by email, empty cells keeping stored values. Also
+/// returns the file's first rows, for the mapping page.
 pub fn first_settings(
     path: &std::path::Path,
     fields: &[FieldDef],
-) -> Result<super::ImportSettings, super::parse::FileError> {
+) -> Result<(super::ImportSettings, Vec<Vec<String>>), super::parse::FileError> {
     let format = super::parse::sniff(path)?;
-    let first =
-        super::parse::preview(path, &format, 1)?.into_iter().next().map(|r| r.cells).unwrap_or_default();
+    let rows: Vec<Vec<String>> =
+        super::parse::preview(path, &format, PREVIEW_ROWS)?.into_iter().map(|r| r.cells).collect();
+    let first = rows.first().cloned().unwrap_or_default();
     let mapping = suggest_all(&first, fields);
     let has_header = mapping.iter().any(|t| *t != ColumnTarget::Ignore);
-    Ok(super::ImportSettings {
+    let settings = super::ImportSettings {
         format,
         has_header,
-        headers: if has_header { first } else { Vec::new() },
+        headers: Vec::new(),
         mapping,
         mode: super::ImportMode::CreateAndUpdate,
         match_by: super::MatchBy::Email,
         empty_clears: false,
         separator: ',',
         fields_version: 0,
-    })
+    };
+    Ok((with_headers(&settings, &rows), rows))
+}
+
+/// The rows the mapping page shows (the header and 20 more).
+pub const PREVIEW_ROWS: usize = 21;
+
+/// The settings a mapping form asks for, checked: messages keyed by the form's fields. Also says
+/// whether the file must be read again (another delimiter or sheet).
+pub fn read_form(
+    current: &super::ImportSettings,
+    form: &super::MappingForm,
+    catalog: &crate::fields::FieldCatalog,
+) -> Result<(super::ImportSettings, bool), crate::error::AppError> {
+    use super::{FileFormat, ImportMode, MatchBy};
+    let mut errors = crate::error::FieldErrors::new();
+    let mut settings = current.clone();
+    let mut reread = false;
+    settings.format = match &current.format {
+        FileFormat::Csv { encoding, delimiter } => {
+            let wanted = match form.delimiter.as_str() {
+                "" => Some(*delimiter),
+                "tab" => Some(b'\t'),
+                d if d.len() == 1 && super::DELIMITERS.contains(&d.as_bytes()[0]) => Some(d.as_bytes()[0]),
+                _ => None,
+            };
+            match wanted {
+                Some(d) => {
+                    reread |= d != *delimiter;
+                    FileFormat::Csv { encoding: *encoding, delimiter: d }
+                }
+                None => {
+                    errors.add("delimiter", "Choose a comma, semicolon, tab or vertical bar.");
+                    current.format.clone()
+                }
+            }
+        }
+        FileFormat::Xlsx { sheet, sheets } => {
+            let wanted = if form.sheet.is_empty() { sheet.clone() } else { form.sheet.clone() };
+            if sheets.contains(&wanted) {
+                reread |= wanted != *sheet;
+                FileFormat::Xlsx { sheet: wanted, sheets: sheets.clone() }
+            } else {
+                errors.add("sheet", "Choose one of the workbook's sheets.");
+                current.format.clone()
+            }
+        }
+    };
+    settings.has_header = form.has_header.is_some();
+    settings.mode = match form.mode.as_str() {
+        "create" => ImportMode::Create,
+        "update" => ImportMode::Update,
+        _ => ImportMode::CreateAndUpdate,
+    };
+    settings.match_by = match form.match_by.as_str() {
+        "" | "email" => MatchBy::Email,
+        key => match catalog.field(key) {
+            Some(f) if f.unique => MatchBy::Extra(key.to_owned()),
+            _ => {
+                errors.add("match_by", "Match by the email or by a unique extra field.");
+                MatchBy::Email
+            }
+        },
+    };
+    settings.empty_clears = form.empty == "clear";
+    let separator: Vec<char> = form.separator.trim().chars().collect();
+    settings.separator = match separator.as_slice() {
+        [] => ',',
+        [c] => *c,
+        _ => {
+            errors.add("separator", "Use one character, such as a comma or a semicolon.");
+            current.separator
+        }
+    };
+    if !reread {
+        let mut mapping: Vec<ColumnTarget> =
+            form.columns.iter().map(|v| ColumnTarget::from_value(v)).collect();
+        mapping.resize(current.mapping.len(), ColumnTarget::Ignore);
+        for (i, target) in mapping.iter().enumerate() {
+            if let ColumnTarget::Extra(key) = target {
+                if catalog.field(key).is_none() {
+                    errors.add(
+                        &format!("columns.{i}"),
+                        "This extra field no longer exists. Choose another target.",
+                    );
+                }
+            }
+            if *target != ColumnTarget::Ignore && mapping[..i].contains(target) {
+                errors.add(
+                    &format!("columns.{i}"),
+                    "Another column goes there already. Choose one column per field.",
+                );
+            }
+        }
+        settings.mapping = mapping;
+    }
+    if let super::MatchBy::Extra(key) = &settings.match_by {
+        if !settings.mapping.contains(&ColumnTarget::Extra(key.clone())) && !reread {
+            errors.add("match_by", "No column goes to the field the rows are matched by.");
+        }
+    }
+    if !reread && !settings.mapping.iter().any(|t| *t != ColumnTarget::Ignore) {
+        errors.add("columns", "Choose where at least one column goes.");
+    }
+    if !errors.is_empty() {
+        errors.values =
+            form.columns.iter().enumerate().map(|(i, v)| (format!("columns.{i}"), v.clone())).collect();
+        return Err(crate::error::AppError::Invalid(errors));
+    }
+    Ok((settings, reread))
+}
+
+/// The file's first rows changed (another delimiter or sheet): its columns and their names
+/// come from them, each column's target suggested again.
+pub fn fit_to(
+    settings: &super::ImportSettings,
+    rows: &[Vec<String>],
+    catalog: &crate::fields::FieldCatalog,
+) -> super::ImportSettings {
+    let first = rows.first().cloned().unwrap_or_default();
+    let mut fitted = settings.clone();
+    fitted.mapping = suggest_all(&first, &catalog.fields);
+    fitted.has_header = fitted.mapping.iter().any(|t| *t != ColumnTarget::Ignore);
+    with_headers(&fitted, rows)
+}
+
+/// The columns' names for the header setting, and a target for every column the first rows
+/// have.
+pub fn with_headers(settings: &super::ImportSettings, rows: &[Vec<String>]) -> super::ImportSettings {
+    let mut out = settings.clone();
+    out.headers = match settings.has_header {
+        true => rows.first().cloned().unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    if out.mapping.len() < width {
+        out.mapping.resize(width, ColumnTarget::Ignore);
+    }
+    out
 }

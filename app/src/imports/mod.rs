@@ -3,10 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod files;
 #[cfg(feature = "ssr")]
 pub mod job;
 #[cfg(feature = "ssr")]
 pub mod mapping;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod parse;
 #[cfg(feature = "ssr")]
@@ -86,7 +90,64 @@ pub enum ColumnTarget {
     Owner,
 }
 
+/// Every target a column can have, as the mapping's selects offer them: value and label.
+pub fn targets(catalog: &crate::fields::FieldCatalog) -> Vec<(String, String)> {
+    let mut out = vec![(ColumnTarget::Ignore.value(), "Do not import".to_owned())];
+    out.extend(
+        BUILT_IN_TARGETS.iter().map(|(k, l)| (ColumnTarget::Field((*k).to_owned()).value(), (*l).to_owned())),
+    );
+    out.extend(
+        [
+            (ColumnTarget::Status, "Status"),
+            (ColumnTarget::TrafficSource, "Traffic source"),
+            (ColumnTarget::Owner, "Owner (email or name)"),
+            (ColumnTarget::Services, "Services"),
+            (ColumnTarget::Tags, "Tags"),
+        ]
+        .map(|(t, l)| (t.value(), l.to_owned())),
+    );
+    out.extend(
+        catalog
+            .fields
+            .iter()
+            .map(|f| (ColumnTarget::Extra(f.key.clone()).value(), format!("{} (extra field)", f.label))),
+    );
+    out
+}
+
 impl ColumnTarget {
+    /// The value of the mapping form's option for this target.
+    pub fn value(&self) -> String {
+        match self {
+            ColumnTarget::Ignore => "ignore".to_owned(),
+            ColumnTarget::Field(name) => format!("field:{name}"),
+            ColumnTarget::Extra(key) => format!("extra:{key}"),
+            ColumnTarget::Tags => "tags".to_owned(),
+            ColumnTarget::Services => "services".to_owned(),
+            ColumnTarget::Status => "status".to_owned(),
+            ColumnTarget::TrafficSource => "traffic_source".to_owned(),
+            ColumnTarget::Owner => "owner".to_owned(),
+        }
+    }
+
+    /// The target a mapping form's option names (unknown values are ignored columns).
+    pub fn from_value(value: &str) -> Self {
+        match value {
+            "tags" => ColumnTarget::Tags,
+            "services" => ColumnTarget::Services,
+            "status" => ColumnTarget::Status,
+            "traffic_source" => ColumnTarget::TrafficSource,
+            "owner" => ColumnTarget::Owner,
+            _ => match value.split_once(':') {
+                Some(("field", name)) if BUILT_IN_TARGETS.iter().any(|(k, _)| *k == name) => {
+                    ColumnTarget::Field(name.to_owned())
+                }
+                Some(("extra", key)) if !key.is_empty() => ColumnTarget::Extra(key.to_owned()),
+                _ => ColumnTarget::Ignore,
+            },
+        }
+    }
+
     /// The contact's value this target fills, as [`plan`] compares and an undo restores them:
     /// a built-in field by name, `status`, `traffic_source`, `owner`, `services`, `tags`, or
     /// `extra.<key>`; `None` for an ignored column.
@@ -102,6 +163,44 @@ impl ColumnTarget {
             ColumnTarget::Owner => "owner".to_owned(),
         })
     }
+}
+
+/// What the mapping form sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MappingForm {
+    /// Each column's target ([`ColumnTarget::value`]), in column order.
+    pub columns: Vec<String>,
+    /// "yes" when the first row is a header.
+    pub has_header: Option<String>,
+    /// CSV: `,` `;` `tab` or `|`.
+    pub delimiter: String,
+    /// XLSX: the sheet's name.
+    pub sheet: String,
+    /// `create`, `update` or `both`.
+    pub mode: String,
+    /// `email`, or an extra field's key.
+    pub match_by: String,
+    /// `keep` or `clear`.
+    pub empty: String,
+    pub separator: String,
+    /// `preview` (save and show the file again) or `check` (save and start the dry run).
+    pub then: String,
+}
+
+/// An import's page: the import, the file's first rows while it is being mapped, the targets a
+/// column can have, and a page of its report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportView {
+    pub summary: ImportSummary,
+    pub preview: Vec<Vec<String>>,
+    /// Value and label of every target, for the mapping's selects.
+    pub targets: Vec<(String, String)>,
+    /// Unique extra fields a row can be matched by: key and label.
+    pub match_fields: Vec<(String, String)>,
+    pub rows: Vec<RowReport>,
+    /// Rows of the report matching its filter.
+    pub rows_total: i64,
 }
 
 /// What an import does with a row, by whether a contact matches it.
@@ -146,6 +245,17 @@ pub struct ImportSettings {
     /// values checked against definitions that changed since.
     #[serde(default)]
     pub fields_version: i64,
+}
+
+impl ImportSettings {
+    /// The header of column `i`, or "Column 3" where the file has none.
+    pub fn column_name(&self, i: usize) -> String {
+        self.headers
+            .get(i)
+            .filter(|h| !h.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("Column {}", i + 1))
+    }
 }
 
 /// Where an import is in its life. A job in `Checking`, `Running` or `Undoing` is carried by
@@ -311,4 +421,27 @@ pub struct RowReport {
     pub result: String,
     /// What an undo did.
     pub undo_result: String,
+}
+
+/// Why an upload was refused, as the upload's redirect names it (`?error=<code>&line=<n>`):
+/// the page says it in words, so a link cannot put words of its own on the page.
+pub fn upload_message(code: &str, line: Option<u64>) -> Option<String> {
+    Some(match code {
+        "no_file" => "Choose a file to upload.".to_owned(),
+        "too_large" => "The file is larger than the upload limit.".to_owned(),
+        "cut" => "The upload stopped before the end of the file. Nothing was kept: upload it again.".to_owned(),
+        "empty" => "The file is empty.".to_owned(),
+        "disk" => "The server could not store the file. Try again in a moment.".to_owned(),
+        "busy" => "The service is busy right now. Please try again in a moment.".to_owned(),
+        "old_excel" => "This is an Excel 97–2003 workbook (.xls). Save it as .xlsx or CSV and upload that.".to_owned(),
+        "not_tabular" => "This file is neither a CSV file nor an Excel workbook (.xlsx).".to_owned(),
+        "workbook" => "The workbook cannot be read. It may be damaged or cut short: save it again and upload that.".to_owned(),
+        "bad_utf8" => "The file starts with a UTF-8 mark but is not valid UTF-8. Save it again as “CSV UTF-8” and upload that.".to_owned(),
+        "quote" => format!(
+            "The quote (\") that opens a cell on line {} is never closed, so the rest of the file would read as one cell. Close it, or remove it, and upload the file again.",
+            line.unwrap_or(0)
+        ),
+        "unreadable" => "The file cannot be read as a table. Check that it is a CSV file or an .xlsx workbook.".to_owned(),
+        _ => return None,
+    })
 }

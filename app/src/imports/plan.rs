@@ -270,12 +270,7 @@ pub fn changed_slots(before: &ContactInput, after: &ContactInput, catalog: &Fiel
 
 /// The header of column `i`, or "Column 3" where the file has none.
 pub fn column_name(settings: &ImportSettings, i: usize) -> String {
-    settings
-        .headers
-        .get(i)
-        .filter(|h| !h.trim().is_empty())
-        .cloned()
-        .unwrap_or_else(|| format!("Column {}", i + 1))
+    settings.column_name(i)
 }
 
 /// The cells of a row by slot (trimmed; several columns to one slot are joined by the separator).
@@ -285,8 +280,19 @@ fn cells_by_slot(settings: &ImportSettings, row: &Row) -> Vec<(usize, ColumnTarg
         .iter()
         .enumerate()
         .filter(|(_, t)| **t != ColumnTarget::Ignore)
-        .map(|(i, t)| (i, t.clone(), row.cells.get(i).map(|c| c.trim().to_owned()).unwrap_or_default()))
+        .map(|(i, t)| {
+            (i, t.clone(), row.cells.get(i).map(|c| unguarded(c.trim()).to_owned()).unwrap_or_default())
+        })
         .collect()
+}
+
+/// A cell without the apostrophe our CSV export puts before text a spreadsheet would run as a
+/// formula (`'=1+2`, `'+49 30 …`), so an export imports back as it was.
+fn unguarded(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
 }
 
 fn split(cell: &str, separator: char) -> Vec<String> {

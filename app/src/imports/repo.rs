@@ -68,18 +68,27 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// An uploaded file on this server's disk: its name on the person's computer, where it is, its
+/// size and SHA-256.
+#[derive(Clone, Copy)]
+pub struct UploadedFile<'a> {
+    pub name: &'a str,
+    pub path: &'a Path,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
 /// Stores an uploaded file as a new import waiting for its mapping; returns its id. The file
 /// goes in chunk by chunk, each in its own short transaction, while the import is `uploading`
 /// (hidden); it becomes `uploaded` once the last chunk is in.
 pub async fn create(
     conn: &mut DbConn,
     actor_id: i64,
-    file_name: &str,
-    path: &Path,
-    size: u64,
-    sha256: &str,
+    file: &UploadedFile<'_>,
     settings: &ImportSettings,
+    preview: &[Vec<String>],
 ) -> Result<i64, AppError> {
+    let UploadedFile { name: file_name, path, size, sha256 } = *file;
     let author: String =
         with_db!(conn, c => users::table.find(actor_id).select(users::display_name).first(c).await)?;
     let at = now();
@@ -95,6 +104,7 @@ pub async fn create(
                     imports::file_size.eq(size as i64),
                     imports::file_sha256.eq(sha256),
                     imports::settings.eq(json(settings)),
+                    imports::preview.eq(json(&preview)),
                     imports::state.eq("uploading"),
                 ))
                 .returning(imports::id)
@@ -234,6 +244,12 @@ pub async fn summary(conn: &mut DbConn, id: i64) -> Result<Option<ImportSummary>
     record.map(|r| summary_of(r, &clock)).transpose()
 }
 
+/// The first rows of the import's file, as its settings read them.
+pub async fn preview(conn: &mut DbConn, id: i64) -> Result<Vec<Vec<String>>, DbError> {
+    let text: String = with_db!(conn, c => imports::table.find(id).select(imports::preview).first(c).await)?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
 /// The import history, newest first.
 pub async fn history(
     conn: &mut DbConn,
@@ -263,9 +279,16 @@ pub async fn save_settings(
     id: i64,
     version: i64,
     settings: &ImportSettings,
+    preview: Option<&[Vec<String>]>,
 ) -> Result<(), AppError> {
     let text = json(settings);
     conn.write_tx(async |c: &mut DbConn| {
+        if let Some(preview) = preview {
+            with_db!(c, c => diesel::update(imports::table.filter(imports::id.eq(id).and(imports::version.eq(version))))
+                .set(imports::preview.eq(json(&preview)))
+                .execute(c)
+                .await)?;
+        }
         let n = with_db!(c, c => diesel::update(imports::table.filter(
             imports::id.eq(id)
                 .and(imports::version.eq(version))

@@ -39,14 +39,15 @@ async fn staff(conn: &mut DbConn) -> i64 {
 async fn upload(conn: &mut DbConn, me: i64, csv: &str, adjust: impl FnOnce(&mut ImportSettings)) -> i64 {
     let path = write_file("contacts.csv", csv);
     let catalog = crate::fields::repo::catalog(conn).await.unwrap();
-    let mut settings = super::mapping::first_settings(&path, &catalog.fields).unwrap();
+    let (mut settings, preview) = super::mapping::first_settings(&path, &catalog.fields).unwrap();
     adjust(&mut settings);
     let size = std::fs::metadata(&path).unwrap().len();
     let sha: String = {
         use sha2::Digest;
         sha2::Sha256::digest(csv.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     };
-    let id = repo::create(conn, me, "Kunden 2026 (Zoë).csv", &path, size, &sha, &settings).await.unwrap();
+    let file = repo::UploadedFile { name: "Kunden 2026 (Zoë).csv", path: &path, size, sha256: &sha };
+    let id = repo::create(conn, me, &file, &settings, &preview).await.unwrap();
     std::fs::remove_file(&path).unwrap();
     id
 }

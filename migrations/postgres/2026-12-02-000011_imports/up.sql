@@ -2,7 +2,8 @@
 -- the settings a person chose, the job's state, and one row per line of the file saying what the
 -- dry run found and what the run did, which is also what an undo reads.
 
--- `state` is one of `imports::ImportState`. `settings` is the JSON of `imports::ImportSettings`.
+-- `state` is one of `imports::ImportState`. `settings` is the JSON of `imports::ImportSettings`,
+-- `preview` the JSON of the file's first rows as the settings read it (for the mapping page).
 -- `worker` and `heartbeat_at` say which server carries a checking, running or undoing job and when
 -- it last said so: a job whose heartbeat is old belongs to a server that stopped, and any other
 -- server takes it over.
@@ -15,6 +16,7 @@ CREATE TABLE imports (
     file_size        BIGINT NOT NULL,
     file_sha256      TEXT NOT NULL,
     settings         TEXT NOT NULL,
+    preview          TEXT NOT NULL DEFAULT '[]',
     state            TEXT NOT NULL,
     total_rows       BIGINT NOT NULL DEFAULT 0,
     rows_done        BIGINT NOT NULL DEFAULT 0,

@@ -141,6 +141,53 @@ fn table() -> Vec<Row> {
         row("/api/staff/revoke_portal", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
             vec![("id", f.contact.to_string())]
         }),
+        // Imports: everything is "Import contacts". Each caller gets imports of its own where a
+        // call moves one on (a dry run started, a run started, cancelled or undone).
+        row("/api/staff/import_history", Needs::All(&[ContactsImport]), GUARDED, |_, _| {
+            vec![("page", "1".into())]
+        }),
+        row("/api/staff/load_import", Needs::All(&[ContactsImport]), GUARDED, |f, _| {
+            vec![("id", f.imports.first.to_string()), ("outcome", "error".into()), ("page", "1".into())]
+        }),
+        row("/api/staff/import_progress", Needs::All(&[ContactsImport]), GUARDED, |f, _| {
+            vec![("id", f.imports.first.to_string())]
+        }),
+        row("/api/staff/save_import_mapping", Needs::All(&[ContactsImport]), GUARDED, |f, s| {
+            let (id, version) = f.imports.uploaded[s];
+            vec![
+                ("id", id.to_string()),
+                ("version", version.to_string()),
+                ("input[columns][]", "field:first_name".into()),
+                ("input[columns][]", "field:email".into()),
+                ("input[mode]", "both".into()),
+                ("input[empty]", "keep".into()),
+                ("input[separator]", ",".into()),
+                ("input[then]", "check".into()),
+            ]
+        }),
+        row("/api/staff/edit_import_mapping", Needs::All(&[ContactsImport]), GUARDED, |f, s| {
+            let (id, version) = f.imports.to_edit[s];
+            vec![("id", id.to_string()), ("version", version.to_string())]
+        }),
+        row("/api/staff/start_import", Needs::All(&[ContactsImport]), GUARDED, |f, s| {
+            let (id, version) = f.imports.checked[s];
+            vec![("id", id.to_string()), ("version", version.to_string())]
+        }),
+        row("/api/staff/cancel_import", Needs::All(&[ContactsImport]), GUARDED, |f, s| {
+            vec![("id", f.imports.checking[s].0.to_string())]
+        }),
+        row("/api/staff/undo_import", Needs::All(&[ContactsImport]), GUARDED, |f, s| {
+            let (id, version) = f.imports.done[s];
+            vec![("id", id.to_string()), ("version", version.to_string()), ("confirm", "yes".into())]
+        }),
+        // The fixture's first import is number 1 (a fresh database): its rows with errors.
+        row(
+            "/staff/imports/1/errors.csv",
+            Needs::All(&[ContactsImport]),
+            [303, 403, 403, 200, 200],
+            |_, _| vec![],
+        )
+        .get(),
         row("/api/staff/bulk_contacts", Needs::All(&[ContactsEdit]), GUARDED, |f, _| {
             vec![("ids[]", f.contact.to_string()), ("action", "add_tag".into()), ("tag", "Größe XL".into())]
         }),
@@ -411,6 +458,51 @@ struct Fixture {
     type_fields: [i64; 5],
     section: i64,
     doomed_sections: [i64; 5],
+    imports: Imports,
+}
+
+/// Imports at each step, as (id, version): one per caller where a call moves it on.
+struct Imports {
+    first: i64,
+    uploaded: [(i64, i64); 5],
+    to_edit: [(i64, i64); 5],
+    checked: [(i64, i64); 5],
+    checking: [(i64, i64); 5],
+    done: [(i64, i64); 5],
+}
+
+/// An import of a small file (one good row, one with a bad email) taken to `state` by a worker
+/// of the test's own.
+async fn import_at(app: &TestApp, admin: i64, state: app::imports::ImportState, n: usize) -> (i64, i64) {
+    use app::imports::{job, mapping, repo, ImportState};
+    let mut conn = app.db.pool.get().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("crm-authz-imports-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("kunden.csv");
+    let csv = format!("first_name,email\nZoë {n},zoe{n}@example.com\nBad,not-an-email\n");
+    std::fs::write(&path, &csv).unwrap();
+    let (settings, preview) = mapping::first_settings(&path, &[]).unwrap();
+    let sha = format!("{n:064}");
+    let file =
+        repo::UploadedFile { name: "Kunden Ü.csv", path: &path, size: csv.len() as u64, sha256: &sha };
+    let id = repo::create(&mut conn, admin, &file, &settings, &preview).await.unwrap();
+    let worker = job::Worker { name: "authz".into(), dir: dir.clone(), dies_after: None };
+    let steps: &[(ImportState, ImportState)] = match state {
+        ImportState::Uploaded => &[],
+        ImportState::Checking => &[(ImportState::Uploaded, ImportState::Checking)],
+        ImportState::Checked => &[(ImportState::Uploaded, ImportState::Checking)],
+        _ => &[(ImportState::Uploaded, ImportState::Checking), (ImportState::Checked, ImportState::Running)],
+    };
+    for (from, to) in steps {
+        let v = repo::summary(&mut conn, id).await.unwrap().unwrap().version;
+        repo::request(&mut conn, id, Some(v), &[*from], *to).await.unwrap();
+        if state != ImportState::Checking {
+            while job::work_once(&app.db.pool, &worker).await.unwrap() {}
+        }
+    }
+    let summary = repo::summary(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!(summary.state, state, "fixture import {n}: {}", summary.message);
+    (id, summary.version)
 }
 
 async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
@@ -518,7 +610,29 @@ async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
         doomed_sections[i] = fields::create_section(&mut conn, &format!("Weg {i}")).await.unwrap();
     }
     let section = fields::create_section(&mut conn, "Vorlieben").await.unwrap();
+    use app::imports::ImportState;
+    let first = import_at(app, admin.id, ImportState::Checked, 0).await.0;
+    assert_eq!(first, 1, "the errors.csv row names import 1");
+    let mut imports = Imports {
+        first,
+        uploaded: [(0, 0); 5],
+        to_edit: [(0, 0); 5],
+        checked: [(0, 0); 5],
+        checking: [(0, 0); 5],
+        done: [(0, 0); 5],
+    };
+    for i in 0..5 {
+        imports.uploaded[i] = import_at(app, admin.id, ImportState::Uploaded, 10 + i).await;
+        imports.to_edit[i] = import_at(app, admin.id, ImportState::Checked, 20 + i).await;
+        imports.checked[i] = import_at(app, admin.id, ImportState::Checked, 30 + i).await;
+        imports.done[i] = import_at(app, admin.id, ImportState::Done, 50 + i).await;
+    }
+    // Last: the workers above would take up a dry run waiting for a server.
+    for i in 0..5 {
+        imports.checking[i] = import_at(app, admin.id, ImportState::Checking, 40 + i).await;
+    }
     Fixture {
+        imports,
         text_field,
         text_field_key,
         select_field,

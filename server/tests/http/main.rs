@@ -6,6 +6,7 @@ mod authz;
 mod contacts;
 mod fields;
 mod foundation;
+mod imports;
 mod settings;
 mod support;
 mod users;
