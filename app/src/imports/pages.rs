@@ -51,7 +51,7 @@ pub fn ImportsPage() -> impl IntoView {
             {move || refused.get().map(|m| view! { <div class="alert alert-error" role="alert" id="upload-error">{m}</div> })}
             <form method="post" action="/api/staff/imports/upload" enctype="multipart/form-data">
                 <div class="field">
-                    <label for="import-file">"File"</label>
+                    <label for="import-file">"File to import"</label>
                     <input
                         id="import-file"
                         type="file"
@@ -546,7 +546,7 @@ fn CheckedStep(
                     <button type="submit" class="secondary">"Change the mapping"</button>
                 </ActionForm>
                 {(s.errors > 0).then(|| view! {
-                    <a class="button secondary" href=format!("/staff/imports/{}/errors.csv", s.id)>"Download the rows with errors (CSV)"</a>
+                    <a class="button secondary" href=format!("/staff/imports/{}/errors.csv", s.id) rel="external" download="">"Download the rows with errors (CSV)"</a>
                 })}
             </div>
         </section>
@@ -586,7 +586,7 @@ fn DoneStep(
             <h2 id="result-heading">"Result"</h2>
             <p id="import-result">{text}</p>
             {(s.errors > 0).then(|| view! {
-                <p><a class="button secondary" href=format!("/staff/imports/{}/errors.csv", s.id)>"Download the rows with errors (CSV)"</a></p>
+                <p><a class="button secondary" href=format!("/staff/imports/{}/errors.csv", s.id) rel="external" download="">"Download the rows with errors (CSV)"</a></p>
             })}
         </section>
         {(s.state == ImportState::Done).then(|| view! {
