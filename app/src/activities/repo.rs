@@ -444,6 +444,37 @@ pub async fn record_added(c: &mut DbConn, actor_id: i64, contact_id: i64, subjec
     Ok(())
 }
 
+/// [`record_added`] for many new contacts at once (an import's batch), inside the caller's
+/// transaction.
+pub async fn record_added_many(
+    c: &mut DbConn,
+    actor_id: i64,
+    contact_ids: &[i64],
+    subject: &str,
+) -> QueryResult<()> {
+    let at = now();
+    let author = author_name(c, actor_id).await?;
+    let rows: Vec<_> = contact_ids
+        .iter()
+        .map(|id| {
+            (
+                activities::contact_id.eq(*id),
+                activities::kind.eq(ActivityKind::Change.key()),
+                activities::subject.eq(subject),
+                activities::happened_at.eq(at),
+                activities::author_id.eq(Some(actor_id)),
+                activities::author_name.eq(&author),
+                activities::changes.eq(Some("[]")),
+                activities::created_at.eq(at),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        crate::insert_rows!(c, activities::table, chunk)?;
+    }
+    Ok(())
+}
+
 /// Entries per contact, for tests and the benchmark's sanity checks.
 pub async fn count_for(conn: &mut DbConn, contact_id: i64) -> Result<BTreeMap<String, i64>, DbError> {
     let rows: Vec<(String, i64)> = with_db!(conn, c => activities::table

@@ -1067,6 +1067,9 @@ pub fn changed_error(err: &diesel::result::Error) -> Option<AppError> {
     }
 }
 
+/// The extra values of one contact as [`read_input`] checked them: field id, values to store.
+pub type Parsed = Vec<(i64, Vec<Stored>)>;
+
 /// The error key of a field's input.
 pub fn error_key(def: &FieldDef) -> String {
     format!("extra.{}", def.key)
@@ -1186,6 +1189,12 @@ pub async fn write_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[St
         .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::contact_id.eq_any(&ids))))
         .execute(c)
         .await)?;
+    insert_fields(c, def, contacts).await
+}
+
+/// The values of field `def` for contacts that have none yet (new ones), inside the caller's
+/// transaction.
+pub async fn insert_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[Stored])]) -> QueryResult<()> {
     let rows: Vec<_> = contacts
         .iter()
         .flat_map(|(contact_id, stored)| {

@@ -16,7 +16,7 @@ use super::{ImportState, Outcome};
 use crate::clock::now;
 use crate::contacts::ContactInput;
 use crate::db::{data_version, with_db, DbConn, DbError, DbPool};
-use crate::fields::values::Stored;
+use crate::fields::repo::Parsed;
 use crate::fields::FieldCatalog;
 
 /// Rows planned per batch of the dry run.
@@ -352,10 +352,13 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
                 crate::fields::repo::unchanged(c, &catalog).await?;
                 let at = now();
                 let mut counts = Counts::default();
-                for row in &rows {
-                    let (result, contact, version, message) =
-                        write_row(c, &catalog, &clock, actor, row, at, &added, &changed).await?;
-                    repo::mark_written(c, job.id, row.row, result, contact, version, &message).await?;
+                let creates: Vec<&WorkRow> = rows.iter().filter(|r| r.outcome == Outcome::Create).collect();
+                let mut written = write_creates(c, &catalog, &clock, actor, &creates, at, &added).await?;
+                for row in rows.iter().filter(|r| r.outcome != Outcome::Create) {
+                    written.push(write_update(c, &catalog, &clock, actor, row, at, &changed).await?);
+                }
+                for (row, result, contact, version, message) in written {
+                    repo::mark_written(c, job.id, row, result, contact, version, &message).await?;
                     counts.rows_done += 1;
                     match result {
                         "created" => counts.created += 1,
@@ -385,80 +388,142 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
     Ok(())
 }
 
+/// What the run did with one row: its number, the result, the contact, its version after, and
+/// why it was left alone.
+type Written = (i64, &'static str, Option<i64>, Option<i64>, String);
+
+/// Writes a batch's new contacts together, inside the batch's transaction. A row whose email or
+/// unique value another contact took after the dry run is left out, and says so.
+async fn write_creates(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    clock: &crate::clock::Clock,
+    actor: i64,
+    rows: &[&WorkRow],
+    at: chrono::NaiveDateTime,
+    added: &str,
+) -> diesel::QueryResult<Vec<Written>> {
+    use crate::db::schema::{contact_field_values, contacts};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let mut out: Vec<Written> = Vec::new();
+    let mut ready: Vec<(&WorkRow, &ContactInput, Parsed)> = Vec::new();
+    for row in rows {
+        let Some(after) = row.after.as_ref() else {
+            out.push((row.row, "changed", None, None, "Nothing was planned for this row.".to_owned()));
+            continue;
+        };
+        match crate::fields::repo::read_input(catalog, &after.extra, &BTreeMap::new(), true, clock) {
+            Ok(parsed) => ready.push((row, after, parsed)),
+            Err(_) => out.push((row.row, "changed", None, None, CHANGED_SINCE.to_owned())),
+        }
+    }
+    // Emails and unique values taken since the dry run: one query for the batch, per kind.
+    let emails: Vec<String> =
+        ready.iter().map(|(_, a, _)| a.email.clone()).filter(|e| !e.is_empty()).collect();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in emails.chunks(500) {
+        let found: Vec<Option<String>> = with_db!(c, c => contacts::table.filter(contacts::email.eq_any(chunk)).select(contacts::email).load(c).await)?;
+        taken.extend(found.into_iter().flatten());
+    }
+    let mut taken_unique: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
+    for def in catalog.fields.iter().filter(|f| f.unique) {
+        let keys: Vec<String> = ready
+            .iter()
+            .filter_map(|(_, _, parsed)| parsed.iter().find(|(f, _)| *f == def.id))
+            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
+            .collect();
+        for chunk in keys.chunks(500) {
+            let found: Vec<String> = with_db!(c, c => contact_field_values::table
+                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
+                .select(contact_field_values::value_key)
+                .load(c)
+                .await)?;
+            taken_unique.extend(found.into_iter().map(|k| (def.id, k)));
+        }
+    }
+    let mut writes: Vec<(&WorkRow, &ContactInput, Parsed)> = Vec::new();
+    for (row, after, parsed) in ready {
+        if !after.email.is_empty() && taken.contains(&after.email) {
+            let why = "Another contact got this email after the dry run, so the row was left out.";
+            out.push((row.row, "changed", None, None, why.to_owned()));
+            continue;
+        }
+        let clash = parsed.iter().find_map(|(field, stored)| {
+            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
+            let key = stored.iter().next()?.key.clone();
+            taken_unique.contains(&(def.id, key)).then(|| def.label.clone())
+        });
+        if let Some(label) = clash {
+            let why = format!("Another contact got this {label} after the dry run, so the row was left out.");
+            out.push((row.row, "changed", None, None, why));
+            continue;
+        }
+        writes.push((row, after, parsed));
+    }
+    let new: Vec<(&ContactInput, &Parsed)> =
+        writes.iter().map(|(_, after, parsed)| (*after, parsed)).collect();
+    let ids = crate::contacts::repo::insert_many(c, catalog, actor, &new, at, added).await?;
+    for ((row, ..), id) in writes.iter().zip(ids) {
+        out.push((row.row, "created", Some(id), Some(1), String::new()));
+    }
+    Ok(out)
+}
+
 const CHANGED_SINCE: &str = "Changed by someone after the dry run, so it was left as it is.";
 
-/// Writes one planned row, inside the batch's transaction: the result (created, updated, or
-/// changed: left alone), the contact, its version after, and why it was left alone.
+/// Writes one planned update, inside the batch's transaction: the result (updated, or changed:
+/// left alone), the contact, its version after, and why it was left alone.
 #[allow(clippy::too_many_arguments)]
-async fn write_row(
+async fn write_update(
     c: &mut DbConn,
     catalog: &FieldCatalog,
     clock: &crate::clock::Clock,
     actor: i64,
     row: &WorkRow,
     at: chrono::NaiveDateTime,
-    added: &str,
     changed: &str,
-) -> diesel::QueryResult<(&'static str, Option<i64>, Option<i64>, String)> {
-    let Some(after) = row.after.as_ref() else {
-        return Ok(("changed", row.contact_id, None, "Nothing was planned for this row.".to_owned()));
+) -> diesel::QueryResult<Written> {
+    let left_alone = |message: &str| Ok((row.row, "changed", row.contact_id, None, message.to_owned()));
+    let (Some(after), Some(id), Some(version)) = (row.after.as_ref(), row.contact_id, row.contact_version)
+    else {
+        return left_alone("Nothing was planned for this row.");
     };
-    let creating = row.outcome == Outcome::Create;
-    let input = if creating { after.clone() } else { complete(catalog, after) };
+    let input = complete(catalog, after);
     let held = row.before.as_ref().map(|b| held_values(catalog, b)).unwrap_or_default();
-    let parsed: Vec<(i64, Vec<Stored>)> =
-        match crate::fields::repo::read_input(catalog, &input.extra, &held, creating, clock) {
-            Ok(parsed) => parsed,
-            Err(_) => return Ok(("changed", row.contact_id, None, CHANGED_SINCE.to_owned())),
-        };
+    let Ok(parsed) = crate::fields::repo::read_input(catalog, &input.extra, &held, false, clock) else {
+        return left_alone(CHANGED_SINCE);
+    };
     // Values only one contact may hold, taken by another contact since the dry run.
     if !after.email.is_empty() {
         use crate::db::schema::contacts;
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
         let holder: Option<i64> = with_db!(c, c => contacts::table
-            .filter(contacts::email.eq(&after.email))
+            .filter(contacts::email.eq(&after.email).and(contacts::id.ne(id)))
             .select(contacts::id)
             .first(c)
             .await
             .optional())?;
-        if holder.is_some_and(|h| Some(h) != row.contact_id) {
-            return Ok((
-                "changed",
-                row.contact_id,
-                None,
-                "Another contact got this email after the dry run, so the row was left out.".to_owned(),
-            ));
+        if holder.is_some() {
+            return left_alone("Another contact got this email after the dry run, so the row was left out.");
         }
     }
-    let clashes = crate::fields::repo::unique_clashes(c, catalog, &parsed, row.contact_id).await.map_err(
-        |e| match e {
+    let clashes =
+        crate::fields::repo::unique_clashes(c, catalog, &parsed, Some(id)).await.map_err(|e| match e {
             DbError::Query(e) => e,
             other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
-        },
-    )?;
+        })?;
     if let Some((_, message)) = clashes.fields.first() {
-        return Ok((
-            "changed",
-            row.contact_id,
-            None,
-            format!("{message} (since the dry run), so the row was left out."),
-        ));
+        return left_alone(&format!("{message} (since the dry run), so the row was left out."));
     }
-    if creating {
-        let id = crate::contacts::repo::insert_checked(c, catalog, actor, &input, &parsed, at, added).await?;
-        return Ok(("created", Some(id), Some(1), String::new()));
-    }
-    let (Some(id), Some(version)) = (row.contact_id, row.contact_version) else {
-        return Ok(("changed", row.contact_id, None, CHANGED_SINCE.to_owned()));
-    };
     match crate::contacts::repo::overwrite_checked(
         c, catalog, actor, id, version, &input, &parsed, at, changed,
     )
     .await?
     {
-        Some(v) => Ok(("updated", Some(id), Some(v), String::new())),
-        None => Ok(("changed", Some(id), None, CHANGED_SINCE.to_owned())),
+        Some(v) => Ok((row.row, "updated", Some(id), Some(v), String::new())),
+        None => left_alone(CHANGED_SINCE),
     }
 }
 

@@ -560,3 +560,36 @@ async fn a_field_changed_after_the_dry_run_sends_the_import_back_to_its_mapping(
         assert_eq!(contact_count(&mut conn).await, 0, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn formula_cells_stay_text_repeated_headers_fill_once_and_an_export_imports_back() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn).await;
+        // As our export writes them: a leading apostrophe keeps a spreadsheet from running the cell.
+        let csv = "first_name,notes,phone,notes\nZoë,=HYPERLINK(\"http://evil.example\"),'+49 30 1,zweite Spalte\nAda,'=SUM(A1:A9),-5,\n";
+        let id = upload(&mut conn, me, csv, |_| {}).await;
+        let mapping = state(&mut conn, id).await.settings.mapping;
+        assert_eq!(mapping[3], ColumnTarget::Ignore, "{name}: a repeated header is suggested once");
+        dry_run(&db, &mut conn, id).await;
+        assert_eq!(run(&db, &mut conn, id, &worker("a")).await.created, 2, "{name}");
+        let zoe: i64 = with_db!(conn, c => contacts_table::table
+            .filter(contacts_table::first_name.eq("Zoë"))
+            .select(contacts_table::id)
+            .first(c)
+            .await)
+        .unwrap();
+        let zoe = contacts::get(&mut conn, zoe).await.unwrap().unwrap();
+        assert_eq!(
+            zoe.input.notes, "=HYPERLINK(\"http://evil.example\")",
+            "{name}: stored as the text it is"
+        );
+        assert_eq!(zoe.input.phone, "+49 30 1", "{name}: the export's guard is taken off");
+        assert_eq!(
+            crate::contacts::export::neutralize(&zoe.input.notes),
+            "'=HYPERLINK(\"http://evil.example\")",
+            "{name}"
+        );
+    }
+}

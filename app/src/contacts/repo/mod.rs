@@ -311,6 +311,105 @@ pub(crate) async fn insert_checked(
     Ok(id)
 }
 
+/// [`insert_checked`] for many contacts at once (an import's batch), inside the caller's
+/// transaction; returns their ids in the order given. The statements are per batch, not per
+/// contact, on PostgreSQL (multi-row inserts); on SQLite, which runs in-process, a few per
+/// contact. The search text is computed from the inputs, not read back.
+pub(crate) async fn insert_many(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    actor_id: i64,
+    new: &[(&ContactInput, &crate::fields::repo::Parsed)],
+    at: NaiveDateTime,
+    subject: &str,
+) -> QueryResult<Vec<i64>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = new
+        .iter()
+        .map(|(input, parsed)| {
+            let mut values = ContactValues::new(input, actor_id, at);
+            let stored: BTreeMap<i64, Vec<String>> =
+                parsed.iter().map(|(id, s)| (*id, s.iter().map(|v| v.value.clone()).collect())).collect();
+            for extra in crate::fields::repo::searchable(catalog, &stored) {
+                values.search_text.push(' ');
+                values.search_text.push_str(&extra);
+            }
+            (values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at))
+        })
+        .collect();
+    let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        ids.extend(crate::insert_returning!(c, contacts::table, chunk, contacts::id)?);
+    }
+    // Tags by their folded name: the existing ones found at once, new ones created.
+    let mut tag_ids: BTreeMap<String, i64> = BTreeMap::new();
+    let names: Vec<Vec<String>> = new.iter().map(|(input, _)| clean_tag_names(&input.tags)).collect();
+    let keys: Vec<String> = {
+        let mut keys: Vec<String> = names.iter().flatten().map(|n| crate::db::fold(n)).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    for chunk in keys.chunks(500) {
+        let found: Vec<(String, i64)> = with_db!(c, c => tags::table
+            .filter(tags::name_key.eq_any(chunk))
+            .select((tags::name_key, tags::id))
+            .load(c)
+            .await)?;
+        tag_ids.extend(found);
+    }
+    let mut links = Vec::new();
+    let mut services = Vec::new();
+    for ((id, (input, _)), names) in ids.iter().zip(new).zip(&names) {
+        for name in names {
+            let key = crate::db::fold(name);
+            let tag = match tag_ids.get(&key) {
+                Some(tag) => *tag,
+                None => {
+                    let tag = find_or_create_tag(c, name).await?;
+                    tag_ids.insert(key, tag);
+                    tag
+                }
+            };
+            links.push((contact_tags::contact_id.eq(*id), contact_tags::tag_id.eq(tag)));
+        }
+        let mut service_ids = input.service_ids.clone();
+        service_ids.sort_unstable();
+        service_ids.dedup();
+        services.extend(
+            service_ids
+                .into_iter()
+                .map(|s| (contact_services::contact_id.eq(*id), contact_services::service_id.eq(s))),
+        );
+    }
+    for chunk in links.chunks(1_000) {
+        crate::insert_rows!(c, contact_tags::table, chunk)?;
+    }
+    for chunk in services.chunks(1_000) {
+        crate::insert_rows!(c, contact_services::table, chunk)?;
+    }
+    for def in &catalog.fields {
+        let values: Vec<(i64, &[Stored])> = ids
+            .iter()
+            .zip(new)
+            .filter_map(|(id, (_, parsed))| {
+                parsed
+                    .iter()
+                    .find(|(f, _)| *f == def.id)
+                    .map(|(_, s)| (*id, s.as_slice()))
+                    .filter(|(_, s)| !s.is_empty())
+            })
+            .collect();
+        if !values.is_empty() {
+            crate::fields::repo::insert_fields(c, def, &values).await?;
+        }
+    }
+    crate::activities::repo::record_added_many(c, actor_id, &ids, subject).await?;
+    Ok(ids)
+}
+
 /// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
 pub async fn update(
     conn: &mut DbConn,
