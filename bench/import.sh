@@ -138,7 +138,7 @@ import_file() {  # $1: label, $2: rows, $3: file, $4: "undo" or ""
     kill "$saver" 2>/dev/null; wait "$saver" 2>/dev/null || true
     measure "$label" "$rows" "$kind" "$(awk "BEGIN{print $t1-$t0}")" "$before"
     local saves
-    saves="$(sort -n "$OUT/saves.txt" | awk '{a[NR]=$1*1000} END {if (NR) printf "%d saves, p95 %.0f ms, max %.0f ms", NR, a[int(NR*0.95+0.5)>0?int(NR*0.95+0.5):1], a[NR]}')"
+    saves="$(sort -n "$OUT/saves.txt" | awk '{a[NR]=$1*1000} END {k=int(NR*0.95+0.5); if (k<1) k=1; if (NR) printf "%d saves, p95 %.0f ms, max %.0f ms", NR, a[k], a[NR]}')"
     echo "            a contact saved beside the $kind run: $saves"
     RESULTS+=("| $label | $rows | a contact saved beside the $kind run | $saves | | |")
     if [ "${4:-}" = undo ]; then
@@ -162,6 +162,8 @@ bench_backend() {  # $1: label, $2: DATABASE_URL
     DATABASE_URL="$url" CRM_LOG=warn LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site \
         CRM_IMPORT_DIR="$OUT/import-work" CRM_IMPORT_LIMIT_MB=2000 "$BIN" > "$OUT/import-server-$label.log" 2>&1 &
     pid=$!
+    # Whatever happens, the server goes when the script does.
+    trap 'kill "$pid" 2>/dev/null || true' EXIT
     for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.2; done
     cookie="$(curl -s -o /dev/null -D - -X POST "$BASE/api/public/login" \
         -H 'Accept: application/json' -H 'Sec-Fetch-Site: same-origin' \

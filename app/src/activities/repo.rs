@@ -399,26 +399,31 @@ pub async fn record_changes(
 ) -> QueryResult<()> {
     let at = now();
     let author = author_name(c, actor_id).await?;
-    for (id, old) in before {
-        let Some(new) = after.get(id) else { continue };
-        let changes = diff(old, new);
-        if changes.is_empty() {
-            continue;
-        }
-        let json = serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned());
-        with_db!(c, c => diesel::insert_into(activities::table)
-            .values((
+    let entries: Vec<(i64, String)> = before
+        .iter()
+        .filter_map(|(id, old)| {
+            let changes = diff(old, after.get(id)?);
+            (!changes.is_empty())
+                .then(|| (*id, serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned())))
+        })
+        .collect();
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|(id, json)| {
+            (
                 activities::contact_id.eq(*id),
                 activities::kind.eq(ActivityKind::Change.key()),
                 activities::subject.eq(subject),
                 activities::happened_at.eq(at),
                 activities::author_id.eq(Some(actor_id)),
                 activities::author_name.eq(&author),
-                activities::changes.eq(Some(&json)),
+                activities::changes.eq(Some(json)),
                 activities::created_at.eq(at),
-            ))
-            .execute(c)
-            .await)?;
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        crate::insert_rows!(c, activities::table, chunk)?;
     }
     Ok(())
 }

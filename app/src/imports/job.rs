@@ -354,9 +354,8 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
                 let mut counts = Counts::default();
                 let creates: Vec<&WorkRow> = rows.iter().filter(|r| r.outcome == Outcome::Create).collect();
                 let mut written = write_creates(c, &catalog, &clock, actor, &creates, at, &added).await?;
-                for row in rows.iter().filter(|r| r.outcome != Outcome::Create) {
-                    written.push(write_update(c, &catalog, &clock, actor, row, at, &changed).await?);
-                }
+                let updates: Vec<&WorkRow> = rows.iter().filter(|r| r.outcome != Outcome::Create).collect();
+                written.extend(write_updates(c, &catalog, &clock, actor, &updates, at, &changed).await?);
                 for (row, result, contact, version, message) in written {
                     repo::mark_written(c, job.id, row, result, contact, version, &message).await?;
                     counts.rows_done += 1;
@@ -472,59 +471,99 @@ async fn write_creates(
 
 const CHANGED_SINCE: &str = "Changed by someone after the dry run, so it was left as it is.";
 
-/// Writes one planned update, inside the batch's transaction: the result (updated, or changed:
-/// left alone), the contact, its version after, and why it was left alone.
+/// Writes a batch's updates together, inside the batch's transaction: each contact only if it is
+/// still at the version the dry run read, and only if no other contact took its email or unique
+/// value since (checked with one query per batch).
 #[allow(clippy::too_many_arguments)]
-async fn write_update(
+async fn write_updates(
     c: &mut DbConn,
     catalog: &FieldCatalog,
     clock: &crate::clock::Clock,
     actor: i64,
-    row: &WorkRow,
+    rows: &[&WorkRow],
     at: chrono::NaiveDateTime,
     changed: &str,
-) -> diesel::QueryResult<Written> {
-    let left_alone = |message: &str| Ok((row.row, "changed", row.contact_id, None, message.to_owned()));
-    let (Some(after), Some(id), Some(version)) = (row.after.as_ref(), row.contact_id, row.contact_version)
-    else {
-        return left_alone("Nothing was planned for this row.");
-    };
-    let input = complete(catalog, after);
-    let held = row.before.as_ref().map(|b| held_values(catalog, b)).unwrap_or_default();
-    let Ok(parsed) = crate::fields::repo::read_input(catalog, &input.extra, &held, false, clock) else {
-        return left_alone(CHANGED_SINCE);
-    };
-    // Values only one contact may hold, taken by another contact since the dry run.
-    if !after.email.is_empty() {
-        use crate::db::schema::contacts;
-        use diesel::prelude::*;
-        use diesel_async::RunQueryDsl;
-        let holder: Option<i64> = with_db!(c, c => contacts::table
-            .filter(contacts::email.eq(&after.email).and(contacts::id.ne(id)))
-            .select(contacts::id)
-            .first(c)
-            .await
-            .optional())?;
-        if holder.is_some() {
-            return left_alone("Another contact got this email after the dry run, so the row was left out.");
+) -> diesel::QueryResult<Vec<Written>> {
+    use crate::db::schema::{contact_field_values, contacts};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let mut out: Vec<Written> = Vec::new();
+    let mut ready: Vec<(&WorkRow, i64, i64, ContactInput, Parsed)> = Vec::new();
+    for row in rows {
+        let (Some(after), Some(id), Some(version)) =
+            (row.after.as_ref(), row.contact_id, row.contact_version)
+        else {
+            out.push((
+                row.row,
+                "changed",
+                row.contact_id,
+                None,
+                "Nothing was planned for this row.".to_owned(),
+            ));
+            continue;
+        };
+        let input = complete(catalog, after);
+        let held = row.before.as_ref().map(|b| held_values(catalog, b)).unwrap_or_default();
+        match crate::fields::repo::read_input(catalog, &input.extra, &held, false, clock) {
+            Ok(parsed) => ready.push((row, id, version, input, parsed)),
+            Err(_) => out.push((row.row, "changed", Some(id), None, CHANGED_SINCE.to_owned())),
         }
     }
-    let clashes =
-        crate::fields::repo::unique_clashes(c, catalog, &parsed, Some(id)).await.map_err(|e| match e {
-            DbError::Query(e) => e,
-            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
-        })?;
-    if let Some((_, message)) = clashes.fields.first() {
-        return left_alone(&format!("{message} (since the dry run), so the row was left out."));
+    let emails: Vec<String> = ready.iter().map(|r| r.3.email.clone()).filter(|e| !e.is_empty()).collect();
+    let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for chunk in emails.chunks(500) {
+        let found: Vec<(Option<String>, i64)> = with_db!(c, c => contacts::table
+            .filter(contacts::email.eq_any(chunk))
+            .select((contacts::email, contacts::id))
+            .load(c)
+            .await)?;
+        holders.extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
     }
-    match crate::contacts::repo::overwrite_checked(
-        c, catalog, actor, id, version, &input, &parsed, at, changed,
-    )
-    .await?
-    {
-        Some(v) => Ok((row.row, "updated", Some(id), Some(v), String::new())),
-        None => left_alone(CHANGED_SINCE),
+    let mut unique_holders: std::collections::HashMap<(i64, String), i64> = std::collections::HashMap::new();
+    for def in catalog.fields.iter().filter(|f| f.unique) {
+        let keys: Vec<String> = ready
+            .iter()
+            .filter_map(|r| r.4.iter().find(|(f, _)| *f == def.id))
+            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
+            .collect();
+        for chunk in keys.chunks(500) {
+            let found: Vec<(String, i64)> = with_db!(c, c => contact_field_values::table
+                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
+                .select((contact_field_values::value_key, contact_field_values::contact_id))
+                .load(c)
+                .await)?;
+            unique_holders.extend(found.into_iter().map(|(k, id)| ((def.id, k), id)));
+        }
     }
+    let mut writes: Vec<(&WorkRow, i64, i64, ContactInput, Parsed)> = Vec::new();
+    for (row, id, version, input, parsed) in ready {
+        if holders.get(&input.email).is_some_and(|h| *h != id) {
+            let why = "Another contact got this email after the dry run, so the row was left out.";
+            out.push((row.row, "changed", Some(id), None, why.to_owned()));
+            continue;
+        }
+        let clash = parsed.iter().find_map(|(field, stored)| {
+            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
+            let key = stored.iter().next()?.key.clone();
+            unique_holders.get(&(def.id, key)).is_some_and(|h| *h != id).then(|| def.label.clone())
+        });
+        if let Some(label) = clash {
+            let why = format!("Another contact got this {label} after the dry run, so the row was left out.");
+            out.push((row.row, "changed", Some(id), None, why));
+            continue;
+        }
+        writes.push((row, id, version, input, parsed));
+    }
+    let changes: Vec<crate::contacts::repo::Overwrite<'_>> =
+        writes.iter().map(|(_, id, version, input, parsed)| (*id, *version, input, parsed)).collect();
+    let versions = crate::contacts::repo::overwrite_many(c, catalog, actor, &changes, at, changed).await?;
+    for ((row, id, ..), version) in writes.iter().zip(versions) {
+        out.push(match version {
+            Some(v) => (row.row, "updated", Some(*id), Some(v), String::new()),
+            None => (row.row, "changed", Some(*id), None, CHANGED_SINCE.to_owned()),
+        });
+    }
+    Ok(out)
 }
 
 // ------------------------------------------------------------------------------ undo

@@ -7,6 +7,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod files;
 #[cfg(feature = "ssr")]
+pub mod fuzz;
+#[cfg(feature = "ssr")]
 pub mod job;
 #[cfg(feature = "ssr")]
 pub mod mapping;

@@ -694,7 +694,9 @@ pub async fn plan_batch(
     Ok(planned)
 }
 
-fn plan_create(row: &Row, settings: &ImportSettings, lookups: &Lookups) -> PlannedRow {
+/// The plan of a row that matches no contact: a new contact, or the first error. Pure: no
+/// database (what `fuzz::parse_and_map` exercises).
+pub fn plan_create(row: &Row, settings: &ImportSettings, lookups: &Lookups) -> PlannedRow {
     let mut after = ContactInput::default();
     if let Err((column, message)) = apply_cells(&mut after, settings, row, lookups, true) {
         return PlannedRow::error(row, &column, message);

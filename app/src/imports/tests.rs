@@ -384,3 +384,93 @@ mod uploads {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// The fuzz target's function over awkward files and deterministic mutations of them: a short
+/// run the suite can afford (the long one is `cargo fuzz`, README "Tests").
+mod fuzzing {
+    use super::super::fuzz::parse_and_map;
+
+    fn corpus() -> Vec<Vec<u8>> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write(0, 0, "E-Mail").unwrap();
+        sheet.write(0, 1, "Betrag").unwrap();
+        sheet.write(1, 0, "zoë@example.com").unwrap();
+        sheet.write(1, 1, 1234.5).unwrap();
+        let xlsx = workbook.save_to_buffer().unwrap();
+        let mut truncated = xlsx.clone();
+        truncated.truncate(xlsx.len() / 2);
+        vec![
+            Vec::new(),
+            b"\xef\xbb\xbf".to_vec(),
+            b"\xff\xfe\x41".to_vec(),
+            b"first_name,email,tags\nZo\xc3\xab,zoe@example.com,\"a, b\"\n\"Multi\nline\",x@y.z,\n".to_vec(),
+            b"a;b;c\n\"unclosed;1;2\n3;4;5\n".to_vec(),
+            b"Name\tMail\n\0\0\0\t\x80\x81\n".to_vec(),
+            "Vorname|Nachname|PLZ|Kunde seit|Betrag\n太郎|山田|10115|2024-02-30|1.234,5\n🎉|Ærø|x|13/13/2024|-0\n"
+                .as_bytes()
+                .to_vec(),
+            b"\r\r\n\r\n,,,\n\"\"\"\",\"\"\n".to_vec(),
+            format!("notes\n\"{}\"\n", "x".repeat(100_000)).into_bytes(),
+            (0..300).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",").into_bytes(),
+            xlsx,
+            truncated,
+            b"PK\x03\x04\x14\x00\x00\x00".to_vec(),
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec(),
+        ]
+    }
+
+    /// A small xorshift: the same mutations on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn mutate(data: &[u8], rng: &mut Rng) -> Vec<u8> {
+        const SPICE: &[&[u8]] =
+            &[b",", b";", b"\t", b"|", b"\"", b"\n", b"\r\n", b"\0", b"\xc3", b"\xef\xbb\xbf", b"=", b"'"];
+        let mut out = data.to_vec();
+        for _ in 0..(1 + rng.next() % 8) {
+            let at = if out.is_empty() { 0 } else { (rng.next() as usize) % (out.len() + 1) };
+            match rng.next() % 4 {
+                0 if !out.is_empty() && at < out.len() => out[at] = rng.next() as u8,
+                1 => {
+                    let spice = SPICE[(rng.next() as usize) % SPICE.len()];
+                    out.splice(at..at, spice.iter().copied());
+                }
+                2 if at < out.len() => {
+                    out.truncate(at);
+                }
+                _ => {
+                    let len = (rng.next() % 16) as usize;
+                    let start = at.saturating_sub(len);
+                    let piece: Vec<u8> = out[start..at].to_vec();
+                    out.splice(at..at, piece);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_file_makes_reading_mapping_or_judging_panic() {
+        let dir = std::env::temp_dir();
+        let corpus = corpus();
+        let mut read = 0;
+        for data in &corpus {
+            read += usize::from(parse_and_map(data, &dir).is_some());
+        }
+        assert!(read >= 5, "the readable files of the corpus are read: {read}");
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..2_000 {
+            let base = &corpus[i % corpus.len()];
+            let _ = parse_and_map(&mutate(base, &mut rng), &dir);
+        }
+    }
+}

@@ -311,41 +311,30 @@ pub(crate) async fn insert_checked(
     Ok(id)
 }
 
-/// [`insert_checked`] for many contacts at once (an import's batch), inside the caller's
-/// transaction; returns their ids in the order given. The statements are per batch, not per
-/// contact, on PostgreSQL (multi-row inserts); on SQLite, which runs in-process, a few per
-/// contact. The search text is computed from the inputs, not read back.
-pub(crate) async fn insert_many(
-    c: &mut DbConn,
+/// A contact's row values with its whole search text, the searchable extra values included,
+/// computed from the input (what [`refresh_search_text`] would read back).
+fn values_with_search<'a>(
     catalog: &FieldCatalog,
+    input: &'a ContactInput,
+    parsed: &crate::fields::repo::Parsed,
     actor_id: i64,
-    new: &[(&ContactInput, &crate::fields::repo::Parsed)],
     at: NaiveDateTime,
-    subject: &str,
-) -> QueryResult<Vec<i64>> {
-    if new.is_empty() {
-        return Ok(Vec::new());
+) -> ContactValues<'a> {
+    let mut values = ContactValues::new(input, actor_id, at);
+    let stored: BTreeMap<i64, Vec<String>> =
+        parsed.iter().map(|(id, s)| (*id, s.iter().map(|v| v.value.clone()).collect())).collect();
+    for extra in crate::fields::repo::searchable(catalog, &stored) {
+        values.search_text.push(' ');
+        values.search_text.push_str(&extra);
     }
-    let rows: Vec<_> = new
-        .iter()
-        .map(|(input, parsed)| {
-            let mut values = ContactValues::new(input, actor_id, at);
-            let stored: BTreeMap<i64, Vec<String>> =
-                parsed.iter().map(|(id, s)| (*id, s.iter().map(|v| v.value.clone()).collect())).collect();
-            for extra in crate::fields::repo::searchable(catalog, &stored) {
-                values.search_text.push(' ');
-                values.search_text.push_str(&extra);
-            }
-            (values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at))
-        })
-        .collect();
-    let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(500) {
-        ids.extend(crate::insert_returning!(c, contacts::table, chunk, contacts::id)?);
-    }
-    // Tags by their folded name: the existing ones found at once, new ones created.
+    values
+}
+
+/// Links contacts without tags or services to theirs, all at once, inside the caller's
+/// transaction: existing tags are found by their folded names in one query, new ones created.
+async fn add_links(c: &mut DbConn, contacts: &[(i64, &ContactInput)]) -> QueryResult<()> {
     let mut tag_ids: BTreeMap<String, i64> = BTreeMap::new();
-    let names: Vec<Vec<String>> = new.iter().map(|(input, _)| clean_tag_names(&input.tags)).collect();
+    let names: Vec<Vec<String>> = contacts.iter().map(|(_, input)| clean_tag_names(&input.tags)).collect();
     let keys: Vec<String> = {
         let mut keys: Vec<String> = names.iter().flatten().map(|n| crate::db::fold(n)).collect();
         keys.sort();
@@ -362,7 +351,7 @@ pub(crate) async fn insert_many(
     }
     let mut links = Vec::new();
     let mut services = Vec::new();
-    for ((id, (input, _)), names) in ids.iter().zip(new).zip(&names) {
+    for ((id, input), names) in contacts.iter().zip(&names) {
         for name in names {
             let key = crate::db::fold(name);
             let tag = match tag_ids.get(&key) {
@@ -390,24 +379,129 @@ pub(crate) async fn insert_many(
     for chunk in services.chunks(1_000) {
         crate::insert_rows!(c, contact_services::table, chunk)?;
     }
+    Ok(())
+}
+
+/// The extra values of many contacts, field by field (a statement or two per field, not per
+/// contact), inside the caller's transaction. A field a contact's `parsed` leaves out keeps its
+/// values; `fresh` contacts have none to remove.
+async fn write_extra_many(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    contacts: &[(i64, &crate::fields::repo::Parsed)],
+    fresh: bool,
+) -> QueryResult<()> {
     for def in &catalog.fields {
-        let values: Vec<(i64, &[Stored])> = ids
+        let values: Vec<(i64, &[Stored])> = contacts
             .iter()
-            .zip(new)
-            .filter_map(|(id, (_, parsed))| {
-                parsed
-                    .iter()
-                    .find(|(f, _)| *f == def.id)
-                    .map(|(_, s)| (*id, s.as_slice()))
-                    .filter(|(_, s)| !s.is_empty())
+            .filter_map(|(id, parsed)| {
+                parsed.iter().find(|(f, _)| *f == def.id).map(|(_, s)| (*id, s.as_slice()))
             })
             .collect();
-        if !values.is_empty() {
-            crate::fields::repo::insert_fields(c, def, &values).await?;
+        match fresh {
+            true => {
+                let values: Vec<(i64, &[Stored])> =
+                    values.into_iter().filter(|(_, s)| !s.is_empty()).collect();
+                if !values.is_empty() {
+                    crate::fields::repo::insert_fields(c, def, &values).await?;
+                }
+            }
+            false if !values.is_empty() => crate::fields::repo::write_fields(c, def, &values).await?,
+            false => {}
         }
     }
+    Ok(())
+}
+
+/// [`insert_checked`] for many contacts at once (an import's batch), inside the caller's
+/// transaction; returns their ids in the order given. The statements are per batch, not per
+/// contact, on PostgreSQL (multi-row inserts); on SQLite, which runs in-process, a few per
+/// contact. The search text is computed from the inputs, not read back.
+pub(crate) async fn insert_many(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    actor_id: i64,
+    new: &[(&ContactInput, &crate::fields::repo::Parsed)],
+    at: NaiveDateTime,
+    subject: &str,
+) -> QueryResult<Vec<i64>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = new
+        .iter()
+        .map(|(input, parsed)| {
+            let values = values_with_search(catalog, input, parsed, actor_id, at);
+            (values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at))
+        })
+        .collect();
+    let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        ids.extend(crate::insert_returning!(c, contacts::table, chunk, contacts::id)?);
+    }
+    let linked: Vec<(i64, &ContactInput)> =
+        ids.iter().zip(new).map(|(id, (input, _))| (*id, *input)).collect();
+    add_links(c, &linked).await?;
+    let extra: Vec<(i64, &crate::fields::repo::Parsed)> =
+        ids.iter().zip(new).map(|(id, (_, parsed))| (*id, *parsed)).collect();
+    write_extra_many(c, catalog, &extra, true).await?;
     crate::activities::repo::record_added_many(c, actor_id, &ids, subject).await?;
     Ok(ids)
+}
+
+/// One contact an import overwrites: its id, the version the dry run read, the input and its
+/// checked extra values.
+pub(crate) type Overwrite<'a> = (i64, i64, &'a ContactInput, &'a crate::fields::repo::Parsed);
+
+/// [`overwrite_checked`] for many contacts at once (an import's batch), inside the caller's
+/// transaction: one update per contact (each checks its version), the rest per batch — the
+/// snapshots for the history, the links, the extra values, the history entries. Returns, in
+/// order, each contact's new version, or `None` when it was saved meanwhile (or deleted).
+pub(crate) async fn overwrite_many(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    actor_id: i64,
+    changes: &[Overwrite<'_>],
+    at: NaiveDateTime,
+    subject: &str,
+) -> QueryResult<Vec<Option<i64>>> {
+    let ids: Vec<i64> = changes.iter().map(|(id, ..)| *id).collect();
+    let before = snapshots(c, &ids).await?;
+    let mut out = Vec::with_capacity(changes.len());
+    let mut written: Vec<usize> = Vec::new();
+    for (i, (id, version, input, parsed)) in changes.iter().enumerate() {
+        let values = values_with_search(catalog, input, parsed, actor_id, at);
+        let n = with_db!(c, c => diesel::update(
+            contacts::table.filter(contacts::id.eq(*id).and(contacts::version.eq(*version))),
+        )
+        .set((&values, contacts::version.eq(contacts::version + 1)))
+        .execute(c)
+        .await)?;
+        if n == 1 {
+            written.push(i);
+            out.push(Some(version + 1));
+        } else {
+            out.push(None);
+        }
+    }
+    let written_ids: Vec<i64> = written.iter().map(|i| changes[*i].0).collect();
+    if written_ids.is_empty() {
+        return Ok(out);
+    }
+    with_db!(c, c => diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq_any(&written_ids)))
+        .execute(c)
+        .await)?;
+    with_db!(c, c => diesel::delete(contact_services::table.filter(contact_services::contact_id.eq_any(&written_ids)))
+        .execute(c)
+        .await)?;
+    let linked: Vec<(i64, &ContactInput)> = written.iter().map(|i| (changes[*i].0, changes[*i].2)).collect();
+    add_links(c, &linked).await?;
+    let extra: Vec<(i64, &crate::fields::repo::Parsed)> =
+        written.iter().map(|i| (changes[*i].0, changes[*i].3)).collect();
+    write_extra_many(c, catalog, &extra, false).await?;
+    let after = snapshots(c, &written_ids).await?;
+    record_changes(c, actor_id, subject, &before, &after).await?;
+    Ok(out)
 }
 
 /// Saves a contact if nobody else saved it since `version` was read; otherwise a conflict.
