@@ -606,9 +606,8 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
                     return Ok(beat);
                 }
                 let at = now();
-                for row in &rows {
-                    let result = undo_row(c, &catalog, &lookups, actor, row, at, &subject).await?;
-                    repo::mark_undone(c, job.id, row.row, &result).await?;
+                for (row, result) in undo_batch(c, &catalog, &lookups, actor, &rows, at, &subject).await? {
+                    repo::mark_undone(c, job.id, row, &result).await?;
                 }
                 repo::add_counts(c, job.id, Counts { rows_done: rows.len() as i64, ..Counts::default() })
                     .await?;
@@ -637,66 +636,104 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
     Ok(())
 }
 
-/// Takes back one row, inside the batch's transaction; says what was done.
-async fn undo_row(
+/// Takes back a batch of rows, inside the batch's transaction; says for each row what was done.
+/// The contacts are read at once; the created ones nobody changed since are deleted together,
+/// the updated ones get back together what nobody changed since.
+async fn undo_batch(
     c: &mut DbConn,
     catalog: &FieldCatalog,
     lookups: &Lookups,
     actor: Option<i64>,
-    row: &WorkRow,
+    rows: &[WorkRow],
     at: chrono::NaiveDateTime,
     subject: &str,
-) -> diesel::QueryResult<String> {
-    let Some(id) = row.contact_id else { return Ok("nothing to take back".to_owned()) };
-    let current = crate::contacts::repo::get_many(c, &[id]).await.map_err(|e| match e {
-        DbError::Query(e) => e,
-        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
-    })?;
-    let Some(current) = current.into_iter().next() else { return Ok("already deleted".to_owned()) };
-    if row.result == "created" {
-        if Some(current.version) != row.after_version {
-            return Ok("kept: changed by someone after the import".to_owned());
-        }
-        crate::contacts::repo::delete_in_tx(c, &[id]).await?;
-        return Ok("deleted".to_owned());
+) -> diesel::QueryResult<Vec<(i64, String)>> {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
+    let mut current: std::collections::HashMap<i64, crate::contacts::Contact> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found = crate::contacts::repo::get_many(c, chunk).await.map_err(|e| match e {
+            DbError::Query(e) => e,
+            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+        })?;
+        current.extend(found.into_iter().map(|contact| (contact.id, contact)));
     }
-    let (Some(before), Some(after)) = (row.before.as_ref(), row.after.as_ref()) else {
-        return Ok("nothing to take back".to_owned());
-    };
-    let version = current.version;
-    let now_input = plan::normalise(current.input, lookups);
-    let mut restored = now_input.clone();
-    let mut kept: Vec<String> = Vec::new();
-    let mut put_back = 0;
-    for slot in plan::changed_slots(before, after, catalog) {
-        if plan::slot_values(&now_input, &slot) == plan::slot_values(after, &slot) {
-            plan::set_slot(&mut restored, &slot, plan::slot_values(before, &slot));
-            put_back += 1;
-        } else {
-            kept.push(plan::slot_label(&slot, catalog));
+    let mut out: Vec<(i64, String)> = Vec::new();
+    let mut doomed: Vec<i64> = Vec::new();
+    // Restorations: row, contact, its version now, the input to write, its extra values, and
+    // the fields kept because someone changed them.
+    let mut restores: Vec<(i64, i64, i64, ContactInput, Parsed, Vec<String>)> = Vec::new();
+    for row in rows {
+        let Some(id) = row.contact_id else {
+            out.push((row.row, "nothing to take back".to_owned()));
+            continue;
+        };
+        let Some(contact) = current.remove(&id) else {
+            out.push((row.row, "already deleted".to_owned()));
+            continue;
+        };
+        if row.result == "created" {
+            if Some(contact.version) == row.after_version {
+                doomed.push(id);
+                out.push((row.row, "deleted".to_owned()));
+            } else {
+                out.push((row.row, "kept: changed by someone after the import".to_owned()));
+            }
+            continue;
         }
-    }
-    if put_back > 0 {
-        let Some(actor) = actor else { return Ok("not restored: the importer's account is gone".to_owned()) };
+        let (Some(before), Some(after)) = (row.before.as_ref(), row.after.as_ref()) else {
+            out.push((row.row, "nothing to take back".to_owned()));
+            continue;
+        };
+        let version = contact.version;
+        let now_input = plan::normalise(contact.input, lookups);
+        let mut restored = now_input.clone();
+        let mut kept: Vec<String> = Vec::new();
+        let mut put_back = 0;
+        for slot in plan::changed_slots(before, after, catalog) {
+            if plan::slot_values(&now_input, &slot) == plan::slot_values(after, &slot) {
+                plan::set_slot(&mut restored, &slot, plan::slot_values(before, &slot));
+                put_back += 1;
+            } else {
+                kept.push(plan::slot_label(&slot, catalog));
+            }
+        }
+        if put_back == 0 {
+            out.push((
+                row.row,
+                format!("not restored: {} changed by someone after the import", kept.join(", ")),
+            ));
+            continue;
+        }
         let input = complete(catalog, &restored);
         let held = held_values(catalog, &now_input);
-        let parsed =
-            match crate::fields::repo::read_input(catalog, &input.extra, &held, false, &lookups.clock) {
-                Ok(parsed) => parsed,
-                Err(_) => return Ok("not restored: the contact fields changed since".to_owned()),
-            };
-        if crate::contacts::repo::overwrite_checked(
-            c, catalog, actor, id, version, &input, &parsed, at, subject,
-        )
-        .await?
-        .is_none()
-        {
-            return Ok("not restored: changed while the undo ran".to_owned());
+        match crate::fields::repo::read_input(catalog, &input.extra, &held, false, &lookups.clock) {
+            Ok(parsed) => restores.push((row.row, id, version, input, parsed, kept)),
+            Err(_) => out.push((row.row, "not restored: the contact fields changed since".to_owned())),
         }
     }
-    Ok(match (put_back, kept.is_empty()) {
-        (_, true) => "restored".to_owned(),
-        (0, false) => format!("not restored: {} changed by someone after the import", kept.join(", ")),
-        (_, false) => format!("partly restored: {} changed by someone after the import", kept.join(", ")),
-    })
+    crate::contacts::repo::delete_in_tx(c, &doomed).await?;
+    if restores.is_empty() {
+        return Ok(out);
+    }
+    let Some(actor) = actor else {
+        out.extend(restores.iter().map(|r| (r.0, "not restored: the importer's account is gone".to_owned())));
+        return Ok(out);
+    };
+    let changes: Vec<crate::contacts::repo::Overwrite<'_>> =
+        restores.iter().map(|(_, id, version, input, parsed, _)| (*id, *version, input, parsed)).collect();
+    let versions = crate::contacts::repo::overwrite_many(c, catalog, actor, &changes, at, subject).await?;
+    for ((row, .., kept), version) in restores.iter().zip(versions) {
+        out.push((
+            *row,
+            match (version, kept.is_empty()) {
+                (None, _) => "not restored: changed while the undo ran".to_owned(),
+                (Some(_), true) => "restored".to_owned(),
+                (Some(_), false) => {
+                    format!("partly restored: {} changed by someone after the import", kept.join(", "))
+                }
+            },
+        ));
+    }
+    Ok(out)
 }
