@@ -294,6 +294,7 @@ diesel::table! {
         id -> BigInt,
         created_by -> Nullable<BigInt>,
         created_by_name -> Text,
+        run_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         file_name -> Text,
         file_size -> BigInt,

@@ -137,9 +137,9 @@ pub async fn edit_import_mapping(id: i64, version: i64) -> Result<(), AppError> 
 pub async fn start_import(id: i64, version: i64) -> Result<(), AppError> {
     use server::*;
     let result = async {
-        require(Permission::ContactsImport).await?;
-        repo::request(&mut conn().await?, id, Some(version), &[ImportState::Checked], ImportState::Running)
-            .await?;
+        let me = require(Permission::ContactsImport).await?;
+        let (from, to) = ([ImportState::Checked], ImportState::Running);
+        repo::request_by(&mut conn().await?, id, Some(version), &from, to, Some(me.id)).await?;
         leptos_axum::redirect(&format!("/staff/imports/{id}"));
         Ok(())
     }
@@ -166,14 +166,14 @@ pub async fn cancel_import(id: i64) -> Result<(), AppError> {
 pub async fn undo_import(id: i64, version: i64, confirm: Option<String>) -> Result<(), AppError> {
     use server::*;
     let result = async {
-        require(Permission::ContactsImport).await?;
+        let me = require(Permission::ContactsImport).await?;
         if confirm.is_none() {
             let mut errors = crate::error::FieldErrors::new();
             errors.add("confirm", "Tick the box to confirm the undo.");
             return Err(AppError::Invalid(errors));
         }
-        repo::request(&mut conn().await?, id, Some(version), &[ImportState::Done], ImportState::Undoing)
-            .await?;
+        let (from, to) = ([ImportState::Done], ImportState::Undoing);
+        repo::request_by(&mut conn().await?, id, Some(version), &from, to, Some(me.id)).await?;
         leptos_axum::redirect(&format!("/staff/imports/{id}"));
         Ok(())
     }

@@ -91,8 +91,10 @@ fn file_refusal(err: &super::parse::FileError) -> Response {
 /// browser goes on to its mapping page. A refused file goes back to the form with the reason.
 /// Who may import is checked before a byte of the body is read.
 pub async fn upload(State(state): State<AppState>, auth: AuthSession, req: Request) -> Response {
-    let (actor, mut conn) = match importer(&state, &auth).await {
-        Ok(found) => found,
+    let actor = match importer(&state, &auth).await {
+        // No connection is held while the body arrives: a slow upload must not take one from
+        // the pool for as long as it lasts.
+        Ok((actor, _)) => actor,
         Err(response) => return response,
     };
     let mut multipart = match axum::extract::Multipart::from_request(req, &state).await {
@@ -116,6 +118,7 @@ pub async fn upload(State(state): State<AppState>, auth: AuthSession, req: Reque
         Ok(saved) => saved,
         Err(err) => return back_with(upload_code(&err)),
     };
+    let Ok(mut conn) = state.pool.get().await else { return back_with("busy") };
     let catalog = match crate::fields::repo::catalog(&mut conn).await {
         Ok(catalog) => catalog,
         Err(_) => return back_with("busy"),
@@ -187,6 +190,7 @@ pub async fn errors_csv(State(state): State<AppState>, auth: AuthSession, Path(i
     let mut header: Vec<String> =
         (0..width).map(|i| super::plan::column_name(&summary.settings, i)).collect();
     header.push("error".to_owned());
+    let header: Vec<String> = header.iter().map(|h| crate::contacts::export::neutralize(h)).collect();
     let stream = futures::stream::unfold(
         (state.pool.clone(), 0i64, Some(header), false),
         move |(pool, after, header, done)| async move {

@@ -100,7 +100,7 @@ async fn fail(pool: &DbPool, job: &Job, worker: &Worker, err: &DbError) {
         ImportState::Undoing => {
             format!("The undo stopped on an error: {err}. Ask for the undo again to finish it.")
         }
-        _ => format!("The import stopped on an error: {err}. Nothing it wrote was kept."),
+        _ => format!("The import stopped on an error: {err}. What it had written was taken back (each row says what was and was not)."),
     };
     let _ = conn
         .write_tx(async |c: &mut DbConn| {
@@ -120,6 +120,7 @@ async fn fail(pool: &DbPool, job: &Job, worker: &Worker, err: &DbError) {
                     repo::finish(
                         c,
                         job.id,
+                        &worker.name,
                         ImportState::Uploaded,
                         "The dry run stopped on an error. Try it again.",
                     )
@@ -134,7 +135,9 @@ async fn fail(pool: &DbPool, job: &Job, worker: &Worker, err: &DbError) {
         }
         _ => {
             let _ = conn
-                .write_tx(async |c: &mut DbConn| repo::finish(c, job.id, ImportState::Done, &message).await)
+                .write_tx(async |c: &mut DbConn| {
+                    repo::finish(c, job.id, &worker.name, ImportState::Done, &message).await
+                })
                 .await;
         }
     }
@@ -145,12 +148,16 @@ async fn fail(pool: &DbPool, job: &Job, worker: &Worker, err: &DbError) {
 /// The dry run: reads the whole file, plans every row, and stores the plan as the report.
 async fn check(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
     conn.write_tx(async |c: &mut DbConn| {
+        if !repo::owned(c, job.id, &worker.name).await? {
+            return Ok(());
+        }
         clear(c, job.id).await?;
-        repo::start_phase(c, job.id, 0, true).await
+        repo::start_phase(c, job.id, &worker.name, 0, true).await.map(|_| ())
     })
     .await?;
-    let lookups = Lookups::load(conn).await?;
+    // The counter first: a change between the two reads then makes the run refuse, never pass.
     let (_, fields_version) = data_version(conn, "fields").await?;
+    let lookups = Lookups::load(conn).await?;
     let path = repo::fetch_file(conn, job, &worker.dir).await?;
     let mut settings = job.settings.clone();
     settings.fields_version = fields_version;
@@ -221,22 +228,27 @@ async fn check(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbEr
             return Ok(conn
                 .write_tx(async |c: &mut DbConn| {
                     clear(c, job.id).await?;
-                    repo::finish(c, job.id, ImportState::Uploaded, "The dry run was cancelled.").await
+                    repo::finish(c, job.id, &worker.name, ImportState::Uploaded, "The dry run was cancelled.")
+                        .await
                 })
                 .await?)
         }
         None => {}
     }
     conn.write_tx(async |c: &mut DbConn| {
+        if !repo::owned(c, job.id, &worker.name).await? {
+            return Ok(());
+        }
         if let Err(err) = &read {
             // The file cannot be read to its end: nothing can be imported from it as it is.
             clear(c, job.id).await?;
-            return repo::finish(c, job.id, ImportState::Uploaded, &err.to_string()).await;
+            return repo::finish(c, job.id, &worker.name, ImportState::Uploaded, &err.to_string()).await;
         }
         if total == 0 {
             return repo::finish(
                 c,
                 job.id,
+                &worker.name,
                 ImportState::Uploaded,
                 "The file has no rows to import below its header.",
             )
@@ -244,7 +256,7 @@ async fn check(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbEr
         }
         repo::store_settings(c, job.id, &settings).await?;
         repo::set_total(c, job.id, total).await?;
-        repo::finish(c, job.id, ImportState::Checked, "").await
+        repo::finish(c, job.id, &worker.name, ImportState::Checked, "").await
     })
     .await?;
     Ok(())
@@ -270,52 +282,45 @@ fn held_values(catalog: &FieldCatalog, input: &ContactInput) -> BTreeMap<i64, Ve
     catalog.fields.iter().filter_map(|f| input.extra.get(&f.key).map(|v| (f.id, v.clone()))).collect()
 }
 
-/// The input a write stores: every extra field present, so a field the import emptied is
-/// emptied (a field left out of an input keeps its value).
-fn complete(catalog: &FieldCatalog, input: &ContactInput) -> ContactInput {
-    let mut input = input.clone();
-    for f in &catalog.fields {
-        input.extra.entry(f.key.clone()).or_default();
-    }
-    input
-}
-
 /// The run: writes the planned rows in batches, each batch one transaction, and records each
 /// row's result with it. Resumes where a stopped server left off.
 async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
-    let Some(actor) = job.created_by else {
-        return Ok(conn
-            .write_tx(async |c: &mut DbConn| {
-                repo::finish(
-                    c,
-                    job.id,
-                    ImportState::Checked,
-                    "The person who started this import no longer has an account.",
-                )
-                .await
-            })
-            .await?);
-    };
+    let resumed = repo::written(conn, job.id).await? > 0;
     let (_, fields_version) = data_version(conn, "fields").await?;
-    if fields_version != job.settings.fields_version {
+    let actor = job.run_by.or(job.created_by);
+    let refusal = match (actor, fields_version == job.settings.fields_version) {
+        (None, _) => Some("The person who started this import no longer has an account."),
+        (_, false) => Some(
+            "The contact fields were changed after the dry run. Check the mapping and run the dry run again.",
+        ),
+        _ => None,
+    };
+    if let Some(why) = refusal {
+        if resumed {
+            // Part of it is written already: take that back rather than lose track of it.
+            let message = format!("{why} What the import had written was taken back.");
+            let mine = conn
+                .write_tx(async |c: &mut DbConn| repo::give_up(c, job.id, &worker.name, &message).await)
+                .await?;
+            return if mine { take_back(conn, job, worker).await } else { Ok(()) };
+        }
+        let back = if actor.is_none() { ImportState::Checked } else { ImportState::Uploaded };
         return Ok(conn
             .write_tx(async |c: &mut DbConn| {
-                clear(c, job.id).await?;
-                repo::finish(
-                    c,
-                    job.id,
-                    ImportState::Uploaded,
-                    "The contact fields were changed after the dry run. Check the mapping and run the dry run again.",
-                )
-                .await
+                if back == ImportState::Uploaded && repo::owned(c, job.id, &worker.name).await? {
+                    clear(c, job.id).await?;
+                }
+                repo::finish(c, job.id, &worker.name, back, why).await
             })
             .await?);
     }
-    let resumed = repo::written(conn, job.id).await? > 0;
+    let Some(actor) = actor else { return Ok(()) };
     let to_write = repo::count_rows(conn, job.id, false).await?;
     if !resumed {
         conn.write_tx(async |c: &mut DbConn| {
-            repo::start_phase(c, job.id, to_write, false).await?;
+            if !repo::start_phase(c, job.id, &worker.name, to_write, false).await? {
+                return Ok(());
+            }
             with_db!(c, c => {
                 use crate::db::schema::imports;
                 use diesel::prelude::*;
@@ -383,7 +388,10 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
     }
     let message =
         if resumed { "The server carrying this import stopped; another server finished it." } else { "" };
-    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, ImportState::Done, message).await).await?;
+    conn.write_tx(async |c: &mut DbConn| {
+        repo::finish(c, job.id, &worker.name, ImportState::Done, message).await
+    })
+    .await?;
     Ok(())
 }
 
@@ -502,7 +510,7 @@ async fn write_updates(
             ));
             continue;
         };
-        let input = complete(catalog, after);
+        let input = plan::complete(catalog, after);
         let held = row.before.as_ref().map(|b| held_values(catalog, b)).unwrap_or_default();
         match crate::fields::repo::read_input(catalog, &input.extra, &held, false, clock) {
             Ok(parsed) => ready.push((row, id, version, input, parsed)),
@@ -574,7 +582,7 @@ async fn write_updates(
 /// back, field by field, the values nobody changed since.
 async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbError> {
     let undoing = job.state == ImportState::Undoing;
-    let actor = job.created_by;
+    let actor = job.run_by.or(job.created_by);
     let remaining = repo::count_rows(conn, job.id, true).await?;
     conn.write_tx(async |c: &mut DbConn| {
         use crate::db::schema::imports;
@@ -632,7 +640,8 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
         ),
         (false, false) => (ImportState::Failed, message),
     };
-    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, state, &message).await).await?;
+    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, &worker.name, state, &message).await)
+        .await?;
     Ok(())
 }
 
@@ -658,11 +667,27 @@ async fn undo_batch(
         })?;
         current.extend(found.into_iter().map(|contact| (contact.id, contact)));
     }
+    // Created contacts someone logged a call, note or task on since: deleting them would take
+    // those along (the only other entries are the import's own and the history's).
+    let created: Vec<i64> =
+        rows.iter().filter(|r| r.result == "created").filter_map(|r| r.contact_id).collect();
+    let mut used: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for chunk in created.chunks(500) {
+        use crate::db::schema::activities;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let found: Vec<i64> = with_db!(c, c => activities::table
+            .filter(activities::contact_id.eq_any(chunk).and(activities::kind.ne("change")))
+            .select(activities::contact_id)
+            .load(c)
+            .await)?;
+        used.extend(found);
+    }
     let mut out: Vec<(i64, String)> = Vec::new();
     let mut doomed: Vec<i64> = Vec::new();
     // Restorations: row, contact, its version now, the input to write, its extra values, and
     // the fields kept because someone changed them.
-    let mut restores: Vec<(i64, i64, i64, ContactInput, Parsed, Vec<String>)> = Vec::new();
+    let mut restores: Vec<Restore> = Vec::new();
     for row in rows {
         let Some(id) = row.contact_id else {
             out.push((row.row, "nothing to take back".to_owned()));
@@ -673,11 +698,15 @@ async fn undo_batch(
             continue;
         };
         if row.result == "created" {
-            if Some(contact.version) == row.after_version {
+            if Some(contact.version) != row.after_version {
+                out.push((row.row, "kept: changed by someone after the import".to_owned()));
+            } else if contact.portal.is_some() {
+                out.push((row.row, "kept: it was invited to the portal after the import".to_owned()));
+            } else if used.contains(&id) {
+                out.push((row.row, "kept: someone logged activities on it after the import".to_owned()));
+            } else {
                 doomed.push(id);
                 out.push((row.row, "deleted".to_owned()));
-            } else {
-                out.push((row.row, "kept: changed by someone after the import".to_owned()));
             }
             continue;
         }
@@ -685,6 +714,9 @@ async fn undo_batch(
             out.push((row.row, "nothing to take back".to_owned()));
             continue;
         };
+        // Tags in their spelling now (a tag the import created is spelled as its first row had it).
+        let (before, after) =
+            (&plan::normalise(before.clone(), lookups), &plan::normalise(after.clone(), lookups));
         let version = contact.version;
         let now_input = plan::normalise(contact.input, lookups);
         let mut restored = now_input.clone();
@@ -705,7 +737,7 @@ async fn undo_batch(
             ));
             continue;
         }
-        let input = complete(catalog, &restored);
+        let input = plan::complete(catalog, &restored);
         let held = held_values(catalog, &now_input);
         match crate::fields::repo::read_input(catalog, &input.extra, &held, false, &lookups.clock) {
             Ok(parsed) => restores.push((row.row, id, version, input, parsed, kept)),
@@ -713,6 +745,7 @@ async fn undo_batch(
         }
     }
     crate::contacts::repo::delete_in_tx(c, &doomed).await?;
+    let restores = restorable(c, catalog, lookups, restores, &mut out).await?;
     if restores.is_empty() {
         return Ok(out);
     }
@@ -736,4 +769,89 @@ async fn undo_batch(
         ));
     }
     Ok(out)
+}
+
+/// A restoration: row, contact, its version now, the input to write, its extra values, and the
+/// fields kept because someone changed them.
+type Restore = (i64, i64, i64, ContactInput, Parsed, Vec<String>);
+
+/// The restorations that can be written: one whose email or unique value another contact holds
+/// now, or whose status, traffic source, owner or service is gone, is not restored (and says
+/// why) instead of failing the whole batch, and with it every retry.
+async fn restorable(
+    c: &mut DbConn,
+    catalog: &FieldCatalog,
+    lookups: &Lookups,
+    restores: Vec<Restore>,
+    out: &mut Vec<(i64, String)>,
+) -> diesel::QueryResult<Vec<Restore>> {
+    use crate::db::schema::{contact_field_values, contacts, users};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let emails: Vec<String> = restores.iter().map(|r| r.3.email.clone()).filter(|e| !e.is_empty()).collect();
+    let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for chunk in emails.chunks(500) {
+        let found: Vec<(Option<String>, i64)> = with_db!(c, c => contacts::table
+            .filter(contacts::email.eq_any(chunk))
+            .select((contacts::email, contacts::id))
+            .load(c)
+            .await)?;
+        holders.extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
+    }
+    let mut unique_holders: std::collections::HashMap<(i64, String), i64> = std::collections::HashMap::new();
+    for def in catalog.fields.iter().filter(|f| f.unique) {
+        let keys: Vec<String> = restores
+            .iter()
+            .filter_map(|r| r.4.iter().find(|(f, _)| *f == def.id))
+            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
+            .collect();
+        for chunk in keys.chunks(500) {
+            let found: Vec<(String, i64)> = with_db!(c, c => contact_field_values::table
+                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
+                .select((contact_field_values::value_key, contact_field_values::contact_id))
+                .load(c)
+                .await)?;
+            unique_holders.extend(found.into_iter().map(|(k, id)| ((def.id, k), id)));
+        }
+    }
+    let owners: Vec<i64> = restores.iter().filter_map(|r| r.3.owner_id).collect();
+    let staff: std::collections::HashSet<i64> = with_db!(c, c => users::table
+        .filter(users::id.eq_any(&owners).and(users::kind.eq("staff")))
+        .select(users::id)
+        .load::<i64>(c)
+        .await)?
+    .into_iter()
+    .collect();
+    let choices = &lookups.choices;
+    let known = |list: &[crate::contacts::Choice], id: Option<i64>| {
+        id.is_none_or(|id| list.iter().any(|c| c.id == id))
+    };
+    let mut ok = Vec::new();
+    for r in restores {
+        let (row, id, input) = (r.0, r.1, &r.3);
+        let why = if holders.get(&input.email).is_some_and(|h| *h != id) {
+            Some("not restored: another contact has its old email now".to_owned())
+        } else if let Some(label) = r.4.iter().find_map(|(field, stored)| {
+            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
+            let key = stored.iter().next()?.key.clone();
+            unique_holders.get(&(def.id, key)).is_some_and(|h| *h != id).then(|| def.label.clone())
+        }) {
+            Some(format!("not restored: another contact has its old {label} now"))
+        } else if !known(&choices.statuses, input.status_id) {
+            Some("not restored: its old status no longer exists".to_owned())
+        } else if !known(&choices.traffic_sources, input.traffic_source_id) {
+            Some("not restored: its old traffic source no longer exists".to_owned())
+        } else if input.owner_id.is_some_and(|o| !staff.contains(&o)) {
+            Some("not restored: its old owner no longer exists".to_owned())
+        } else if input.service_ids.iter().any(|s| !choices.services.iter().any(|c| c.id == *s)) {
+            Some("not restored: one of its old services no longer exists".to_owned())
+        } else {
+            None
+        };
+        match why {
+            Some(why) => out.push((row, why)),
+            None => ok.push(r),
+        }
+    }
+    Ok(ok)
 }

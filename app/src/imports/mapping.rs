@@ -235,8 +235,21 @@ pub fn read_form(
         errors.add("columns", "Choose where at least one column goes.");
     }
     if !errors.is_empty() {
+        // Everything the person chose comes back with the messages, not only the columns.
         errors.values =
             form.columns.iter().enumerate().map(|(i, v)| (format!("columns.{i}"), v.clone())).collect();
+        errors.values.extend(
+            [
+                ("mode", form.mode.clone()),
+                ("match_by", form.match_by.clone()),
+                ("empty", form.empty.clone()),
+                ("separator", form.separator.clone()),
+                ("delimiter", form.delimiter.clone()),
+                ("sheet", form.sheet.clone()),
+                ("has_header", if form.has_header.is_some() { "yes".to_owned() } else { String::new() }),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
         return Err(crate::error::AppError::Invalid(errors));
     }
     Ok((settings, reread))

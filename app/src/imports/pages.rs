@@ -227,7 +227,31 @@ fn MappingStep(
     #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let s = v.summary.clone();
-    let settings = s.settings.clone();
+    let mut settings = s.settings.clone();
+    // After a refused save, what the person chose, not what is stored.
+    if let Some(AppError::Invalid(e)) = error.get_untracked() {
+        let echoed = |name: &str| e.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if let Some(mode) = echoed("mode") {
+            settings.mode = match mode.as_str() {
+                "create" => ImportMode::Create,
+                "update" => ImportMode::Update,
+                _ => ImportMode::CreateAndUpdate,
+            };
+        }
+        if let Some(key) = echoed("match_by") {
+            settings.match_by =
+                if key.is_empty() || key == "email" { MatchBy::Email } else { MatchBy::Extra(key) };
+        }
+        if let Some(empty) = echoed("empty") {
+            settings.empty_clears = empty == "clear";
+        }
+        if let Some(separator) = echoed("separator").and_then(|s| s.chars().next()) {
+            settings.separator = separator;
+        }
+        if let Some(header) = echoed("has_header") {
+            settings.has_header = !header.is_empty();
+        }
+    }
     let message = move |name: String| {
         move || {
             error
@@ -578,7 +602,7 @@ fn DoneStep(
             duration(s.seconds)
         ),
         ImportState::Undone => "This import was undone: see each row's result below.".to_owned(),
-        _ => "Nothing this import wrote was kept.".to_owned(),
+        _ => "What this import had written was taken back: see each row below.".to_owned(),
     };
     let counts: Vec<(Outcome, i64)> = Outcome::ALL.iter().map(|o| (*o, 0)).collect();
     view! {

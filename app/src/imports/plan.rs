@@ -248,6 +248,34 @@ pub fn normalise(mut input: ContactInput, lookups: &Lookups) -> ContactInput {
     input
 }
 
+/// The input a write stores: every extra field present, so a field the import emptied is
+/// emptied (a field left out of an input keeps its value).
+pub fn complete(catalog: &FieldCatalog, input: &ContactInput) -> ContactInput {
+    let mut input = input.clone();
+    for f in &catalog.fields {
+        input.extra.entry(f.key.clone()).or_default();
+    }
+    input
+}
+
+/// A new contact's extra fields that the file leaves empty get their defaults, as a person's
+/// new contact does: the plan shows them, and the run writes what the plan shows.
+fn with_defaults(input: &mut ContactInput, lookups: &Lookups) {
+    for def in lookups.catalog.fields.iter().filter(|f| !f.default_value.trim().is_empty()) {
+        if input.extra.get(&def.key).is_some_and(|v| v.iter().any(|s| !s.trim().is_empty())) {
+            continue;
+        }
+        let optional = FieldDef { required: false, ..def.clone() };
+        if let Ok(stored) =
+            values::parse_labels(&optional, std::slice::from_ref(&def.default_value), &[], &lookups.clock)
+        {
+            let form =
+                stored.iter().map(|s| values::editable(def, &s.value, &lookups.clock, false)).collect();
+            input.extra.insert(def.key.clone(), form);
+        }
+    }
+}
+
 /// The differences between two inputs, slot by slot, as the report shows them.
 pub fn diff(before: &ContactInput, after: &ContactInput, lookups: &Lookups) -> Vec<FieldDiff> {
     all_slots(&lookups.catalog)
@@ -701,6 +729,7 @@ pub fn plan_create(row: &Row, settings: &ImportSettings, lookups: &Lookups) -> P
     if let Err((column, message)) = apply_cells(&mut after, settings, row, lookups, true) {
         return PlannedRow::error(row, &column, message);
     }
+    with_defaults(&mut after, lookups);
     if let Some((column, message)) = invalid(&after, lookups, true, settings) {
         return PlannedRow::error(row, &column, message);
     }
@@ -725,7 +754,9 @@ fn plan_update(
         plan.contact_id = Some(id);
         return plan;
     }
-    if let Some((column, message)) = invalid(&after, lookups, false, settings) {
+    // Checked as the run will write it: every field present, so a required field this contact
+    // lacks is an error here, not a surprise then.
+    if let Some((column, message)) = invalid(&complete(&lookups.catalog, &after), lookups, false, settings) {
         let mut plan = PlannedRow::error(row, &column, message);
         plan.contact_id = Some(id);
         return plan;

@@ -57,6 +57,8 @@ pub struct Job {
     pub state: ImportState,
     pub cancel_requested: bool,
     pub created_by: Option<i64>,
+    /// Who started the run or the undo: its history entries name them.
+    pub run_by: Option<i64>,
 }
 
 fn settings_of(json: &str) -> Result<ImportSettings, DbError> {
@@ -180,14 +182,15 @@ pub async fn fetch_file(conn: &mut DbConn, job: &Job, dir: &Path) -> Result<Path
 
 /// The job's record, for the server carrying it.
 pub async fn job(conn: &mut DbConn, id: i64) -> Result<Option<Job>, DbError> {
-    type JobRow = (i64, String, i64, String, String, String, bool, Option<i64>);
+    type JobRow = (i64, String, i64, String, String, String, bool, Option<i64>, Option<i64>);
     let row: Option<JobRow> = with_db!(conn, c => imports::table
         .find(id)
-        .select((imports::id, imports::file_name, imports::file_size, imports::file_sha256, imports::settings, imports::state, imports::cancel_requested, imports::created_by))
+        .select((imports::id, imports::file_name, imports::file_size, imports::file_sha256, imports::settings, imports::state, imports::cancel_requested, imports::created_by, imports::run_by))
         .first(c)
         .await
         .optional())?;
-    let Some((id, file_name, file_size, file_sha256, settings, state, cancel_requested, created_by)) = row
+    let Some((id, file_name, file_size, file_sha256, settings, state, cancel_requested, created_by, run_by)) =
+        row
     else {
         return Ok(None);
     };
@@ -201,6 +204,7 @@ pub async fn job(conn: &mut DbConn, id: i64) -> Result<Option<Job>, DbError> {
         state,
         cancel_requested,
         created_by,
+        run_by,
     }))
 }
 
@@ -335,6 +339,18 @@ pub async fn request(
     from: &[ImportState],
     to: ImportState,
 ) -> Result<(), AppError> {
+    request_by(conn, id, version, from, to, None).await
+}
+
+/// [`request`] by user `by`, whom the run's or the undo's history entries then name.
+pub async fn request_by(
+    conn: &mut DbConn,
+    id: i64,
+    version: Option<i64>,
+    from: &[ImportState],
+    to: ImportState,
+    by: Option<i64>,
+) -> Result<(), AppError> {
     let from: Vec<&str> = from.iter().map(|s| s.key()).collect();
     let n = conn
         .write_tx(async |c: &mut DbConn| {
@@ -351,6 +367,9 @@ pub async fn request(
             };
             if n == 1 && to == ImportState::Checking {
                 clear_rows(c, id).await?;
+            }
+            if n == 1 && by.is_some() {
+                with_db!(c, c => diesel::update(imports::table.find(id)).set(imports::run_by.eq(by)).execute(c).await)?;
             }
             Ok::<_, diesel::result::Error>(n)
         })
@@ -424,6 +443,21 @@ pub async fn heartbeat(c: &mut DbConn, id: i64, worker: &str) -> QueryResult<Hea
     Ok(if cancel { Heartbeat::Cancel } else { Heartbeat::Carry })
 }
 
+/// Whether `worker` still carries the job (and says so), inside the caller's transaction.
+pub async fn owned(c: &mut DbConn, id: i64, worker: &str) -> QueryResult<bool> {
+    Ok(heartbeat(c, id, worker).await? != Heartbeat::Lost)
+}
+
+/// Marks a run that cannot go on: what it wrote is to be taken back, and `message` says why;
+/// inside the caller's transaction, by the server carrying it.
+pub async fn give_up(c: &mut DbConn, id: i64, worker: &str, message: &str) -> QueryResult<bool> {
+    let n = with_db!(c, c => diesel::update(imports::table.filter(imports::id.eq(id).and(imports::worker.eq(worker))))
+        .set((imports::cancel_requested.eq(true), imports::message.eq(message)))
+        .execute(c)
+        .await)?;
+    Ok(n == 1)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Heartbeat {
     Carry,
@@ -475,7 +509,16 @@ pub async fn add_counts(c: &mut DbConn, id: i64, n: Counts) -> QueryResult<()> {
 
 /// Starts a phase: progress back to zero, the clock started (the counts of the dry run stay
 /// until the run has its own: `reset_counts`).
-pub async fn start_phase(c: &mut DbConn, id: i64, total: i64, reset_counts: bool) -> QueryResult<()> {
+pub async fn start_phase(
+    c: &mut DbConn,
+    id: i64,
+    worker: &str,
+    total: i64,
+    reset_counts: bool,
+) -> QueryResult<bool> {
+    if !owned(c, id, worker).await? {
+        return Ok(false);
+    }
     with_db!(c, c => diesel::update(imports::table.find(id))
         .set((imports::rows_done.eq(0), imports::total_rows.eq(total), imports::started_at.eq(Some(now())), imports::finished_at.eq(None::<NaiveDateTime>)))
         .execute(c)
@@ -493,13 +536,25 @@ pub async fn start_phase(c: &mut DbConn, id: i64, total: i64, reset_counts: bool
             .execute(c)
             .await)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Ends the job in `state` with `message`, inside the caller's transaction; the worker lets go.
 /// An import that is over (done, undone, cancelled, failed) no longer keeps its file: its
 /// report holds what it did.
-pub async fn finish(c: &mut DbConn, id: i64, state: ImportState, message: &str) -> QueryResult<()> {
+///
+/// Only the server carrying the job (`worker`) may end it: one that lost its lease (it paused for
+/// longer than [`LEASE_SECONDS`] and another took over) changes nothing.
+pub async fn finish(
+    c: &mut DbConn,
+    id: i64,
+    worker: &str,
+    state: ImportState,
+    message: &str,
+) -> QueryResult<()> {
+    if !owned(c, id, worker).await? {
+        return Ok(());
+    }
     if matches!(state, ImportState::Done | ImportState::Undone | ImportState::Cancelled | ImportState::Failed)
     {
         with_db!(c, c => diesel::delete(import_chunks::table.filter(import_chunks::import_id.eq(id))).execute(c).await)?;

@@ -515,7 +515,7 @@ async fn a_failure_part_way_takes_back_everything_written() {
         with_db!(conn, c => diesel::delete(contact_statuses::table.filter(contact_statuses::name.eq("Prospect"))).execute(c).await).unwrap();
         let failed = run(&db, &mut conn, id, &worker("a")).await;
         assert_eq!(failed.state, ImportState::Failed, "{name}: {}", failed.message);
-        assert!(failed.message.contains("Nothing it wrote was kept"), "{name}: {}", failed.message);
+        assert!(failed.message.contains("What it had written was taken back"), "{name}: {}", failed.message);
         assert_eq!(
             contact_count(&mut conn).await,
             0,
@@ -589,6 +589,94 @@ async fn formula_cells_stay_text_repeated_headers_fill_once_and_an_export_import
         assert_eq!(
             crate::contacts::export::neutralize(&zoe.input.notes),
             "'=HYPERLINK(\"http://evil.example\")",
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn undo_keeps_a_created_contact_someone_used_and_skips_a_restore_that_no_longer_fits() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn).await;
+        let zoe = contacts::create(&mut conn, me, &person("Zoë", "Ångström", "zoe@example.com", "1"))
+            .await
+            .unwrap();
+        let csv = "email,first_name,phone\nzoe@example.com,Zoë,2\nneu@example.com,Jürgen,3\nauch@example.com,Åsa,4\n";
+        let id = upload(&mut conn, me, csv, |_| {}).await;
+        dry_run(&db, &mut conn, id).await;
+        run(&db, &mut conn, id, &worker("a")).await;
+        // A call is logged on one of the new contacts.
+        let jurgen = by_email(&mut conn, "neu@example.com").await.unwrap();
+        let actor = crate::users::repo::Actor { id: me, name: "Importer".into() };
+        let call = crate::activities::ActivityInput {
+            kind: "call".into(),
+            subject: "Rückruf ☎".into(),
+            body: String::new(),
+            happened_at: "2026-12-01T10:00".into(),
+            due_on: String::new(),
+        };
+        crate::activities::repo::create(&mut conn, &actor, jurgen.id, &call).await.unwrap();
+        let undone = undo(&db, &mut conn, id).await;
+        assert_eq!(undone.state, ImportState::Undone, "{name}: {}", undone.message);
+        assert!(by_email(&mut conn, "neu@example.com").await.is_some(), "{name}: the called contact stays");
+        assert!(by_email(&mut conn, "auch@example.com").await.is_none(), "{name}: the untouched one goes");
+        assert_eq!(contacts::get(&mut conn, zoe).await.unwrap().unwrap().input.phone, "1", "{name}");
+        let rows = repo::report(&mut conn, id, None, 10, 0).await.unwrap().0;
+        assert!(rows[1].undo_result.contains("logged activities"), "{name}: {:?}", rows[1].undo_result);
+
+        // An import that changed an email, undone after another contact took the old one: that
+        // row is not restored, and the undo still finishes.
+        let mut renamed = contacts::get(&mut conn, zoe).await.unwrap().unwrap();
+        let number = define(&mut conn, "Kundennummer", FieldKind::Text, true, "").await;
+        renamed.input.extra.insert(number.clone(), vec!["K-1".into()]);
+        contacts::update(&mut conn, me, zoe, renamed.version, &renamed.input).await.unwrap();
+        let by_number = upload(&mut conn, me, "Kundennummer,email\nK-1,zoe.neu@example.com\n", |s| {
+            s.match_by = MatchBy::Extra(number.clone());
+        })
+        .await;
+        dry_run(&db, &mut conn, by_number).await;
+        assert_eq!(run(&db, &mut conn, by_number, &worker("a")).await.updated, 1, "{name}");
+        contacts::create(&mut conn, me, &person("Ana", "Šimić", "zoe@example.com", "")).await.unwrap();
+        let undone = undo(&db, &mut conn, by_number).await;
+        assert_eq!(undone.state, ImportState::Undone, "{name}: {}", undone.message);
+        let rows = repo::report(&mut conn, by_number, None, 10, 0).await.unwrap().0;
+        assert!(rows[0].undo_result.contains("old email"), "{name}: {:?}", rows[0].undo_result);
+        assert_eq!(
+            contacts::get(&mut conn, zoe).await.unwrap().unwrap().input.email,
+            "zoe.neu@example.com",
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_run_whose_fields_changed_takes_back_what_was_written() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn).await;
+        let id = upload(&mut conn, me, &many(500), |_| {}).await;
+        dry_run(&db, &mut conn, id).await;
+        let dying = Worker { dies_after: Some(1), ..worker("dying") };
+        run(&db, &mut conn, id, &dying).await;
+        assert_eq!(contact_count(&mut conn).await, 200, "{name}");
+        define(&mut conn, "Größe", FieldKind::Integer, false, "").await;
+        let old = crate::clock::now() - chrono::Duration::seconds(repo::LEASE_SECONDS + 1);
+        with_db!(conn, c => diesel::update(imports::table.find(id)).set(imports::heartbeat_at.eq(Some(old))).execute(c).await).unwrap();
+        work(&db, &worker("other")).await;
+        let after = state(&mut conn, id).await;
+        assert_eq!(after.state, ImportState::Failed, "{name}: {}", after.message);
+        assert!(after.message.contains("taken back"), "{name}: {}", after.message);
+        assert_eq!(
+            contact_count(&mut conn).await,
+            0,
+            "{name}: nothing of it is left, and nothing lost track of"
+        );
+        assert_eq!(
+            repo::result_counts(&mut conn, id, true).await.unwrap(),
+            vec![("deleted".to_owned(), 200)],
             "{name}"
         );
     }

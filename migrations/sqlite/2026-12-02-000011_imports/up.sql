@@ -11,6 +11,7 @@ CREATE TABLE imports (
     id               INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     created_by       BIGINT REFERENCES users (id) ON DELETE SET NULL,
     created_by_name  TEXT NOT NULL,
+    run_by           BIGINT REFERENCES users (id) ON DELETE SET NULL,
     created_at       TIMESTAMP NOT NULL,
     file_name        TEXT NOT NULL,
     file_size        BIGINT NOT NULL,
