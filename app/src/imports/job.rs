@@ -399,6 +399,72 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
 /// why it was left alone.
 type Written = (i64, &'static str, Option<i64>, Option<i64>, String);
 
+/// Who holds the emails and unique extra values a batch is about to write: the contacts found,
+/// with one query per kind for the whole batch.
+struct Holders {
+    emails: std::collections::HashMap<String, i64>,
+    unique: std::collections::HashMap<(i64, String), i64>,
+}
+
+impl Holders {
+    async fn of(
+        c: &mut DbConn,
+        catalog: &FieldCatalog,
+        inputs: &[(&ContactInput, &Parsed)],
+    ) -> diesel::QueryResult<Self> {
+        use crate::db::schema::{contact_field_values, contacts};
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let emails: Vec<String> =
+            inputs.iter().map(|(i, _)| i.email.clone()).filter(|e| !e.is_empty()).collect();
+        let mut holders = Holders { emails: Default::default(), unique: Default::default() };
+        for chunk in emails.chunks(500) {
+            let found: Vec<(Option<String>, i64)> = with_db!(c, c => contacts::table
+                .filter(contacts::email.eq_any(chunk))
+                .select((contacts::email, contacts::id))
+                .load(c)
+                .await)?;
+            holders.emails.extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
+        }
+        for def in catalog.fields.iter().filter(|f| f.unique) {
+            let keys: Vec<String> = inputs
+                .iter()
+                .filter_map(|(_, parsed)| parsed.iter().find(|(f, _)| *f == def.id))
+                .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
+                .collect();
+            for chunk in keys.chunks(500) {
+                let found: Vec<(String, i64)> = with_db!(c, c => contact_field_values::table
+                    .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
+                    .select((contact_field_values::value_key, contact_field_values::contact_id))
+                    .load(c)
+                    .await)?;
+                holders.unique.extend(found.into_iter().map(|(k, id)| ((def.id, k), id)));
+            }
+        }
+        Ok(holders)
+    }
+
+    /// What another contact than `me` holds of the input's values: "email", or a unique
+    /// field's label.
+    fn clash(
+        &self,
+        catalog: &FieldCatalog,
+        me: Option<i64>,
+        input: &ContactInput,
+        parsed: &Parsed,
+    ) -> Option<String> {
+        let other = |holder: Option<&i64>| holder.is_some_and(|h| Some(*h) != me);
+        if !input.email.is_empty() && other(self.emails.get(&input.email)) {
+            return Some("email".to_owned());
+        }
+        parsed.iter().find_map(|(field, stored)| {
+            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
+            let key = stored.iter().next()?.key.clone();
+            other(self.unique.get(&(def.id, key))).then(|| def.label.clone())
+        })
+    }
+}
+
 /// Writes a batch's new contacts together, inside the batch's transaction. A row whose email or
 /// unique value another contact took after the dry run is left out, and says so.
 async fn write_creates(
@@ -410,9 +476,6 @@ async fn write_creates(
     at: chrono::NaiveDateTime,
     added: &str,
 ) -> diesel::QueryResult<Vec<Written>> {
-    use crate::db::schema::{contact_field_values, contacts};
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
     let mut out: Vec<Written> = Vec::new();
     let mut ready: Vec<(&WorkRow, &ContactInput, Parsed)> = Vec::new();
     for row in rows {
@@ -426,43 +489,12 @@ async fn write_creates(
         }
     }
     // Emails and unique values taken since the dry run: one query for the batch, per kind.
-    let emails: Vec<String> =
-        ready.iter().map(|(_, a, _)| a.email.clone()).filter(|e| !e.is_empty()).collect();
-    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for chunk in emails.chunks(500) {
-        let found: Vec<Option<String>> = with_db!(c, c => contacts::table.filter(contacts::email.eq_any(chunk)).select(contacts::email).load(c).await)?;
-        taken.extend(found.into_iter().flatten());
-    }
-    let mut taken_unique: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
-    for def in catalog.fields.iter().filter(|f| f.unique) {
-        let keys: Vec<String> = ready
-            .iter()
-            .filter_map(|(_, _, parsed)| parsed.iter().find(|(f, _)| *f == def.id))
-            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
-            .collect();
-        for chunk in keys.chunks(500) {
-            let found: Vec<String> = with_db!(c, c => contact_field_values::table
-                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
-                .select(contact_field_values::value_key)
-                .load(c)
-                .await)?;
-            taken_unique.extend(found.into_iter().map(|k| (def.id, k)));
-        }
-    }
+    let wanted: Vec<(&ContactInput, &Parsed)> = ready.iter().map(|(_, a, p)| (*a, p)).collect();
+    let holders = Holders::of(c, catalog, &wanted).await?;
     let mut writes: Vec<(&WorkRow, &ContactInput, Parsed)> = Vec::new();
     for (row, after, parsed) in ready {
-        if !after.email.is_empty() && taken.contains(&after.email) {
-            let why = "Another contact got this email after the dry run, so the row was left out.";
-            out.push((row.row, "changed", None, None, why.to_owned()));
-            continue;
-        }
-        let clash = parsed.iter().find_map(|(field, stored)| {
-            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
-            let key = stored.iter().next()?.key.clone();
-            taken_unique.contains(&(def.id, key)).then(|| def.label.clone())
-        });
-        if let Some(label) = clash {
-            let why = format!("Another contact got this {label} after the dry run, so the row was left out.");
+        if let Some(what) = holders.clash(catalog, None, after, &parsed) {
+            let why = format!("Another contact got this {what} after the dry run, so the row was left out.");
             out.push((row.row, "changed", None, None, why));
             continue;
         }
@@ -492,9 +524,6 @@ async fn write_updates(
     at: chrono::NaiveDateTime,
     changed: &str,
 ) -> diesel::QueryResult<Vec<Written>> {
-    use crate::db::schema::{contact_field_values, contacts};
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
     let mut out: Vec<Written> = Vec::new();
     let mut ready: Vec<(&WorkRow, i64, i64, ContactInput, Parsed)> = Vec::new();
     for row in rows {
@@ -517,46 +546,12 @@ async fn write_updates(
             Err(_) => out.push((row.row, "changed", Some(id), None, CHANGED_SINCE.to_owned())),
         }
     }
-    let emails: Vec<String> = ready.iter().map(|r| r.3.email.clone()).filter(|e| !e.is_empty()).collect();
-    let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for chunk in emails.chunks(500) {
-        let found: Vec<(Option<String>, i64)> = with_db!(c, c => contacts::table
-            .filter(contacts::email.eq_any(chunk))
-            .select((contacts::email, contacts::id))
-            .load(c)
-            .await)?;
-        holders.extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
-    }
-    let mut unique_holders: std::collections::HashMap<(i64, String), i64> = std::collections::HashMap::new();
-    for def in catalog.fields.iter().filter(|f| f.unique) {
-        let keys: Vec<String> = ready
-            .iter()
-            .filter_map(|r| r.4.iter().find(|(f, _)| *f == def.id))
-            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
-            .collect();
-        for chunk in keys.chunks(500) {
-            let found: Vec<(String, i64)> = with_db!(c, c => contact_field_values::table
-                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
-                .select((contact_field_values::value_key, contact_field_values::contact_id))
-                .load(c)
-                .await)?;
-            unique_holders.extend(found.into_iter().map(|(k, id)| ((def.id, k), id)));
-        }
-    }
+    let wanted: Vec<(&ContactInput, &Parsed)> = ready.iter().map(|r| (&r.3, &r.4)).collect();
+    let holders = Holders::of(c, catalog, &wanted).await?;
     let mut writes: Vec<(&WorkRow, i64, i64, ContactInput, Parsed)> = Vec::new();
     for (row, id, version, input, parsed) in ready {
-        if holders.get(&input.email).is_some_and(|h| *h != id) {
-            let why = "Another contact got this email after the dry run, so the row was left out.";
-            out.push((row.row, "changed", Some(id), None, why.to_owned()));
-            continue;
-        }
-        let clash = parsed.iter().find_map(|(field, stored)| {
-            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
-            let key = stored.iter().next()?.key.clone();
-            unique_holders.get(&(def.id, key)).is_some_and(|h| *h != id).then(|| def.label.clone())
-        });
-        if let Some(label) = clash {
-            let why = format!("Another contact got this {label} after the dry run, so the row was left out.");
+        if let Some(what) = holders.clash(catalog, Some(id), &input, &parsed) {
+            let why = format!("Another contact got this {what} after the dry run, so the row was left out.");
             out.push((row.row, "changed", Some(id), None, why));
             continue;
         }
@@ -785,35 +780,11 @@ async fn restorable(
     restores: Vec<Restore>,
     out: &mut Vec<(i64, String)>,
 ) -> diesel::QueryResult<Vec<Restore>> {
-    use crate::db::schema::{contact_field_values, contacts, users};
+    use crate::db::schema::users;
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    let emails: Vec<String> = restores.iter().map(|r| r.3.email.clone()).filter(|e| !e.is_empty()).collect();
-    let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for chunk in emails.chunks(500) {
-        let found: Vec<(Option<String>, i64)> = with_db!(c, c => contacts::table
-            .filter(contacts::email.eq_any(chunk))
-            .select((contacts::email, contacts::id))
-            .load(c)
-            .await)?;
-        holders.extend(found.into_iter().filter_map(|(e, id)| e.map(|e| (e, id))));
-    }
-    let mut unique_holders: std::collections::HashMap<(i64, String), i64> = std::collections::HashMap::new();
-    for def in catalog.fields.iter().filter(|f| f.unique) {
-        let keys: Vec<String> = restores
-            .iter()
-            .filter_map(|r| r.4.iter().find(|(f, _)| *f == def.id))
-            .filter_map(|(_, stored)| stored.iter().next().map(|s| s.key.clone()))
-            .collect();
-        for chunk in keys.chunks(500) {
-            let found: Vec<(String, i64)> = with_db!(c, c => contact_field_values::table
-                .filter(contact_field_values::field_id.eq(def.id).and(contact_field_values::value_key.eq_any(chunk)))
-                .select((contact_field_values::value_key, contact_field_values::contact_id))
-                .load(c)
-                .await)?;
-            unique_holders.extend(found.into_iter().map(|(k, id)| ((def.id, k), id)));
-        }
-    }
+    let wanted: Vec<(&ContactInput, &Parsed)> = restores.iter().map(|r| (&r.3, &r.4)).collect();
+    let holders = Holders::of(c, catalog, &wanted).await?;
     let owners: Vec<i64> = restores.iter().filter_map(|r| r.3.owner_id).collect();
     let staff: std::collections::HashSet<i64> = with_db!(c, c => users::table
         .filter(users::id.eq_any(&owners).and(users::kind.eq("staff")))
@@ -829,14 +800,8 @@ async fn restorable(
     let mut ok = Vec::new();
     for r in restores {
         let (row, id, input) = (r.0, r.1, &r.3);
-        let why = if holders.get(&input.email).is_some_and(|h| *h != id) {
-            Some("not restored: another contact has its old email now".to_owned())
-        } else if let Some(label) = r.4.iter().find_map(|(field, stored)| {
-            let def = catalog.fields.iter().find(|f| f.id == *field && f.unique)?;
-            let key = stored.iter().next()?.key.clone();
-            unique_holders.get(&(def.id, key)).is_some_and(|h| *h != id).then(|| def.label.clone())
-        }) {
-            Some(format!("not restored: another contact has its old {label} now"))
+        let why = if let Some(what) = holders.clash(catalog, Some(id), input, &r.4) {
+            Some(format!("not restored: another contact has its old {what} now"))
         } else if !known(&choices.statuses, input.status_id) {
             Some("not restored: its old status no longer exists".to_owned())
         } else if !known(&choices.traffic_sources, input.traffic_source_id) {

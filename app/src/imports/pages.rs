@@ -8,8 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    import_history, load_import, CancelImport, EditImportMapping, SaveImportMapping, StartImport, UndoImport,
-    HISTORY_PAGE, REPORT_PAGE,
+    import_history, import_progress, load_import, CancelImport, EditImportMapping, SaveImportMapping,
+    StartImport, UndoImport, HISTORY_PAGE, REPORT_PAGE,
 };
 use super::{FileFormat, ImportMode, ImportState, ImportSummary, ImportView, MatchBy, Outcome, RowReport};
 use crate::error::AppError;
@@ -138,14 +138,27 @@ pub fn ImportPage() -> impl IntoView {
     let undo = ServerAction::<UndoImport>::new();
     let edit = ServerAction::<EditImportMapping>::new();
     // With JavaScript, a busy import's page asks again every second.
+    // With JavaScript, a busy import's progress is asked for every second, and only the
+    // progress section follows it; the page itself reloads when the import's state changes.
     let tick = RwSignal::new(0u32);
+    let progress = Resource::new(
+        move || (id.get(), tick.get()),
+        |(id, tick)| async move {
+            match (id, tick) {
+                (Some(id), 1..) => import_progress(id).await.ok(),
+                _ => None,
+            }
+        },
+    );
+    let live = Signal::derive(move || progress.get().flatten());
+    let live_state = Memo::new(move |_| live.get().map(|s| s.state));
     let view_of = Resource::new(
         move || {
             (
                 id.get(),
                 outcome.get(),
                 page.get(),
-                tick.get(),
+                live_state.get(),
                 (
                     save.version().get(),
                     start.version().get(),
@@ -191,9 +204,9 @@ pub fn ImportPage() -> impl IntoView {
                     let title = format!("Import: {}", s.file_name);
                     let body = match s.state {
                         ImportState::Uploaded => view! { <MappingStep v=v.clone() save error=save_error/> }.into_any(),
-                        ImportState::Checking => view! { <Progress s=s.clone() cancel/> }.into_any(),
+                        ImportState::Checking => view! { <Progress s=s.clone() live cancel/> }.into_any(),
                         ImportState::Checked => view! { <CheckedStep v=v.clone() start edit outcome=outcome.get_untracked() page=page.get_untracked()/> }.into_any(),
-                        ImportState::Running | ImportState::Undoing => view! { <Progress s=s.clone() cancel/> }.into_any(),
+                        ImportState::Running | ImportState::Undoing => view! { <Progress s=s.clone() live cancel/> }.into_any(),
                         _ => view! { <DoneStep v=v.clone() undo undo_error outcome=outcome.get_untracked() page=page.get_untracked()/> }.into_any(),
                     };
                     view! {
@@ -404,40 +417,59 @@ fn MappingStep(
     }
 }
 
-/// A busy import: how far it is, how fast, how long still; and its cancel button.
+/// A busy import: how far it is, how fast, how long still; and its cancel button. `live` is the
+/// latest progress polled (with JavaScript); the figures follow it, the rest stays put, so the
+/// cancel button keeps its focus.
 #[component]
-fn Progress(s: ImportSummary, cancel: ServerAction<CancelImport>) -> impl IntoView {
-    let (what, can_cancel) = match s.state {
-        ImportState::Checking => ("Dry run", true),
-        ImportState::Running if s.cancel_requested => ("Cancelling: taking back what was written", false),
-        ImportState::Running => ("Importing", true),
-        _ => ("Undoing", false),
+fn Progress(
+    s: ImportSummary,
+    #[prop(into)] live: Signal<Option<ImportSummary>>,
+    cancel: ServerAction<CancelImport>,
+) -> impl IntoView {
+    let can_cancel = matches!(s.state, ImportState::Checking | ImportState::Running) && !s.cancel_requested;
+    let id = s.id;
+    let checking = s.state == ImportState::Checking;
+    let first = StoredValue::new(s.clone());
+    let now = move || live.get().filter(|l| l.id == id).unwrap_or_else(|| first.get_value());
+    let label = move || {
+        let s = now();
+        let what = match s.state {
+            ImportState::Checking => "Dry run",
+            ImportState::Running if s.cancel_requested => "Cancelling: taking back what was written",
+            ImportState::Running => "Importing",
+            _ => "Undoing",
+        };
+        match s.total_rows {
+            0 => format!("{what}: {} rows read", s.rows_done),
+            total => format!("{what}: {} of {total} rows", s.rows_done),
+        }
     };
-    let rate = if s.seconds > 0 { s.rows_done / s.seconds } else { 0 };
-    let left = (s.total_rows - s.rows_done).max(0);
-    let eta = (rate > 0 && s.total_rows > 0).then(|| duration(left / rate.max(1)));
-    let label = match s.total_rows {
-        0 => format!("{what}: {} rows read", s.rows_done),
-        total => format!("{what}: {} of {total} rows", s.rows_done),
+    let figures = move || {
+        let s = now();
+        let rate = if s.seconds > 0 { s.rows_done / s.seconds } else { 0 };
+        let left = (s.total_rows - s.rows_done).max(0);
+        let eta = (rate > 0 && s.total_rows > 0).then(|| duration(left / rate.max(1)));
+        format!("{rate} rows per second{}", eta.map(|e| format!(", about {e} left")).unwrap_or_default())
     };
+    // Known or not, the total is fixed while a step runs: the bar's kind does not change.
+    let total = s.total_rows;
     view! {
         <section class="card" aria-labelledby="progress-heading">
             <h2 id="progress-heading">"Progress"</h2>
             <label for="import-progress">{label}</label>
-            {match s.total_rows {
+            {match total {
                 0 => view! { <progress id="import-progress"></progress> }.into_any(),
-                total => view! { <progress id="import-progress" max=total.to_string() value=s.rows_done.to_string()></progress> }.into_any(),
+                total => view! {
+                    <progress id="import-progress" max=total.to_string() value=move || now().rows_done.to_string()></progress>
+                }.into_any(),
             }}
-            <p>
-                {format!("{rate} rows per second")}
-                {eta.map(|e| format!(", about {e} left"))}
-            </p>
-            <p><a href=format!("/staff/imports/{}", s.id)>"Refresh"</a></p>
+            <p>{figures}</p>
+            <p><a href=format!("/staff/imports/{id}")>"Refresh"</a></p>
             {can_cancel.then(|| view! {
                 <ActionForm action=cancel>
-                    <input type="hidden" name="id" value=s.id.to_string()/>
+                    <input type="hidden" name="id" value=id.to_string()/>
                     <button type="submit" class="secondary">
-                        {if s.state == ImportState::Checking { "Cancel the dry run" } else { "Cancel the import" }}
+                        {if checking { "Cancel the dry run" } else { "Cancel the import" }}
                     </button>
                 </ActionForm>
             })}
@@ -445,17 +477,27 @@ fn Progress(s: ImportSummary, cancel: ServerAction<CancelImport>) -> impl IntoVi
     }
 }
 
-/// Links that filter the report by outcome.
-fn outcome_links(id: i64, current: &str, counts: &[(Outcome, i64)]) -> impl IntoView {
+/// Links that filter the report by outcome, with the dry run's counts (or, for an import that is
+/// over, without them: its counts are what it did, not what each row was).
+fn outcome_links(id: i64, current: &str, counts: Option<&[(Outcome, i64)]>) -> impl IntoView {
     let all = view! {
         <li><a href=format!("/staff/imports/{id}") aria-current=current.is_empty().then_some("page")>"Every row"</a></li>
     };
-    let links = counts
+    let links = Outcome::ALL
         .iter()
-        .map(|(o, n)| {
+        .map(|o| {
             let here = current == o.key();
+            let label = match (counts, o) {
+                (Some(counts), o) => {
+                    let n = counts.iter().find(|(k, _)| k == o).map_or(0, |(_, n)| *n);
+                    format!("{} ({n})", o.label())
+                }
+                (None, Outcome::Create) => "Created".to_owned(),
+                (None, Outcome::Update) => "Updated".to_owned(),
+                (None, other) => other.label().to_owned(),
+            };
             view! {
-                <li><a href=href(&format!("/staff/imports/{id}"), &[("outcome", o.key())]) aria-current=here.then_some("page")>{format!("{} ({n})", o.label())}</a></li>
+                <li><a href=href(&format!("/staff/imports/{id}"), &[("outcome", o.key())]) aria-current=here.then_some("page")>{label}</a></li>
             }
         })
         .collect_view();
@@ -576,7 +618,7 @@ fn CheckedStep(
         </section>
         <section class="card" aria-labelledby="report-heading">
             <h2 id="report-heading">"Every row"</h2>
-            {outcome_links(s.id, &outcome, &counts)}
+            {outcome_links(s.id, &outcome, Some(&counts))}
             {report_table(v.rows.clone(), false)}
             {report_pager(s.id, outcome.clone(), page, v.rows_total)}
         </section>
@@ -604,7 +646,6 @@ fn DoneStep(
         ImportState::Undone => "This import was undone: see each row's result below.".to_owned(),
         _ => "What this import had written was taken back: see each row below.".to_owned(),
     };
-    let counts: Vec<(Outcome, i64)> = Outcome::ALL.iter().map(|o| (*o, 0)).collect();
     view! {
         <section class="card" aria-labelledby="result-heading">
             <h2 id="result-heading">"Result"</h2>
@@ -631,31 +672,9 @@ fn DoneStep(
         })}
         <section class="card" aria-labelledby="report-heading">
             <h2 id="report-heading">"Every row"</h2>
-            {outcome_links_plain(s.id, &outcome, &counts)}
+            {outcome_links(s.id, &outcome, None)}
             {report_table(v.rows.clone(), true)}
             {report_pager(s.id, outcome.clone(), page, v.rows_total)}
         </section>
     }
-}
-
-/// The outcome links without counts (a finished import's counts are what it did).
-fn outcome_links_plain(id: i64, current: &str, outcomes: &[(Outcome, i64)]) -> impl IntoView {
-    let all = view! {
-        <li><a href=format!("/staff/imports/{id}") aria-current=current.is_empty().then_some("page")>"Every row"</a></li>
-    };
-    let links = outcomes
-        .iter()
-        .map(|(o, _)| {
-            let here = current == o.key();
-            let label = match o {
-                Outcome::Create => "Created",
-                Outcome::Update => "Updated",
-                other => other.label(),
-            };
-            view! {
-                <li><a href=href(&format!("/staff/imports/{id}"), &[("outcome", o.key())]) aria-current=here.then_some("page")>{label}</a></li>
-            }
-        })
-        .collect_view();
-    view! { <nav aria-label="Rows of the report"><ul class="inline-list">{all}{links}</ul></nav> }
 }
