@@ -431,22 +431,7 @@ pub async fn record_changes(
 /// Writes the "added" entry of a new contact, inside the caller's transaction; `subject` says
 /// how it came ("Added the contact", "Added by import 12 (clients.csv)").
 pub async fn record_added(c: &mut DbConn, actor_id: i64, contact_id: i64, subject: &str) -> QueryResult<()> {
-    let at = now();
-    let author = author_name(c, actor_id).await?;
-    with_db!(c, c => diesel::insert_into(activities::table)
-        .values((
-            activities::contact_id.eq(contact_id),
-            activities::kind.eq(ActivityKind::Change.key()),
-            activities::subject.eq(subject),
-            activities::happened_at.eq(at),
-            activities::author_id.eq(Some(actor_id)),
-            activities::author_name.eq(&author),
-            activities::changes.eq(Some("[]")),
-            activities::created_at.eq(at),
-        ))
-        .execute(c)
-        .await)?;
-    Ok(())
+    record_added_many(c, actor_id, &[contact_id], subject).await
 }
 
 /// [`record_added`] for many new contacts at once (an import's batch), inside the caller's

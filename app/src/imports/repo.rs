@@ -314,16 +314,22 @@ pub async fn save_settings(
 async fn clear_rows(c: &mut DbConn, id: i64) -> QueryResult<()> {
     with_db!(c, c => diesel::delete(import_rows::table.filter(import_rows::import_id.eq(id))).execute(c).await)?;
     with_db!(c, c => diesel::update(imports::table.find(id))
+        .set((imports::total_rows.eq(0), imports::rows_done.eq(0), imports::message.eq("")))
+        .execute(c)
+        .await)?;
+    zero_counts(c, id).await
+}
+
+/// Every count of the report back to zero, inside the caller's transaction.
+async fn zero_counts(c: &mut DbConn, id: i64) -> QueryResult<()> {
+    with_db!(c, c => diesel::update(imports::table.find(id))
         .set((
-            imports::total_rows.eq(0),
-            imports::rows_done.eq(0),
             imports::created_count.eq(0),
             imports::updated_count.eq(0),
             imports::unchanged_count.eq(0),
             imports::skipped_count.eq(0),
             imports::error_count.eq(0),
             imports::changed_count.eq(0),
-            imports::message.eq(""),
         ))
         .execute(c)
         .await)?;
@@ -524,17 +530,7 @@ pub async fn start_phase(
         .execute(c)
         .await)?;
     if reset_counts {
-        with_db!(c, c => diesel::update(imports::table.find(id))
-            .set((
-                imports::created_count.eq(0),
-                imports::updated_count.eq(0),
-                imports::unchanged_count.eq(0),
-                imports::skipped_count.eq(0),
-                imports::error_count.eq(0),
-                imports::changed_count.eq(0),
-            ))
-            .execute(c)
-            .await)?;
+        zero_counts(c, id).await?;
     }
     Ok(true)
 }
