@@ -10,7 +10,7 @@ use super::{Activity, ActivityInput, ActivityKind, FieldChange, OpenTask};
 use crate::clock::{now, Clock};
 use crate::contacts::display_name;
 use crate::db::schema::{activities, contacts};
-use crate::db::{with_db, DbConn, DbError};
+use crate::db::{batch, with_db, DbConn, DbError};
 use crate::error::{AppError, FieldErrors};
 use crate::users::repo::Actor;
 
@@ -407,24 +407,19 @@ pub async fn record_changes(
                 .then(|| (*id, serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned())))
         })
         .collect();
-    let rows: Vec<_> = entries
+    let stamp = batch::stamp(&at);
+    let rows: Vec<batch::ChangeRow<'_>> = entries
         .iter()
-        .map(|(id, json)| {
-            (
-                activities::contact_id.eq(*id),
-                activities::kind.eq(ActivityKind::Change.key()),
-                activities::subject.eq(subject),
-                activities::happened_at.eq(at),
-                activities::author_id.eq(Some(actor_id)),
-                activities::author_name.eq(&author),
-                activities::changes.eq(Some(json)),
-                activities::created_at.eq(at),
-            )
+        .map(|(id, json)| batch::ChangeRow {
+            contact_id: *id,
+            subject,
+            author_id: Some(actor_id),
+            author_name: &author,
+            changes: json,
+            at: &stamp,
         })
         .collect();
-    for chunk in rows.chunks(1_000) {
-        crate::insert_rows!(c, activities::table, chunk)?;
-    }
+    batch::execute(c, &batch::INSERT_CHANGES, &rows).await?;
     Ok(())
 }
 
@@ -444,24 +439,19 @@ pub async fn record_added_many(
 ) -> QueryResult<()> {
     let at = now();
     let author = author_name(c, actor_id).await?;
-    let rows: Vec<_> = contact_ids
+    let stamp = batch::stamp(&at);
+    let rows: Vec<batch::ChangeRow<'_>> = contact_ids
         .iter()
-        .map(|id| {
-            (
-                activities::contact_id.eq(*id),
-                activities::kind.eq(ActivityKind::Change.key()),
-                activities::subject.eq(subject),
-                activities::happened_at.eq(at),
-                activities::author_id.eq(Some(actor_id)),
-                activities::author_name.eq(&author),
-                activities::changes.eq(Some("[]")),
-                activities::created_at.eq(at),
-            )
+        .map(|id| batch::ChangeRow {
+            contact_id: *id,
+            subject,
+            author_id: Some(actor_id),
+            author_name: &author,
+            changes: "[]",
+            at: &stamp,
         })
         .collect();
-    for chunk in rows.chunks(1_000) {
-        crate::insert_rows!(c, activities::table, chunk)?;
-    }
+    batch::execute(c, &batch::INSERT_CHANGES, &rows).await?;
     Ok(())
 }
 

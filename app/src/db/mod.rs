@@ -6,6 +6,7 @@
 //! [`DbConn::contacts_tx`], whose bodies get the same `&mut DbConn`: every reusable helper is an
 //! ordinary `async fn`.
 
+pub mod batch;
 mod keys;
 mod migrations;
 mod pool;
@@ -16,7 +17,7 @@ mod sql;
 pub mod testing;
 mod tx;
 
-pub use crate::{insert_returning, insert_rows, with_db};
+pub use crate::{insert_rows, with_db};
 pub use pool::*;
 pub use sql::{contains, fold, like_pattern, lower, Contains};
 pub use tx::data_version;
@@ -71,42 +72,5 @@ macro_rules! insert_rows {
         }
     }};
 }
-/// Like [`insert_rows!`], returning the new rows' `$id` column in the order of `$rows`: one
-/// multi-row `INSERT … RETURNING` on PostgreSQL, one per row on SQLite. Evaluates to
-/// `QueryResult<Vec<i64>>`.
-#[macro_export]
-macro_rules! insert_returning {
-    ($conn:expr, $table:expr, $rows:expr, $id:expr) => {{
-        use diesel_async::RunQueryDsl as _;
-        let rows = $rows;
-        match &mut ($conn).conn {
-            $crate::db::Connection::Sqlite(__obj) => {
-                let c: &mut $crate::db::SqliteConn = &mut **__obj;
-                let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
-                let mut result = Ok(());
-                for row in rows {
-                    match diesel::insert_into($table).values(row).returning($id).get_result(c).await {
-                        Ok(id) => ids.push(id),
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-                result.map(|()| ids)
-            }
-            $crate::db::Connection::Postgres(__obj) => {
-                let c: &mut $crate::db::PgConn = &mut **__obj;
-                if rows.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    // PostgreSQL returns the rows of an `INSERT … VALUES` in the order given.
-                    diesel::insert_into($table).values(rows).returning($id).get_results(c).await
-                }
-            }
-        }
-    }};
-}
-
 #[cfg(test)]
 mod tests;

@@ -1181,8 +1181,8 @@ pub async fn write_field(
     write_fields(c, def, &[(contact_id, stored)]).await
 }
 
-/// [`write_field`] for many contacts at once: one statement removes their old values, and the
-/// new ones go in by [`insert_rows!`](crate::insert_rows) (2,000 values per statement on PostgreSQL).
+/// [`write_field`] for many contacts at once: one statement removes their old values, and one
+/// puts in the new ones (see [`crate::db::batch`]).
 pub async fn write_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[Stored])]) -> QueryResult<()> {
     let ids: Vec<i64> = contacts.iter().map(|(id, _)| *id).collect();
     with_db!(c, c => diesel::delete(contact_field_values::table
@@ -1195,26 +1195,22 @@ pub async fn write_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[St
 /// The values of field `def` for contacts that have none yet (new ones), inside the caller's
 /// transaction.
 pub async fn insert_fields(c: &mut DbConn, def: &FieldDef, contacts: &[(i64, &[Stored])]) -> QueryResult<()> {
-    let rows: Vec<_> = contacts
+    let rows: Vec<crate::db::batch::FieldValueRow<'_>> = contacts
         .iter()
         .flat_map(|(contact_id, stored)| {
-            stored.iter().enumerate().map(move |(i, s)| {
-                (
-                    contact_field_values::contact_id.eq(*contact_id),
-                    contact_field_values::field_id.eq(def.id),
-                    contact_field_values::position.eq(i as i32),
-                    contact_field_values::value.eq(&s.value),
-                    contact_field_values::value_key.eq(&s.key),
-                    contact_field_values::value_number.eq(s.number),
-                    contact_field_values::option_id.eq(s.option_id),
-                    contact_field_values::unique_key.eq(def.unique.then_some(&s.key)),
-                )
+            stored.iter().enumerate().map(move |(i, s)| crate::db::batch::FieldValueRow {
+                contact_id: *contact_id,
+                field_id: def.id,
+                position: i as i32,
+                value: &s.value,
+                value_key: &s.key,
+                value_number: s.number,
+                option_id: s.option_id,
+                unique_key: def.unique.then_some(s.key.as_str()),
             })
         })
         .collect();
-    for chunk in rows.chunks(2_000) {
-        crate::insert_rows!(c, contact_field_values::table, chunk)?;
-    }
+    crate::db::batch::execute(c, &crate::db::batch::INSERT_FIELD_VALUES, &rows).await?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::parse::{self, Row};
 use super::plan::{self, Lookups, Seen};
-use super::repo::{self, Counts, Heartbeat, Job, WorkRow};
+use super::repo::{self, Counts, Heartbeat, Job, WorkRow, Written};
 use super::{ImportState, Outcome};
 use crate::clock::now;
 use crate::contacts::ContactInput;
@@ -361,10 +361,10 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
                 let mut written = write_creates(c, &catalog, &clock, actor, &creates, at, &added).await?;
                 let updates: Vec<&WorkRow> = rows.iter().filter(|r| r.outcome != Outcome::Create).collect();
                 written.extend(write_updates(c, &catalog, &clock, actor, &updates, at, &changed).await?);
-                for (row, result, contact, version, message) in written {
-                    repo::mark_written(c, job.id, row, result, contact, version, &message).await?;
+                repo::mark_written(c, job.id, &written).await?;
+                for (_, result, ..) in &written {
                     counts.rows_done += 1;
-                    match result {
+                    match *result {
                         "created" => counts.created += 1,
                         "updated" => counts.updated += 1,
                         _ => counts.changed += 1,
@@ -394,10 +394,6 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
     .await?;
     Ok(())
 }
-
-/// What the run did with one row: its number, the result, the contact, its version after, and
-/// why it was left alone.
-type Written = (i64, &'static str, Option<i64>, Option<i64>, String);
 
 /// Who holds the emails and unique extra values a batch is about to write: the contacts found,
 /// with one query per kind for the whole batch.
@@ -609,9 +605,8 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
                     return Ok(beat);
                 }
                 let at = now();
-                for (row, result) in undo_batch(c, &catalog, &lookups, actor, &rows, at, &subject).await? {
-                    repo::mark_undone(c, job.id, row, &result).await?;
-                }
+                let undone = undo_batch(c, &catalog, &lookups, actor, &rows, at, &subject).await?;
+                repo::mark_undone(c, job.id, &undone).await?;
                 repo::add_counts(c, job.id, Counts { rows_done: rows.len() as i64, ..Counts::default() })
                     .await?;
                 Ok::<_, diesel::result::Error>(Heartbeat::Carry)

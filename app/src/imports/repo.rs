@@ -13,7 +13,7 @@ use super::{FieldDiff, ImportSettings, ImportState, ImportSummary, Outcome, RowR
 use crate::clock::now;
 use crate::contacts::ContactInput;
 use crate::db::schema::{import_chunks, import_rows, imports, users};
-use crate::db::{with_db, DbConn, DbError};
+use crate::db::{batch, with_db, DbConn, DbError};
 use crate::error::AppError;
 
 /// The size of the pieces a file is stored in.
@@ -584,27 +584,23 @@ pub async fn store_settings(c: &mut DbConn, id: i64, settings: &ImportSettings) 
 
 /// Writes a batch of the dry run's rows, inside the caller's transaction.
 pub async fn insert_planned(c: &mut DbConn, id: i64, rows: &[PlannedRow]) -> QueryResult<()> {
-    let values: Vec<_> = rows
+    let values: Vec<batch::PlannedRow<'_>> = rows
         .iter()
-        .map(|p| {
-            (
-                import_rows::import_id.eq(id),
-                import_rows::row_number.eq(p.row as i64),
-                import_rows::outcome.eq(p.outcome.key()),
-                import_rows::contact_id.eq(p.contact_id),
-                import_rows::contact_version.eq(p.contact_version),
-                import_rows::column_name.eq(&p.column),
-                import_rows::message.eq(&p.message),
-                import_rows::changes.eq(json(&p.changes)),
-                import_rows::before_input.eq(p.before.as_ref().map(json)),
-                import_rows::after_input.eq(p.after.as_ref().map(json)),
-                import_rows::cells.eq(p.cells.as_ref().map(json)),
-            )
+        .map(|p| batch::PlannedRow {
+            import_id: id,
+            row_number: p.row as i64,
+            outcome: p.outcome.key(),
+            contact_id: p.contact_id,
+            contact_version: p.contact_version,
+            column_name: &p.column,
+            message: &p.message,
+            changes: json(&p.changes),
+            before_input: p.before.as_ref().map(json),
+            after_input: p.after.as_ref().map(json),
+            cells: p.cells.as_ref().map(json),
         })
         .collect();
-    for chunk in values.chunks(500) {
-        crate::insert_rows!(c, import_rows::table, chunk)?;
-    }
+    batch::execute(c, &batch::INSERT_IMPORT_ROWS, &values).await?;
     Ok(())
 }
 
@@ -705,35 +701,35 @@ pub async fn written(conn: &mut DbConn, id: i64) -> Result<i64, DbError> {
         .await)?)
 }
 
-/// Records what the run did with a row, inside the caller's transaction.
-pub async fn mark_written(
-    c: &mut DbConn,
-    id: i64,
-    row: i64,
-    result: &str,
-    contact_id: Option<i64>,
-    after_version: Option<i64>,
-    message: &str,
-) -> QueryResult<()> {
-    with_db!(c, c => diesel::update(import_rows::table.find((id, row)))
-        .set((
-            import_rows::applied.eq(true),
-            import_rows::result.eq(result),
-            import_rows::contact_id.eq(contact_id),
-            import_rows::after_version.eq(after_version),
-            import_rows::message.eq(message),
-        ))
-        .execute(c)
-        .await)?;
+/// What the run did with one row: its number, the result, the contact, its version after, and
+/// why it was left alone.
+pub type Written = (i64, &'static str, Option<i64>, Option<i64>, String);
+
+/// Records what the run did with a batch's rows, inside the batch's transaction.
+pub async fn mark_written(c: &mut DbConn, id: i64, written: &[Written]) -> QueryResult<()> {
+    let rows: Vec<batch::WrittenRow<'_>> = written
+        .iter()
+        .map(|(row, result, contact_id, after_version, message)| batch::WrittenRow {
+            import_id: id,
+            row_number: *row,
+            result,
+            contact_id: *contact_id,
+            after_version: *after_version,
+            message,
+        })
+        .collect();
+    batch::execute(c, &batch::MARK_WRITTEN, &rows).await?;
     Ok(())
 }
 
-/// Records what an undo did with a row, inside the caller's transaction.
-pub async fn mark_undone(c: &mut DbConn, id: i64, row: i64, undo_result: &str) -> QueryResult<()> {
-    with_db!(c, c => diesel::update(import_rows::table.find((id, row)))
-        .set(import_rows::undo_result.eq(undo_result))
-        .execute(c)
-        .await)?;
+/// Records what an undo did with a batch's rows (row number, what was done), inside the
+/// batch's transaction.
+pub async fn mark_undone(c: &mut DbConn, id: i64, undone: &[(i64, String)]) -> QueryResult<()> {
+    let rows: Vec<batch::UndoneRow<'_>> = undone
+        .iter()
+        .map(|(row, result)| batch::UndoneRow { import_id: id, row_number: *row, undo_result: result })
+        .collect();
+    batch::execute(c, &batch::MARK_UNDONE, &rows).await?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub use tagging::{clean_tag_names, delete_tag, find_or_create_tag, merge_tags, r
 use super::{Choice, Choices, Contact, ContactInput, PortalAccess, StatusCount};
 use crate::activities::repo::{record_added, record_changes};
 use crate::clock::now;
+use crate::db::batch::{self, LinkRow};
 use crate::db::schema::{
     contact_services, contact_statuses, contact_tags, contacts, services, tags, traffic_sources, users,
 };
@@ -150,6 +151,32 @@ struct ContactValues<'a> {
 }
 
 impl<'a> ContactValues<'a> {
+    /// The row a bulk write sets: contact `id`, expected at `version`, at `at` ([`batch::stamp`]ed).
+    fn row<'b>(&'b self, id: i64, version: i64, at: &'b str) -> batch::ContactRow<'b> {
+        batch::ContactRow {
+            id,
+            version,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email.as_deref(),
+            phone: self.phone,
+            company: self.company,
+            job_title: self.job_title,
+            street: self.street,
+            city: self.city,
+            postal_code: self.postal_code,
+            country: self.country,
+            website: self.website,
+            notes: self.notes,
+            status_id: self.status_id,
+            traffic_source_id: self.traffic_source_id,
+            owner_id: self.owner_id,
+            actor: self.updated_by,
+            at,
+            search_text: &self.search_text,
+        }
+    }
+
     fn new(input: &'a ContactInput, actor_id: i64, at: NaiveDateTime) -> Self {
         ContactValues {
             first_name: input.first_name.trim(),
@@ -362,23 +389,15 @@ async fn add_links(c: &mut DbConn, contacts: &[(i64, &ContactInput)]) -> QueryRe
                     tag
                 }
             };
-            links.push((contact_tags::contact_id.eq(*id), contact_tags::tag_id.eq(tag)));
+            links.push(LinkRow { contact_id: *id, other: tag });
         }
         let mut service_ids = input.service_ids.clone();
         service_ids.sort_unstable();
         service_ids.dedup();
-        services.extend(
-            service_ids
-                .into_iter()
-                .map(|s| (contact_services::contact_id.eq(*id), contact_services::service_id.eq(s))),
-        );
+        services.extend(service_ids.into_iter().map(|s| LinkRow { contact_id: *id, other: s }));
     }
-    for chunk in links.chunks(1_000) {
-        crate::insert_rows!(c, contact_tags::table, chunk)?;
-    }
-    for chunk in services.chunks(1_000) {
-        crate::insert_rows!(c, contact_services::table, chunk)?;
-    }
+    batch::execute(c, &batch::INSERT_CONTACT_TAGS, &links).await?;
+    batch::execute(c, &batch::INSERT_CONTACT_SERVICES, &services).await?;
     Ok(())
 }
 
@@ -414,9 +433,8 @@ async fn write_extra_many(
 }
 
 /// [`insert_checked`] for many contacts at once (an import's batch), inside the caller's
-/// transaction; returns their ids in the order given. The statements are per batch, not per
-/// contact, on PostgreSQL (multi-row inserts); on SQLite, which runs in-process, a few per
-/// contact. The search text is computed from the inputs, not read back.
+/// transaction; returns their ids in the order given. A statement or two per batch, not per
+/// contact (see [`batch`]); the search text is computed from the inputs, not read back.
 pub(crate) async fn insert_many(
     c: &mut DbConn,
     catalog: &FieldCatalog,
@@ -428,17 +446,13 @@ pub(crate) async fn insert_many(
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<_> = new
-        .iter()
-        .map(|(input, parsed)| {
-            let values = values_with_search(catalog, input, parsed, actor_id, at);
-            (values, contacts::created_by.eq(Some(actor_id)), contacts::created_at.eq(at))
-        })
-        .collect();
-    let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(500) {
-        ids.extend(crate::insert_returning!(c, contacts::table, chunk, contacts::id)?);
-    }
+    let ids = batch::new_contact_ids(c, new.len()).await?;
+    let stamp = batch::stamp(&at);
+    let values: Vec<ContactValues<'_>> =
+        new.iter().map(|(input, parsed)| values_with_search(catalog, input, parsed, actor_id, at)).collect();
+    let rows: Vec<batch::ContactRow<'_>> =
+        ids.iter().zip(&values).map(|(id, v)| v.row(*id, 1, &stamp)).collect();
+    batch::execute(c, &batch::INSERT_CONTACTS, &rows).await?;
     let linked: Vec<(i64, &ContactInput)> =
         ids.iter().zip(new).map(|(id, (input, _))| (*id, *input)).collect();
     add_links(c, &linked).await?;
@@ -454,8 +468,9 @@ pub(crate) async fn insert_many(
 pub(crate) type Overwrite<'a> = (i64, i64, &'a ContactInput, &'a crate::fields::repo::Parsed);
 
 /// [`overwrite_checked`] for many contacts at once (an import's batch), inside the caller's
-/// transaction: one update per contact (each checks its version), the rest per batch — the
-/// snapshots for the history, the links, the extra values, the history entries. Returns, in
+/// transaction, a statement or two per batch (see [`batch`]): the contacts still at the version the
+/// dry run read, the snapshots for the history, the links, the extra values, the history
+/// entries. Returns, in
 /// order, each contact's new version, or `None` when it was saved meanwhile (or deleted).
 pub(crate) async fn overwrite_many(
     c: &mut DbConn,
@@ -467,23 +482,18 @@ pub(crate) async fn overwrite_many(
 ) -> QueryResult<Vec<Option<i64>>> {
     let ids: Vec<i64> = changes.iter().map(|(id, ..)| *id).collect();
     let before = snapshots(c, &ids).await?;
-    let mut out = Vec::with_capacity(changes.len());
-    let mut written: Vec<usize> = Vec::new();
-    for (i, (id, version, input, parsed)) in changes.iter().enumerate() {
-        let values = values_with_search(catalog, input, parsed, actor_id, at);
-        let n = with_db!(c, c => diesel::update(
-            contacts::table.filter(contacts::id.eq(*id).and(contacts::version.eq(*version))),
-        )
-        .set((&values, contacts::version.eq(contacts::version + 1)))
-        .execute(c)
-        .await)?;
-        if n == 1 {
-            written.push(i);
-            out.push(Some(version + 1));
-        } else {
-            out.push(None);
-        }
-    }
+    let stamp = batch::stamp(&at);
+    let values: Vec<ContactValues<'_>> = changes
+        .iter()
+        .map(|(_, _, input, parsed)| values_with_search(catalog, input, parsed, actor_id, at))
+        .collect();
+    let rows: Vec<batch::ContactRow<'_>> =
+        changes.iter().zip(&values).map(|((id, version, ..), v)| v.row(*id, *version, &stamp)).collect();
+    let done: std::collections::HashSet<i64> =
+        batch::ids(c, &batch::UPDATE_CONTACTS, &rows).await?.into_iter().collect();
+    let written: Vec<usize> = (0..changes.len()).filter(|i| done.contains(&changes[*i].0)).collect();
+    let out: Vec<Option<i64>> =
+        changes.iter().map(|(id, version, ..)| done.contains(id).then_some(version + 1)).collect();
     let written_ids: Vec<i64> = written.iter().map(|i| changes[*i].0).collect();
     if written_ids.is_empty() {
         return Ok(out);
