@@ -5,6 +5,8 @@
 #
 #   bash bench/import.sh [rows=100000] [small=1000]
 #   BENCH_BIN=/tmp/server-before bash bench/import.sh …   (measure a binary built earlier)
+#   BENCH_ONLY=sqlite bash bench/import.sh …   (or postgres: one backend only)
+#   BENCH_CREATE_ONLY=1 bash bench/import.sh 1000000 1000   (the dry run and create run only)
 #
 # The files have 12 columns: first and last name (accents, CJK, emoji), email, phone, company,
 # job title, city, postal code, country, tags (two per row), a status and a single-select extra
@@ -179,18 +181,20 @@ bench_backend() {  # $1: label, $2: DATABASE_URL
     local sampler=$!
     for rows in "$ROWS_SMALL" "$ROWS_BIG"; do
         make_file "$rows" "$OUT/import-$rows.csv" create
-        make_file "$rows" "$OUT/import-$rows-update.csv" update
+        [ -n "${BENCH_CREATE_ONLY:-}" ] || make_file "$rows" "$OUT/import-$rows-update.csv" update
         # Each size has emails of its own: the big file creates its contacts beside the small one's.
         import_file "$label" "$rows" "$OUT/import-$rows.csv" ""
-        import_file "$label" "$rows" "$OUT/import-$rows-update.csv" undo
+        [ -n "${BENCH_CREATE_ONLY:-}" ] || import_file "$label" "$rows" "$OUT/import-$rows-update.csv" undo
     done
     kill "$sampler" 2>/dev/null || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 rm -f "$OUT"/import-bench.sqlite3*
-bench_backend SQLite "$OUT/import-bench.sqlite3"
-if psql "$PG_URL" -qc 'DROP SCHEMA IF EXISTS crm_import_bench CASCADE; CREATE SCHEMA crm_import_bench' >/dev/null 2>&1; then
+[ "${BENCH_ONLY:-}" = postgres ] || bench_backend SQLite "$OUT/import-bench.sqlite3"
+if [ "${BENCH_ONLY:-}" = sqlite ]; then
+    :
+elif psql "$PG_URL" -qc 'DROP SCHEMA IF EXISTS crm_import_bench CASCADE; CREATE SCHEMA crm_import_bench' >/dev/null 2>&1; then
     bench_backend PostgreSQL "$PG_URL?options=-c%20search_path%3Dcrm_import_bench"
     psql "$PG_URL" -qc 'DROP SCHEMA crm_import_bench CASCADE' >/dev/null 2>&1 || true
 else

@@ -80,13 +80,13 @@ pub async fn new_contact_ids(c: &mut DbConn, n: usize) -> QueryResult<Vec<i64>> 
     let n = i64::try_from(n).unwrap_or(i64::MAX);
     match c.backend() {
         Backend::Sqlite => {
-            let last: Vec<Id> = with_db!(c, c => diesel::sql_query(
+            let mut last: Vec<Id> = with_db!(c, c => diesel::sql_query(
                 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'contacts'), 0), \
                  coalesce((SELECT max(id) FROM contacts), 0)) AS id",
             )
             .load(c)
             .await)?;
-            let last = last.iter().next().map(|r| r.id).unwrap_or(0);
+            let last = last.pop().map(|r| r.id).unwrap_or(0);
             Ok((last + 1..=last + n).collect())
         }
         Backend::Postgres => {

@@ -19,10 +19,25 @@ use crate::db::{data_version, with_db, DbConn, DbError, DbPool};
 use crate::fields::repo::Parsed;
 use crate::fields::FieldCatalog;
 
+/// The tables a run or an undo writes to, whose planner statistics it keeps fresh.
+const WRITTEN_TABLES: [&str; 5] =
+    ["contacts", "contact_tags", "contact_services", "contact_field_values", "activities"];
+/// Rows written before the first refresh of their statistics; each next one after twice as many.
+const FIRST_REFRESH: i64 = 5_000;
+
+/// Fresh planner statistics, at the start of a run or an undo (for the rows the dry run planned)
+/// and as it grows the contacts' tables ([`crate::db::DbConn::refresh_statistics_of`]). A job
+/// that could not refresh them still goes on, only slower.
+async fn refresh(conn: &mut DbConn, tables: &[&'static str]) {
+    if let Err(err) = conn.refresh_statistics_of(tables).await {
+        tracing::warn!(error = %err, "refreshing the planner statistics failed");
+    }
+}
+
 /// Rows planned per batch of the dry run.
 const PLAN_BATCH: usize = 1_000;
 /// Rows written (or taken back) per transaction.
-const WRITE_BATCH: i64 = 200;
+pub(crate) const WRITE_BATCH: i64 = 500;
 
 /// This server, as the jobs it carries name it, and where it keeps their files.
 #[derive(Clone, Debug)]
@@ -315,6 +330,7 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
             .await?);
     }
     let Some(actor) = actor else { return Ok(()) };
+    refresh(conn, &["import_rows"]).await;
     let to_write = repo::count_rows(conn, job.id, false).await?;
     if !resumed {
         conn.write_tx(async |c: &mut DbConn| {
@@ -340,12 +356,18 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
     let changed = subject(job, "Changed by");
     let mut last = 0i64;
     let mut batches = 0;
+    let (mut written, mut next_refresh) = (0i64, FIRST_REFRESH);
     loop {
         if worker.dies_after.is_some_and(|n| batches >= n) {
             return Ok(());
         }
         batches += 1;
+        if written >= next_refresh {
+            refresh(conn, &WRITTEN_TABLES).await;
+            next_refresh *= 2;
+        }
         let rows = repo::rows_to_write(conn, job.id, last, WRITE_BATCH).await?;
+        written += rows.len() as i64;
         let Some(end) = rows.last().map(|r| r.row) else { break };
         last = end;
         let beat = conn
@@ -386,6 +408,7 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
             Err(err) => return Err(err.into()),
         }
     }
+    refresh(conn, &WRITTEN_TABLES).await;
     let message =
         if resumed { "The server carrying this import stopped; another server finished it." } else { "" };
     conn.write_tx(async |c: &mut DbConn| {
@@ -585,6 +608,7 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
             .await)
     })
     .await?;
+    refresh(conn, &["import_rows"]).await;
     let catalog = crate::fields::repo::catalog(conn).await?;
     let lookups = Lookups::load(conn).await?;
     let subject = subject(job, "Undone:");
@@ -616,6 +640,7 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
             return Ok(());
         }
     }
+    refresh(conn, &WRITTEN_TABLES).await;
     let message: String = {
         use crate::db::schema::imports;
         use diesel::prelude::*;

@@ -811,6 +811,7 @@ pub async fn result_counts(conn: &mut DbConn, id: i64, undo: bool) -> Result<Vec
         with_db!(conn, c => import_rows::table
             .filter(import_rows::import_id.eq(id).and(import_rows::undo_result.ne("")))
             .group_by(import_rows::undo_result)
+            .order_by(import_rows::undo_result)
             .select((import_rows::undo_result, diesel::dsl::count_star()))
             .load(c)
             .await)?
@@ -818,6 +819,7 @@ pub async fn result_counts(conn: &mut DbConn, id: i64, undo: bool) -> Result<Vec
         with_db!(conn, c => import_rows::table
             .filter(import_rows::import_id.eq(id).and(import_rows::result.ne("")))
             .group_by(import_rows::result)
+            .order_by(import_rows::result)
             .select((import_rows::result, diesel::dsl::count_star()))
             .load(c)
             .await)?

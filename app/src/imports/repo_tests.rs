@@ -443,22 +443,27 @@ fn many(n: usize) -> String {
     csv
 }
 
+/// A run writes this many rows per batch; the crash tests stop a server after one or two.
+const BATCH: i64 = super::job::WRITE_BATCH;
+/// Two and a half batches.
+const ROWS: usize = (BATCH * 5 / 2) as usize;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_part_way_leaves_the_run_to_another_which_finishes_it() {
     for db in each_backend().await {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let id = upload(&mut conn, me, &many(500), |_| {}).await;
+        let id = upload(&mut conn, me, &many(ROWS), |_| {}).await;
         dry_run(&db, &mut conn, id).await;
         let dying = Worker { dies_after: Some(1), ..worker("dying") };
         let partway = run(&db, &mut conn, id, &dying).await;
         assert_eq!(
             (partway.state, partway.rows_done),
-            (ImportState::Running, 200),
+            (ImportState::Running, BATCH),
             "{name}: one batch written"
         );
-        assert_eq!(contact_count(&mut conn).await, 200, "{name}");
+        assert_eq!(contact_count(&mut conn).await, BATCH, "{name}");
         // Another server finds the job only once the dead one's heartbeat is old.
         let other = worker("other");
         assert!(!work_once(&db.pool, &other).await.unwrap(), "{name}: a live heartbeat keeps the job");
@@ -468,13 +473,13 @@ async fn a_server_killed_part_way_leaves_the_run_to_another_which_finishes_it() 
         let done = state(&mut conn, id).await;
         assert_eq!(
             (done.state, done.created, done.rows_done),
-            (ImportState::Done, 500, 500),
+            (ImportState::Done, ROWS as i64, ROWS as i64),
             "{name}: {} {:?}",
             done.message,
             repo::result_counts(&mut conn, id, false).await.unwrap()
         );
         assert!(done.message.contains("another server finished it"), "{name}: the history says how it ended");
-        assert_eq!(contact_count(&mut conn).await, 500, "{name}: every row written once");
+        assert_eq!(contact_count(&mut conn).await, ROWS as i64, "{name}: every row written once");
     }
 }
 
@@ -484,11 +489,11 @@ async fn a_cancelled_run_takes_back_what_it_wrote() {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let id = upload(&mut conn, me, &many(500), |_| {}).await;
+        let id = upload(&mut conn, me, &many(ROWS), |_| {}).await;
         dry_run(&db, &mut conn, id).await;
         let dying = Worker { dies_after: Some(2), ..worker("dying") };
         run(&db, &mut conn, id, &dying).await;
-        assert_eq!(contact_count(&mut conn).await, 400, "{name}");
+        assert_eq!(contact_count(&mut conn).await, 2 * BATCH, "{name}");
         repo::request_cancel(&mut conn, id).await.unwrap();
         let old = crate::clock::now() - chrono::Duration::seconds(repo::LEASE_SECONDS + 1);
         with_db!(conn, c => diesel::update(imports::table.find(id)).set(imports::heartbeat_at.eq(Some(old))).execute(c).await).unwrap();
@@ -505,7 +510,7 @@ async fn a_failure_part_way_takes_back_everything_written() {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let mut csv = many(450);
+        let mut csv = many(2 * BATCH as usize - 50);
         csv.push_str("Last,Row,last@example.com,Prospect\n");
         let id = upload(&mut conn, me, &csv, |_| {}).await;
         dry_run(&db, &mut conn, id).await;
@@ -516,11 +521,7 @@ async fn a_failure_part_way_takes_back_everything_written() {
         let failed = run(&db, &mut conn, id, &worker("a")).await;
         assert_eq!(failed.state, ImportState::Failed, "{name}: {}", failed.message);
         assert!(failed.message.contains("What it had written was taken back"), "{name}: {}", failed.message);
-        assert_eq!(
-            contact_count(&mut conn).await,
-            0,
-            "{name}: the 400 rows of the first batches were taken back"
-        );
+        assert_eq!(contact_count(&mut conn).await, 0, "{name}: the rows of the first batch were taken back");
     }
 }
 
@@ -657,11 +658,11 @@ async fn a_resumed_run_whose_fields_changed_takes_back_what_was_written() {
         let name = db.backend().name();
         let mut conn = db.pool.get().await.unwrap();
         let me = staff(&mut conn).await;
-        let id = upload(&mut conn, me, &many(500), |_| {}).await;
+        let id = upload(&mut conn, me, &many(ROWS), |_| {}).await;
         dry_run(&db, &mut conn, id).await;
         let dying = Worker { dies_after: Some(1), ..worker("dying") };
         run(&db, &mut conn, id, &dying).await;
-        assert_eq!(contact_count(&mut conn).await, 200, "{name}");
+        assert_eq!(contact_count(&mut conn).await, BATCH, "{name}");
         define(&mut conn, "Größe", FieldKind::Integer, false, "").await;
         let old = crate::clock::now() - chrono::Duration::seconds(repo::LEASE_SECONDS + 1);
         with_db!(conn, c => diesel::update(imports::table.find(id)).set(imports::heartbeat_at.eq(Some(old))).execute(c).await).unwrap();
@@ -676,7 +677,7 @@ async fn a_resumed_run_whose_fields_changed_takes_back_what_was_written() {
         );
         assert_eq!(
             repo::result_counts(&mut conn, id, true).await.unwrap(),
-            vec![("deleted".to_owned(), 200)],
+            vec![("deleted".to_owned(), BATCH)],
             "{name}"
         );
     }

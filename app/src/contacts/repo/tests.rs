@@ -535,3 +535,85 @@ async fn any_search_text_a_person_can_paste_gets_a_page() {
         assert_eq!(found.total, 1, "{name}: the NUL is ignored");
     }
 }
+
+/// An import writes its contacts a batch per statement (`db::batch`, rows as JSON): what it
+/// stores must read back exactly as a contact saved through the form, whatever the text holds
+/// (quotes, backslashes, line breaks, non-Latin scripts, emoji), and its new ids must never be
+/// one a deleted contact had.
+#[tokio::test(flavor = "multi_thread")]
+async fn contacts_written_in_a_batch_read_back_as_saved_through_the_form() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn, "me@example.com").await;
+        let all = choices(&mut conn).await.unwrap();
+        let mut input = person("Zoë \"Zee\"", "O'Brien\\Ωμέγα", "", "株式会社 🎉");
+        input.notes = "line one\nline two\t\"quoted\" \\ back".into();
+        input.status_id = Some(all.statuses[1].id);
+        input.service_ids = vec![all.services[0].id];
+        input.tags = vec!["Kunde 🌟".into(), "VIP".into()];
+        input.owner_id = Some(me);
+        let mut form = input.clone();
+        form.email = "form@example.com".into();
+        let by_form = create(&mut conn, me, &form).await.unwrap();
+        let gone = create(&mut conn, me, &person("Gone", "Soon", "", "")).await.unwrap();
+        delete(&mut conn, gone).await.unwrap();
+
+        let catalog = crate::fields::repo::catalog(&mut conn).await.unwrap();
+        let empty: crate::fields::repo::Parsed = Vec::new();
+        let mut second = input.clone();
+        second.email = "Batch@Example.com".into();
+        let at = now();
+        let ids = conn
+            .contacts_tx(async |c: &mut DbConn| {
+                insert_many(c, &catalog, me, &[(&input, &empty), (&second, &empty)], at, "Added by a test")
+                    .await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(ids.len(), 2, "{name}");
+        assert!(ids.iter().all(|id| *id > gone), "{name}: {ids:?} after the deleted {gone}");
+
+        let form_read = get(&mut conn, by_form).await.unwrap().unwrap();
+        for (id, email) in ids.iter().zip(["", "batch@example.com"]) {
+            let read = get(&mut conn, *id).await.unwrap().unwrap();
+            let mut expected = form_read.input.clone();
+            expected.email = email.into();
+            assert_eq!(read.input, expected, "{name}: contact {id}");
+            assert_eq!(
+                (read.tags.len(), read.services.len(), read.version, read.created_by.as_deref()),
+                (2, 1, 1, Some("me@example.com")),
+                "{name}"
+            );
+        }
+        // The search finds them by their words, and the list orders their times with the form's.
+        let found =
+            list(&mut conn, &ContactQuery { search: "ωμέγα".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(found.total, 3, "{name}");
+        let newest = ContactQuery { sort: SortKey::Updated, ..Default::default() };
+        let rows = list(&mut conn, &newest).await.unwrap().rows;
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [by_form, ids[0], ids[1]], "{name}");
+
+        // An overwrite writes only the contacts still at the version it read.
+        let mut changed = second.clone();
+        changed.city = "Köln".into();
+        let versions = conn
+            .contacts_tx(async |c: &mut DbConn| {
+                overwrite_many(
+                    c,
+                    &catalog,
+                    me,
+                    &[(ids[0], 7, &input, &empty), (ids[1], 1, &changed, &empty)],
+                    now(),
+                    "Changed by a test",
+                )
+                .await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(versions, [None, Some(2)], "{name}");
+        let read = get(&mut conn, ids[1]).await.unwrap().unwrap();
+        assert_eq!((read.input.city.as_str(), read.version), ("Köln", 2), "{name}");
+        assert_eq!(get(&mut conn, ids[0]).await.unwrap().unwrap().version, 1, "{name}");
+    }
+}
