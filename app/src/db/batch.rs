@@ -1,5 +1,6 @@
 //! Writes of a whole batch of rows in one statement: the rows go in as one JSON array bound to a
-//! single parameter, and the database unpacks it (`json_each` on SQLite, `json_to_recordset` on
+//! single parameter, and the database unpacks it (`jsonb_each` on SQLite, whose rows are then
+//! binary JSON that `->>` reads without parsing the text again; `json_to_recordset` on
 //! PostgreSQL). One statement per batch whatever its size, where Diesel's multi-row `INSERT`
 //! is a statement per row on SQLite (its async wrapper has no multi-row form, and every statement
 //! is a hop to a blocking thread) and a bind parameter per value on PostgreSQL (65,535 at most).
@@ -137,7 +138,7 @@ pub const INSERT_CONTACTS: Bulk = Bulk {
              value ->> 'phone', value ->> 'company', value ->> 'job_title', value ->> 'street', value ->> 'city', \
              value ->> 'postal_code', value ->> 'country', value ->> 'website', value ->> 'notes', \
              value ->> 'status_id', value ->> 'traffic_source_id', value ->> 'owner_id', value ->> 'actor', \
-             value ->> 'actor', value ->> 'at', value ->> 'at', value ->> 'search_text' FROM json_each(?)",
+             value ->> 'actor', value ->> 'at', value ->> 'at', value ->> 'search_text' FROM jsonb_each(?)",
     postgres: "INSERT INTO contacts (id, first_name, last_name, email, phone, company, job_title, street, city, \
                postal_code, country, website, notes, status_id, traffic_source_id, owner_id, created_by, updated_by, \
                created_at, updated_at, search_text) \
@@ -159,7 +160,7 @@ pub const UPDATE_CONTACTS: Bulk = Bulk {
              traffic_source_id = j.value ->> 'traffic_source_id', owner_id = j.value ->> 'owner_id', \
              updated_by = j.value ->> 'actor', updated_at = j.value ->> 'at', \
              search_text = j.value ->> 'search_text', version = contacts.version + 1 \
-             FROM json_each(?) AS j \
+             FROM jsonb_each(?) AS j \
              WHERE contacts.id = j.value ->> 'id' AND contacts.version = j.value ->> 'version' \
              RETURNING contacts.id AS id",
     postgres: "UPDATE contacts AS c SET first_name = j.first_name, last_name = j.last_name, email = j.email, \
@@ -184,14 +185,14 @@ pub struct LinkRow {
 
 pub const INSERT_CONTACT_TAGS: Bulk = Bulk {
     sqlite: "INSERT INTO contact_tags (contact_id, tag_id) \
-             SELECT value ->> 'contact_id', value ->> 'other' FROM json_each(?)",
+             SELECT value ->> 'contact_id', value ->> 'other' FROM jsonb_each(?)",
     postgres: "INSERT INTO contact_tags (contact_id, tag_id) \
                SELECT contact_id, other FROM json_to_recordset($1::json) AS j(contact_id bigint, other bigint)",
 };
 
 pub const INSERT_CONTACT_SERVICES: Bulk = Bulk {
     sqlite: "INSERT INTO contact_services (contact_id, service_id) \
-             SELECT value ->> 'contact_id', value ->> 'other' FROM json_each(?)",
+             SELECT value ->> 'contact_id', value ->> 'other' FROM jsonb_each(?)",
     postgres: "INSERT INTO contact_services (contact_id, service_id) \
                SELECT contact_id, other FROM json_to_recordset($1::json) AS j(contact_id bigint, other bigint)",
 };
@@ -215,7 +216,7 @@ pub const INSERT_FIELD_VALUES: Bulk = Bulk {
              option_id, unique_key) \
              SELECT value ->> 'contact_id', value ->> 'field_id', value ->> 'position', value ->> 'value', \
              value ->> 'value_key', value ->> 'value_number', value ->> 'option_id', value ->> 'unique_key' \
-             FROM json_each(?)",
+             FROM jsonb_each(?)",
     postgres:
         "INSERT INTO contact_field_values (contact_id, field_id, position, value, value_key, value_number, \
                option_id, unique_key) \
@@ -240,7 +241,7 @@ pub const INSERT_CHANGES: Bulk = Bulk {
     sqlite: "INSERT INTO activities (contact_id, kind, subject, happened_at, author_id, author_name, changes, \
              created_at) \
              SELECT value ->> 'contact_id', 'change', value ->> 'subject', value ->> 'at', value ->> 'author_id', \
-             value ->> 'author_name', value ->> 'changes', value ->> 'at' FROM json_each(?)",
+             value ->> 'author_name', value ->> 'changes', value ->> 'at' FROM jsonb_each(?)",
     postgres: "INSERT INTO activities (contact_id, kind, subject, happened_at, author_id, author_name, changes, \
                created_at) \
                SELECT contact_id, 'change', subject, at, author_id, author_name, changes, at \
@@ -269,7 +270,7 @@ pub const INSERT_IMPORT_ROWS: Bulk = Bulk {
              message, changes, before_input, after_input, cells) \
              SELECT value ->> 'import_id', value ->> 'row_number', value ->> 'outcome', value ->> 'contact_id', \
              value ->> 'contact_version', value ->> 'column_name', value ->> 'message', value ->> 'changes', \
-             value ->> 'before_input', value ->> 'after_input', value ->> 'cells' FROM json_each(?)",
+             value ->> 'before_input', value ->> 'after_input', value ->> 'cells' FROM jsonb_each(?)",
     postgres: "INSERT INTO import_rows (import_id, row_number, outcome, contact_id, contact_version, column_name, \
                message, changes, before_input, after_input, cells) \
                SELECT import_id, row_number, outcome, contact_id, contact_version, column_name, message, changes, \
@@ -294,7 +295,7 @@ pub const MARK_WRITTEN: Bulk = Bulk {
     sqlite: "UPDATE import_rows SET applied = 1, result = j.value ->> 'result', \
              contact_id = j.value ->> 'contact_id', after_version = j.value ->> 'after_version', \
              message = j.value ->> 'message' \
-             FROM json_each(?) AS j \
+             FROM jsonb_each(?) AS j \
              WHERE import_rows.import_id = j.value ->> 'import_id' AND import_rows.row_number = j.value ->> 'row_number'",
     postgres: "UPDATE import_rows AS r SET applied = TRUE, result = j.result, contact_id = j.contact_id, \
                after_version = j.after_version, message = j.message \
@@ -313,7 +314,7 @@ pub struct UndoneRow<'a> {
 
 pub const MARK_UNDONE: Bulk = Bulk {
     sqlite: "UPDATE import_rows SET undo_result = j.value ->> 'undo_result' \
-             FROM json_each(?) AS j \
+             FROM jsonb_each(?) AS j \
              WHERE import_rows.import_id = j.value ->> 'import_id' AND import_rows.row_number = j.value ->> 'row_number'",
     postgres: "UPDATE import_rows AS r SET undo_result = j.undo_result \
                FROM json_to_recordset($1::json) AS j(import_id bigint, row_number bigint, undo_result text) \
