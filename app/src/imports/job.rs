@@ -19,11 +19,14 @@ use crate::db::{data_version, with_db, DbConn, DbError, DbPool};
 use crate::fields::repo::Parsed;
 use crate::fields::FieldCatalog;
 
-/// The tables a run or an undo writes to, whose planner statistics it keeps fresh.
+/// The tables a run or an undo writes to, whose planner statistics it refreshes at its end.
 const WRITTEN_TABLES: [&str; 5] =
     ["contacts", "contact_tags", "contact_services", "contact_field_values", "activities"];
+/// The tables the run's own lookups read (emails and unique values taken since the dry run),
+/// refreshed while it grows them.
+const LOOKED_UP_TABLES: [&str; 2] = ["contacts", "contact_field_values"];
 /// Rows written before the first refresh of their statistics; each next one after twice as many.
-const FIRST_REFRESH: i64 = 5_000;
+const FIRST_REFRESH: i64 = 10_000;
 
 /// Fresh planner statistics, at the start of a run or an undo (for the rows the dry run planned)
 /// and as it grows the contacts' tables ([`crate::db::DbConn::refresh_statistics_of`]). A job
@@ -363,7 +366,7 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
         }
         batches += 1;
         if written >= next_refresh {
-            refresh(conn, &WRITTEN_TABLES).await;
+            refresh(conn, &LOOKED_UP_TABLES).await;
             next_refresh *= 2;
         }
         let rows = repo::rows_to_write(conn, job.id, last, WRITE_BATCH).await?;
