@@ -407,7 +407,7 @@ pub async fn record_changes(
                 .then(|| (*id, serde_json::to_string(&changes).unwrap_or_else(|_| "[]".to_owned())))
         })
         .collect();
-    let stamp = batch::stamp(&at);
+    let stamp = batch::stamp(c, &at);
     let rows: Vec<batch::ChangeRow<'_>> = entries
         .iter()
         .map(|(id, json)| batch::ChangeRow {
@@ -439,7 +439,7 @@ pub async fn record_added_many(
 ) -> QueryResult<()> {
     let at = now();
     let author = author_name(c, actor_id).await?;
-    let stamp = batch::stamp(&at);
+    let stamp = batch::stamp(c, &at);
     let rows: Vec<batch::ChangeRow<'_>> = contact_ids
         .iter()
         .map(|id| batch::ChangeRow {

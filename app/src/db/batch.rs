@@ -9,7 +9,7 @@
 //! The SQL is fixed text, one pair per statement below; the rows are only ever bound, never
 //! spliced in. Each row type's field names are the JSON keys its statements read.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
@@ -63,10 +63,14 @@ struct Id {
     id: i64,
 }
 
-/// A time as both backends read it from JSON text: the form Diesel stores on SQLite (where times
-/// are text and compare as text), which PostgreSQL's `timestamp` also reads.
-pub fn stamp(at: &NaiveDateTime) -> String {
-    at.format("%F %T%.f").to_string()
+/// A time as the backend stores it when Diesel binds it: on SQLite the text Diesel writes (times
+/// are text there and compare as text), on PostgreSQL cut to the microseconds Diesel sends (it
+/// would round the nanoseconds of a text instead).
+pub fn stamp(c: &DbConn, at: &NaiveDateTime) -> String {
+    match c.backend() {
+        Backend::Sqlite => at.format("%F %T%.f").to_string(),
+        Backend::Postgres => at.trunc_subsecs(6).format("%F %T%.6f").to_string(),
+    }
 }
 
 /// `n` ids for new contacts, reserved inside the caller's write transaction: the rows then go in

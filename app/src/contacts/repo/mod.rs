@@ -447,7 +447,7 @@ pub(crate) async fn insert_many(
         return Ok(Vec::new());
     }
     let ids = batch::new_contact_ids(c, new.len()).await?;
-    let stamp = batch::stamp(&at);
+    let stamp = batch::stamp(c, &at);
     let values: Vec<ContactValues<'_>> =
         new.iter().map(|(input, parsed)| values_with_search(catalog, input, parsed, actor_id, at)).collect();
     let rows: Vec<batch::ContactRow<'_>> =
@@ -482,18 +482,32 @@ pub(crate) async fn overwrite_many(
 ) -> QueryResult<Vec<Option<i64>>> {
     let ids: Vec<i64> = changes.iter().map(|(id, ..)| *id).collect();
     let before = snapshots(c, &ids).await?;
-    let stamp = batch::stamp(&at);
+    let stamp = batch::stamp(c, &at);
     let values: Vec<ContactValues<'_>> = changes
         .iter()
         .map(|(_, _, input, parsed)| values_with_search(catalog, input, parsed, actor_id, at))
         .collect();
-    let rows: Vec<batch::ContactRow<'_>> =
-        changes.iter().zip(&values).map(|((id, version, ..), v)| v.row(*id, *version, &stamp)).collect();
-    let done: std::collections::HashSet<i64> =
-        batch::ids(c, &batch::UPDATE_CONTACTS, &rows).await?.into_iter().collect();
-    let written: Vec<usize> = (0..changes.len()).filter(|i| done.contains(&changes[*i].0)).collect();
-    let out: Vec<Option<i64>> =
-        changes.iter().map(|(id, version, ..)| done.contains(id).then_some(version + 1)).collect();
+    // One statement per round; a contact given twice (its email changed between two batches of
+    // the dry run, say) waits for the next round, so each of its rows meets the version the one
+    // before left, as one statement per row would have had it: at most one of them is written.
+    let mut written: Vec<usize> = Vec::new();
+    let mut pending: Vec<usize> = (0..changes.len()).collect();
+    while !pending.is_empty() {
+        let mut first = std::collections::HashSet::new();
+        let (round, later): (Vec<usize>, Vec<usize>) =
+            pending.into_iter().partition(|i| first.insert(changes[*i].0));
+        let rows: Vec<batch::ContactRow<'_>> =
+            round.iter().map(|i| values[*i].row(changes[*i].0, changes[*i].1, &stamp)).collect();
+        let done: std::collections::HashSet<i64> =
+            batch::ids(c, &batch::UPDATE_CONTACTS, &rows).await?.into_iter().collect();
+        written.extend(round.into_iter().filter(|i| done.contains(&changes[*i].0)));
+        pending = later;
+    }
+    written.sort_unstable();
+    let mut out: Vec<Option<i64>> = vec![None; changes.len()];
+    for i in &written {
+        out[*i] = Some(changes[*i].1 + 1);
+    }
     let written_ids: Vec<i64> = written.iter().map(|i| changes[*i].0).collect();
     if written_ids.is_empty() {
         return Ok(out);

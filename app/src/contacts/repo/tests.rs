@@ -555,6 +555,8 @@ async fn contacts_written_in_a_batch_read_back_as_saved_through_the_form() {
         input.owner_id = Some(me);
         let mut form = input.clone();
         form.email = "form@example.com".into();
+        // The batch's time is earlier than the form's: the list must order the two as times.
+        let at = now() - chrono::Duration::seconds(1);
         let by_form = create(&mut conn, me, &form).await.unwrap();
         let gone = create(&mut conn, me, &person("Gone", "Soon", "", "")).await.unwrap();
         delete(&mut conn, gone).await.unwrap();
@@ -563,19 +565,19 @@ async fn contacts_written_in_a_batch_read_back_as_saved_through_the_form() {
         let empty: crate::fields::repo::Parsed = Vec::new();
         let mut second = input.clone();
         second.email = "Batch@Example.com".into();
-        let at = now();
+        // Two without an email: no email is NULL, not an empty text the unique index would refuse.
+        let new = [(&input, &empty), (&second, &empty), (&input, &empty)];
         let ids = conn
             .contacts_tx(async |c: &mut DbConn| {
-                insert_many(c, &catalog, me, &[(&input, &empty), (&second, &empty)], at, "Added by a test")
-                    .await
+                insert_many(c, &catalog, me, &new, at, "Added by a test").await
             })
             .await
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(ids.len(), 2, "{name}");
+        assert_eq!(ids.len(), 3, "{name}");
         assert!(ids.iter().all(|id| *id > gone), "{name}: {ids:?} after the deleted {gone}");
 
         let form_read = get(&mut conn, by_form).await.unwrap().unwrap();
-        for (id, email) in ids.iter().zip(["", "batch@example.com"]) {
+        for (id, email) in ids.iter().zip(["", "batch@example.com", ""]) {
             let read = get(&mut conn, *id).await.unwrap().unwrap();
             let mut expected = form_read.input.clone();
             expected.email = email.into();
@@ -589,31 +591,38 @@ async fn contacts_written_in_a_batch_read_back_as_saved_through_the_form() {
         // The search finds them by their words, and the list orders their times with the form's.
         let found =
             list(&mut conn, &ContactQuery { search: "ωμέγα".into(), ..Default::default() }).await.unwrap();
-        assert_eq!(found.total, 3, "{name}");
-        let newest = ContactQuery { sort: SortKey::Updated, ..Default::default() };
-        let rows = list(&mut conn, &newest).await.unwrap().rows;
-        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [by_form, ids[0], ids[1]], "{name}");
+        assert_eq!(found.total, 4, "{name}");
+        let oldest_first = ContactQuery { sort: SortKey::Updated, ..Default::default() };
+        let rows = list(&mut conn, &oldest_first).await.unwrap().rows;
+        assert_eq!(
+            rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [ids[0], ids[1], ids[2], by_form],
+            "{name}"
+        );
 
-        // An overwrite writes only the contacts still at the version it read.
+        // An overwrite writes only the contacts still at the version it read; a contact given
+        // twice is written once, by the row that read its version, as row by row would.
         let mut changed = second.clone();
         changed.city = "Köln".into();
+        let mut again = input.clone();
+        again.city = "Zürich".into();
+        let overwrites = [
+            (ids[0], 7, &input, &empty),
+            (ids[1], 1, &changed, &empty),
+            (ids[2], 1, &again, &empty),
+            (ids[2], 1, &input, &empty),
+        ];
         let versions = conn
             .contacts_tx(async |c: &mut DbConn| {
-                overwrite_many(
-                    c,
-                    &catalog,
-                    me,
-                    &[(ids[0], 7, &input, &empty), (ids[1], 1, &changed, &empty)],
-                    now(),
-                    "Changed by a test",
-                )
-                .await
+                overwrite_many(c, &catalog, me, &overwrites, now(), "Changed by a test").await
             })
             .await
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(versions, [None, Some(2)], "{name}");
+        assert_eq!(versions, [None, Some(2), Some(2), None], "{name}");
         let read = get(&mut conn, ids[1]).await.unwrap().unwrap();
         assert_eq!((read.input.city.as_str(), read.version), ("Köln", 2), "{name}");
+        let read = get(&mut conn, ids[2]).await.unwrap().unwrap();
+        assert_eq!((read.input.city.as_str(), read.version, read.tags.len()), ("Zürich", 2, 2), "{name}");
         assert_eq!(get(&mut conn, ids[0]).await.unwrap().unwrap().version, 1, "{name}");
     }
 }
