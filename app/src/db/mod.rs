@@ -19,7 +19,7 @@ mod tx;
 
 pub use crate::{insert_rows, with_db};
 pub use pool::*;
-pub use sql::{contains, fold, like_pattern, lower, Contains};
+pub use sql::{contains, fold, folded, like_pattern, lower, Contains, Folded};
 pub use tx::data_version;
 
 /// Runs `$body` with `$c` bound to the backend's concrete connection: the body is written once

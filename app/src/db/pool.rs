@@ -270,6 +270,9 @@ impl DbPool {
                         conn.batch_execute(SQLITE_PRAGMAS)
                             .await
                             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                        conn.spawn_blocking(super::sql::register_sqlite_functions)
+                            .await
+                            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                         Ok(conn)
                     })
                 });

@@ -13,6 +13,67 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+diesel::define_sql_function! {
+    /// [`fold`] as an SQL function on SQLite, whose `lower()` folds ASCII only (see [`folded`]).
+    #[sql_name = "crm_fold"]
+    fn crm_fold(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// Registers [`crm_fold`] on a new SQLite connection.
+pub(super) fn register_sqlite_functions(c: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
+    crm_fold_utils::register_impl(c, |x: Option<String>| x.map(|x| fold(&x)))
+}
+
+/// `text` folded by the database as [`fold`] folds it, for comparing stored text that has no
+/// folded key beside it (a segment's "city is …"): `crm_fold(text)` on SQLite, and on
+/// PostgreSQL `lower(btrim(text) COLLATE "und-x-icu")`, ICU's lower case being Unicode's default
+/// one as Rust's is (final sigma included), where the database's own collation may fold ASCII
+/// alone ("C.UTF-8" does). NULL stays NULL.
+pub fn folded<T>(text: T) -> Folded<T> {
+    Folded(text)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Folded<T>(T);
+
+impl<T> QueryId for Folded<T> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<T: Expression> Expression for Folded<T> {
+    type SqlType = diesel::sql_types::Nullable<Text>;
+}
+
+impl<T: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for Folded<T> {}
+
+impl<T: ValidGrouping<()>> ValidGrouping<()> for Folded<T> {
+    type IsAggregate = T::IsAggregate;
+}
+
+impl<T: diesel::expression::SelectableExpression<QS>, QS> diesel::expression::SelectableExpression<QS>
+    for Folded<T>
+{
+}
+
+impl<T: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Folded<T> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+        out.push_sql("crm_fold(");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<T: QueryFragment<Pg>> QueryFragment<Pg> for Folded<T> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        out.push_sql("lower(btrim(");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") COLLATE \"und-x-icu\")");
+        Ok(())
+    }
+}
+
 /// The one case-folding rule of the CRM, on both backends: trimmed, Unicode lower case as Rust
 /// knows it ("Ärzte" → "ärzte", "İstanbul" → "i̇stanbul", "ÉCOLE" → "école"), and without NUL
 /// characters, which PostgreSQL cannot store. Names are looked up and kept unique by this key,
