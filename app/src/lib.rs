@@ -11,6 +11,7 @@ pub mod error;
 pub mod fields;
 pub mod imports;
 pub mod portal;
+pub mod segments;
 pub mod settings;
 pub mod shell;
 pub mod system;

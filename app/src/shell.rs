@@ -12,6 +12,7 @@ use crate::dashboard::pages::{DashboardPage, StaffArea};
 use crate::fields::pages::{FieldEditPage, FieldsPage};
 use crate::imports::pages::{ImportPage, ImportsPage};
 use crate::portal::pages::{PortalArea, PortalDashboardPage, PortalDetailsPage};
+use crate::segments::pages::{SegmentEditPage, SegmentPage, SegmentsPage, WhyPage};
 use crate::settings::organisation::OrganisationPage;
 use crate::settings::pages::SettingsPage;
 use crate::system::pages::{HomePage, StatusPage};
@@ -78,6 +79,11 @@ pub fn App() -> impl IntoView {
                             <Route path=(StaticSegment("contacts"), ParamSegment("id"), StaticSegment("edit")) view=ContactFormPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("activities"), ParamSegment("id")) view=ActivityEditPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("tags") view=TagsPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("segments") view=SegmentsPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("segments"), StaticSegment("new")) view=SegmentEditPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("segments"), ParamSegment("id")) view=SegmentPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("segments"), ParamSegment("id"), StaticSegment("edit")) view=SegmentEditPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("segments"), ParamSegment("id"), StaticSegment("why"), ParamSegment("contact")) view=WhyPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("imports") view=ImportsPage ssr=SsrMode::Async/>
                             <Route path=(StaticSegment("imports"), ParamSegment("id")) view=ImportPage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("settings") view=SettingsPage ssr=SsrMode::Async/>

@@ -199,6 +199,27 @@ pub fn spawn_clock_refresh(state: &AppState, period: Duration) {
     });
 }
 
+/// Brings every dynamic segment's members, entries and exits up to date every `period` (a
+/// segment's page does so too when it is opened), so that the record of who entered and left
+/// does not wait for someone to look. Segments whose data did not change cost one read each.
+pub fn spawn_segment_sync(state: &AppState, period: Duration) {
+    let pool = state.pool.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let synced = match pool.get().await {
+                Ok(mut conn) => app::segments::repo::sync_all(&mut conn).await,
+                Err(err) => Err(err.into()),
+            };
+            if let Err(err) = synced {
+                tracing::warn!(error = %err, "syncing segments failed; will retry");
+            }
+        }
+    });
+}
+
 /// Resolves when SIGTERM or ctrl-c arrives; axum then lets in-flight requests finish.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -124,6 +124,7 @@ async fn serve(pool: DbPool, sessions: &SessionConfig) -> Result<(), BoxError> {
     let state = AppState { leptos_options, pool };
     server::spawn_session_cleanup(&state, Duration::from_secs(10 * 60));
     server::spawn_clock_refresh(&state, app::settings::organisation::CLOCK_REFRESH);
+    server::spawn_segment_sync(&state, Duration::from_secs(5 * 60));
     // Import jobs: this server carries any it finds, including those of a server that stopped.
     let worker = app::imports::job::Worker::new(app::imports::files::work_dir());
     tracing::info!(worker = %worker.name, "carrying import jobs");

@@ -15,13 +15,14 @@ pub enum Permission {
     ActivitiesCreate,
     ActivitiesManageAll,
     TagsSegmentsManage,
+    SegmentsManage,
     SettingsManage,
     FieldsManage,
     UsersManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ContactsView,
         Permission::ContactsCreate,
         Permission::ContactsEdit,
@@ -31,6 +32,7 @@ impl Permission {
         Permission::ActivitiesCreate,
         Permission::ActivitiesManageAll,
         Permission::TagsSegmentsManage,
+        Permission::SegmentsManage,
         Permission::SettingsManage,
         Permission::FieldsManage,
         Permission::UsersManage,
@@ -48,6 +50,7 @@ impl Permission {
             Permission::ActivitiesCreate => "activities.create",
             Permission::ActivitiesManageAll => "activities.manage_all",
             Permission::TagsSegmentsManage => "tags_segments.manage",
+            Permission::SegmentsManage => "segments.manage",
             Permission::SettingsManage => "settings.manage",
             Permission::FieldsManage => "fields.manage",
             Permission::UsersManage => "users.manage",
@@ -65,6 +68,7 @@ impl Permission {
             Permission::ActivitiesCreate => "Log activities",
             Permission::ActivitiesManageAll => "Edit or delete anyone's activities",
             Permission::TagsSegmentsManage => "Manage tags",
+            Permission::SegmentsManage => "Manage segments",
             Permission::SettingsManage => "Manage settings lists",
             Permission::FieldsManage => "Manage fields",
             Permission::UsersManage => "Manage users and groups",

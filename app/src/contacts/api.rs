@@ -39,7 +39,14 @@ pub async fn list_contacts(#[server(default)] list: ContactListParams) -> Result
     use server::*;
     let result = async {
         require(Permission::ContactsView).await?;
-        Ok(repo::list(&mut conn().await?, &list.query()).await?)
+        let query = list.query();
+        let mut conn = conn().await?;
+        if let Some(id) = query.segment_id {
+            // Someone else's private segment is not there.
+            let me = crate::segments::api::viewer().await?;
+            crate::segments::repo::visible(&mut conn, &me, id).await?;
+        }
+        Ok(repo::list(&mut conn, &query).await?)
     }
     .await;
     respond(result)
@@ -100,7 +107,10 @@ pub async fn save_list_columns(
 #[cfg(feature = "ssr")]
 fn safe_back(back: Option<String>) -> String {
     let back = back
-        .filter(|b| b.starts_with("/staff/contacts") && !b.chars().any(char::is_control))
+        .filter(|b| {
+            (b.starts_with("/staff/contacts") || b.starts_with("/staff/segments/"))
+                && !b.chars().any(char::is_control)
+        })
         .unwrap_or_else(|| "/staff/contacts".into());
     let sep = if back.contains('?') { '&' } else { '?' };
     if back.contains("saved=1") {
@@ -216,11 +226,39 @@ pub async fn bulk_contacts(
     field: Option<String>,
     value: Option<String>,
     confirm: Option<String>,
+    segment: Option<String>,
     back: Option<String>,
 ) -> Result<(), AppError> {
     use repo::BulkChange;
     use server::*;
     let result = async {
+        if let Some(add) = match action.as_str() {
+            "add_to_segment" => Some(true),
+            "remove_from_segment" => Some(false),
+            _ => None,
+        } {
+            // A static segment's members: contact access and the right to edit that segment
+            // (the repository checks it before anything else).
+            let me = crate::segments::api::viewer().await?;
+            let id = id_or_none(segment).ok_or_else(|| AppError::invalid("segment", "Choose a static segment."))?;
+            let mut conn = conn().await?;
+            let row = crate::segments::repo::visible(&mut conn, &me, id).await?;
+            if !row.editable_by(&me) {
+                return Err(AppError::Forbidden);
+            }
+            let ids = ids.unwrap_or_default();
+            if ids.is_empty() {
+                return Err(AppError::invalid("ids", "Select at least one contact."));
+            }
+            let count = if add {
+                crate::segments::repo::add_members(&mut conn, &me, id, &ids).await?
+            } else {
+                crate::segments::repo::remove_members(&mut conn, &me, id, &ids).await?
+            };
+            tracing::info!(user_id = me.id, action = %action, segment_id = id, count, "bulk change on a segment");
+            leptos_axum::redirect(&safe_back(back));
+            return Ok(());
+        }
         // Authorization first: an unknown action is refused like any other edit.
         let permission =
             if action == "delete" { Permission::ContactsDelete } else { Permission::ContactsEdit };

@@ -121,10 +121,18 @@ pub async fn export_csv(
     };
     let (allowed, catalog, clock) = match state.pool.get().await {
         Ok(mut conn) => {
-            let allowed = crate::users::repo::effective_permissions(&mut conn, &user)
-                .await
-                .map(|p| p.contains(&Permission::ContactsExport))
-                .unwrap_or(false);
+            let permissions =
+                crate::users::repo::effective_permissions(&mut conn, &user).await.unwrap_or_default();
+            let mut allowed = permissions.contains(&Permission::ContactsExport);
+            if let (true, Some(id)) = (allowed, list.query().segment_id) {
+                // Someone else's private segment is not there to export.
+                let viewer = crate::segments::repo::Viewer {
+                    id: user.id,
+                    name: user.display_name.clone(),
+                    manage: permissions.contains(&Permission::SegmentsManage),
+                };
+                allowed = crate::segments::repo::visible(&mut conn, &viewer, id).await.is_ok();
+            }
             let catalog = match allowed {
                 true => crate::fields::repo::catalog(&mut conn).await.ok(),
                 false => None,

@@ -250,6 +250,8 @@ pub struct ContactQuery {
     pub service_id: Option<i64>,
     pub traffic_source_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Members of this segment only (the caller checked that it may be seen).
+    pub segment_id: Option<i64>,
     /// Filters on extra fields.
     pub fields: Vec<FieldFilter>,
     pub sort: SortKey,
@@ -272,6 +274,7 @@ pub struct ContactListParams {
     pub service: Option<String>,
     pub source: Option<String>,
     pub owner: Option<String>,
+    pub segment: Option<String>,
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
@@ -297,6 +300,7 @@ impl ContactListParams {
                 "service" => &mut params.service,
                 "source" => &mut params.source,
                 "owner" => &mut params.owner,
+                "segment" => &mut params.segment,
                 "sort" => &mut params.sort,
                 "dir" => &mut params.dir,
                 "page" => &mut params.page,
@@ -366,6 +370,7 @@ impl ContactListParams {
             service_id: id(&self.service),
             traffic_source_id: id(&self.source),
             owner_id: id(&self.owner),
+            segment_id: id(&self.segment),
             fields: self.field_filters(),
             sort: self.sort.as_deref().and_then(SortKey::parse).unwrap_or_default(),
             descending: self.dir.as_deref() == Some("desc"),
@@ -392,7 +397,7 @@ impl ContactListParams {
 
     /// `path` with these parameters as its query (empty ones left out).
     pub fn href(&self, path: &str) -> String {
-        let Self { q, status, tag, service, source, owner, sort, dir, page, extra: _ } = self;
+        let Self { q, status, tag, service, source, owner, segment, sort, dir, page, extra: _ } = self;
         let pairs = [
             ("q", q),
             ("status", status),
@@ -400,6 +405,7 @@ impl ContactListParams {
             ("service", service),
             ("source", source),
             ("owner", owner),
+            ("segment", segment),
             ("sort", sort),
             ("dir", dir),
             ("page", page),

@@ -17,6 +17,8 @@ use crate::error::AppError;
 use crate::fields::api::load_field_catalog;
 use crate::fields::pages::{ExtraFieldFacts, ExtraFieldsForm};
 use crate::fields::{FieldCatalog, FieldDef, FieldKind, BUILT_IN_COLUMNS};
+use crate::segments::api::{segment_refs, SaveListAsSegment};
+use crate::segments::SegmentKind;
 use crate::ui::{error_of, id_param, saved_notice, FormAlert, FormField, Loaded, Pager};
 
 /// Whether the signed-in user holds `permission` (for showing buttons; the server checks again).
@@ -50,9 +52,29 @@ fn FilterSelect(
 
 #[component]
 pub fn ContactsPage() -> impl IntoView {
+    view! {
+        <Title text="Contacts"/>
+        <h1>"Contacts"</h1>
+        {saved_notice()}
+        <ContactList base="/staff/contacts".to_owned() segment=None/>
+    }
+}
+
+/// The contact list: search, filters, columns, sorting, paging, bulk actions and export. `base`
+/// is the page it sits on (its links keep to it); `segment` limits it to a segment's members
+/// (the segment's page), whose rows then say why each contact is there.
+#[component]
+pub fn ContactList(base: String, segment: Option<i64>) -> impl IntoView {
+    let base = StoredValue::new(base);
     let query = use_query::<ContactListParams>();
     // Every field is optional text, so the URL always parses.
-    let list = Memo::new(move |_| query.get().unwrap_or_default());
+    let list = Memo::new(move |_| {
+        let mut list = query.get().unwrap_or_default();
+        if let Some(id) = segment {
+            list.segment = Some(id.to_string());
+        }
+        list
+    });
     let param = move |value: fn(&ContactListParams) -> &Option<String>| {
         move || value(&list.read()).clone().unwrap_or_default()
     };
@@ -67,7 +89,7 @@ pub fn ContactsPage() -> impl IntoView {
     let can_export = can(Permission::ContactsExport);
     let export_href = move || list.read().filters().href("/staff/contacts/export.csv");
     // A column header links to the list sorted by it; a second click reverses the order.
-    let sort_href = move |key: SortKey| list.read().sorted_by(key).href("/staff/contacts");
+    let sort_href = move |key: SortKey| list.read().sorted_by(key).href(&base.get_value());
     let sort_state = move |key: &SortKey| {
         let query = list.read().query();
         (query.sort == *key).then_some(if query.descending { "descending" } else { "ascending" })
@@ -81,10 +103,9 @@ pub fn ContactsPage() -> impl IntoView {
         }
         .into_any()
     };
+    let segments = Resource::new(|| (), |_| segment_refs());
+    let save_as = ServerAction::<SaveListAsSegment>::new();
     view! {
-        <Title text="Contacts"/>
-        <h1>"Contacts"</h1>
-        {saved_notice()}
         <p class="actions">
             <Show when=can_create>
                 <a class="button" href="/staff/contacts/new">"Add contact"</a>
@@ -95,7 +116,7 @@ pub fn ContactsPage() -> impl IntoView {
                 <a class="button secondary" href=export_href rel="external" download="">"Export CSV"</a>
             </Show>
         </p>
-        <form method="get" action="/staff/contacts" class="filters" role="search" aria-label="Find contacts">
+        <form method="get" action=base.get_value() class="filters" role="search" aria-label="Find contacts">
             <div class="field">
                 <label for="filter-q">"Search"</label>
                 <input id="filter-q" name="q" type="search" placeholder="Name, email, phone or company" value=param(|l| &l.q)/>
@@ -112,6 +133,14 @@ pub fn ContactsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            {segment.is_none().then(|| view! {
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let options: Vec<Choice> = segments.await.unwrap_or_default().into_iter().map(|s| Choice { id: s.id, name: s.name, color: None }).collect();
+                        view! { <FilterSelect label="Segment" name="segment" options selected=Signal::derive(param(|l| &l.segment))/> }
+                    })}
+                </Transition>
+            })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let catalog: FieldCatalog = catalog.await.unwrap_or_default();
@@ -139,14 +168,15 @@ pub fn ContactsPage() -> impl IntoView {
                 let c: Choices = choices.await.unwrap_or_default();
                 let catalog: FieldCatalog = catalog.await.unwrap_or_default();
                 let cols: Vec<String> = columns.await.unwrap_or_else(|_| crate::fields::default_columns());
-                let picker = view! { <ColumnPicker catalog=catalog.clone() columns=cols.clone() back=shown.href("/staff/contacts") action=save_columns/> };
+                let picker = view! { <ColumnPicker catalog=catalog.clone() columns=cols.clone() back=shown.href(&base.get_value()) action=save_columns/> };
+                let static_segments: Vec<(i64, String)> = segments.await.unwrap_or_default().into_iter().filter(|s| s.kind == SegmentKind::Static).map(|s| (s.id, s.name)).collect();
                 let heads = cols.iter().filter_map(|key| column_header(&catalog, key).map(|(sort, label)| match sort {
                     Some(sort) => header(sort, label),
                     None => view! { <th scope="col">{label}</th> }.into_any(),
                 })).collect_view();
                 let field_choices: Vec<(String, String)> = catalog.fields.iter().map(|f| (f.key.clone(), f.label.clone())).collect();
                 // After a bulk action, back to the same list (and page).
-                let back = shown.href("/staff/contacts");
+                let back = shown.href(&base.get_value());
                 let field_error = move |name: &'static str| {
                     move || bulk_error.get().and_then(|e| e.field(name)).map(|m| view! { <p class="field-error" role="alert">{m}</p> })
                 };
@@ -161,6 +191,7 @@ pub fn ContactsPage() -> impl IntoView {
                                 <th scope="col"><span class="visually-hidden">"Select"</span></th>
                                 {header(SortKey::Name, "Name".to_owned())}
                                 {heads}
+                                {segment.map(|_| view! { <th scope="col">"Why here"</th> })}
                             </tr>
                         </thead>
                         <tbody>
@@ -171,6 +202,7 @@ pub fn ContactsPage() -> impl IntoView {
                                         <td><input type="checkbox" name="ids[]" value=r.id.to_string() aria-label=format!("Select {}", r.name)/></td>
                                         <td><a href=format!("/staff/contacts/{}", r.id)>{r.name.clone()}</a></td>
                                         {cells}
+                                        {segment.map(|s| view! { <td><a href=format!("/staff/segments/{s}/why/{}", r.id) aria-label=format!("Why is {} in this segment?", r.name)>"Why?"</a></td> })}
                                     </tr>
                                 }
                             }).collect_view()}
@@ -188,6 +220,10 @@ pub fn ContactsPage() -> impl IntoView {
                                     <option value="set_status">"Set the status"</option>
                                     <option value="set_owner">"Change the owner"</option>
                                     {(!field_choices.is_empty()).then(|| view! { <option value="set_field">"Set a field"</option> })}
+                                    {(!static_segments.is_empty()).then(|| view! {
+                                        <option value="add_to_segment">"Add to a static segment"</option>
+                                        <option value="remove_from_segment">"Remove from a static segment"</option>
+                                    })}
                                     <option value="delete">"Delete"</option>
                                 </select>
                             </div>
@@ -222,6 +258,14 @@ pub fn ContactsPage() -> impl IntoView {
                                     <input id="bulk-value" name="value" type="text" aria-describedby="bulk-value-hint"/>
                                 </div>
                             })}
+                            {(!static_segments.is_empty()).then(|| view! {
+                                <div class="field">
+                                    <label for="bulk-segment">"Static segment"</label>
+                                    <select id="bulk-segment" name="segment">
+                                        {static_segments.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                            })}
                             <div class="checkbox">
                                 <input type="checkbox" id="bulk-confirm" name="confirm" value="yes"/>
                                 <label for="bulk-confirm">"Yes, delete the selected contacts"</label>
@@ -232,13 +276,43 @@ pub fn ContactsPage() -> impl IntoView {
                         {field_error("field")}
                         {field_error("value")}
                         {field_error("confirm")}
+                        {field_error("segment")}
                         {move || bulk_error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
                     </fieldset>
                     </ActionForm>
-                    <Pager href=move |n| shown.at_page(n).href("/staff/contacts") page=page.page pages=page.pages/>
+                    <Pager href=move |n| shown.at_page(n).href(&base.get_value()) page=page.page pages=page.pages/>
                 })
             })}
         </Loaded>
+        {segment.is_none().then(|| {
+            let save_error = error_of(save_as.value());
+            let hidden = move || {
+                let l = list.get();
+                let mut pairs: Vec<(String, String)> = [("q", &l.q), ("status", &l.status), ("tag", &l.tag), ("service", &l.service), ("source", &l.source), ("owner", &l.owner), ("segment", &l.segment)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.clone().filter(|v| !v.trim().is_empty()).map(|v| (format!("list[{k}]"), v)))
+                    .collect();
+                pairs.extend(l.extra.iter().map(|e| ("list[extra][]".to_owned(), e.clone())));
+                pairs.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()
+            };
+            view! {
+                <ActionForm action=save_as attr:class="save-as-segment">
+                    <fieldset>
+                        <legend>"Save this list as a segment"</legend>
+                        <p class="hint">"Its search and filters become the rules of a new dynamic segment, private to you until you share it."</p>
+                        {hidden}
+                        <div class="filters">
+                            <div class="field">
+                                <label for="save-as-name">"Segment name"</label>
+                                <input id="save-as-name" name="name" type="text" maxlength="100"/>
+                            </div>
+                            <button type="submit">"Save as segment"</button>
+                        </div>
+                        {move || save_error.get().map(|e| view! { <p class="field-error" role="alert">{e.field("name").unwrap_or_else(|| e.to_string())}</p> })}
+                    </fieldset>
+                </ActionForm>
+            }
+        })}
     }
 }
 
@@ -492,6 +566,7 @@ pub fn ContactProfilePage() -> impl IntoView {
                             <dt>"Last changed"</dt><dd>{format!("{} by {}", c.updated_at, c.updated_by.clone().unwrap_or_else(|| "someone no longer here".into()))}</dd>
                         </dl>
                         <ExtraFieldFacts catalog shown=c.extra_shown.clone() show_empty=can_edit()/>
+                        <crate::segments::pages::ContactSegments contact_id=id/>
                         <ActivitySection contact_id=id timeline/>
                         {can_edit().then(|| {
                             let state = match &c.portal {

@@ -31,6 +31,7 @@ pub fn StaffArea() -> impl IntoView {
             <Show when=can_view_contacts>
                 <A href="/staff/contacts">"Contacts"</A>
                 <A href="/staff/tags">"Tags"</A>
+                <A href="/staff/segments">"Segments"</A>
             </Show>
             <Show when=can_import>
                 <A href="/staff/imports">"Import"</A>

@@ -348,6 +348,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Segments (migration 12): static, dynamic and snapshot lists of contacts.
+    segments (id) {
+        id -> BigInt,
+        name -> Text,
+        kind -> Text,
+        rules -> Text,
+        owner_id -> Nullable<BigInt>,
+        owner_name -> Text,
+        shared -> Bool,
+        generation -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        refreshed_at -> Nullable<Timestamp>,
+        synced_key -> Text,
+        synced_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    segment_members (segment_id, generation, contact_id) {
+        segment_id -> BigInt,
+        generation -> BigInt,
+        contact_id -> BigInt,
+        added_by -> Nullable<BigInt>,
+        added_by_name -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segment_generations (segment_id, generation) {
+        segment_id -> BigInt,
+        generation -> BigInt,
+        taken_at -> Timestamp,
+        size -> BigInt,
+    }
+}
+
+diesel::table! {
+    segment_events (id) {
+        id -> BigInt,
+        segment_id -> BigInt,
+        contact_id -> BigInt,
+        contact_name -> Text,
+        entered -> Bool,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segment_sizes (segment_id, day) {
+        segment_id -> BigInt,
+        day -> Date,
+        size -> BigInt,
+    }
+}
+
 diesel::joinable!(activities -> contacts (contact_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(contact_tags -> tags (tag_id));
@@ -362,6 +421,11 @@ diesel::joinable!(contact_field_values -> contact_fields (field_id));
 diesel::joinable!(contact_field_values -> field_options (option_id));
 diesel::joinable!(import_chunks -> imports (import_id));
 diesel::joinable!(import_rows -> imports (import_id));
+diesel::joinable!(segment_members -> segments (segment_id));
+diesel::joinable!(segment_members -> contacts (contact_id));
+diesel::joinable!(segment_generations -> segments (segment_id));
+diesel::joinable!(segment_events -> segments (segment_id));
+diesel::joinable!(segment_sizes -> segments (segment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -382,4 +446,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     import_chunks,
     import_rows,
+    segments,
+    segment_members,
+    segment_generations,
+    segment_events,
+    segment_sizes,
 );

@@ -301,6 +301,63 @@ fn table() -> Vec<Row> {
         row("/api/staff/retire_field_option", Needs::All(&[FieldsManage]), GUARDED, |f, _| {
             vec![("id", f.option.to_string()), ("retired", "no".into())]
         }),
+        // Segments: any staff with contact access keeps private ones; shared ones (the fixture's)
+        // are changed with "Manage segments".
+        row("/api/staff/segments", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/segment_refs", Needs::All(&[ContactsView]), GUARDED, |_, _| vec![]),
+        row("/api/staff/segment", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("id", f.segments.dynamic.to_string())]
+        }),
+        row("/api/staff/preview_segment", Needs::All(&[ContactsView]), GUARDED, |_, _| {
+            vec![("draft", SEGMENT_DRAFT.into())]
+        }),
+        row("/api/staff/segment_editor", Needs::All(&[ContactsView]), GUARDED, |_, _| {
+            vec![("kind", "dynamic".into())]
+        }),
+        row("/api/staff/segment_editor", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |f, _| {
+            vec![("id", f.segments.dynamic.to_string())]
+        }),
+        row("/api/staff/edit_segment", Needs::All(&[ContactsView]), GUARDED, |_, s| {
+            segment_form(format!("Meine Liste {s} — 私の"), false)
+        }),
+        row("/api/staff/edit_segment", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |_, s| {
+            segment_form(format!("Geteilte Liste {s}"), true)
+        }),
+        row("/api/staff/edit_segment", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |f, _| {
+            let mut form = segment_form("Münchner VIPs".into(), true);
+            form.push(("id", f.segments.dynamic.to_string()));
+            form.retain(|(k, _)| *k != "intent");
+            form.push(("intent", "add:0".into()));
+            form
+        }),
+        row("/api/staff/delete_segment", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |f, s| {
+            confirmed(f.segments.doomed[s])
+        }),
+        row("/api/staff/duplicate_segment", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("id", f.segments.dynamic.to_string())]
+        }),
+        row("/api/staff/refresh_segment", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |f, _| {
+            vec![("id", f.segments.snapshot.to_string())]
+        }),
+        row("/api/staff/save_list_as_segment", Needs::All(&[ContactsView]), GUARDED, |_, s| {
+            vec![("list[q]", "Haruki".into()), ("name", format!("Gespeichert {s}"))]
+        }),
+        row("/api/staff/contact_segments", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("id", f.contact.to_string())]
+        }),
+        row("/api/staff/why_in_segment", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("id", f.segments.dynamic.to_string()), ("contact", f.contact.to_string())]
+        }),
+        row("/api/staff/bulk_contacts", Needs::All(&[ContactsView, SegmentsManage]), GUARDED, |f, _| {
+            vec![
+                ("ids[]", f.contact.to_string()),
+                ("action", "add_to_segment".into()),
+                ("segment", f.segments.fixed.to_string()),
+            ]
+        }),
+        row("/api/staff/contacts", Needs::All(&[ContactsView]), GUARDED, |f, _| {
+            vec![("list[segment]", f.segments.dynamic.to_string())]
+        }),
         // Settings lists.
         row("/api/staff/settings_lists", Needs::All(&[SettingsManage]), GUARDED, |_, _| vec![]),
         row("/api/staff/add_setting", Needs::All(&[SettingsManage]), GUARDED, |_, s| {
@@ -425,6 +482,34 @@ fn table() -> Vec<Row> {
 }
 
 const TARGET_EMAIL: &str = "zielperson@example.com";
+
+/// A draft for the builder's preview: contacts whose first name contains "haruki".
+const SEGMENT_DRAFT: &str = r#"{"name":"Vorschau","kind":"Dynamic","rules":{"any":false,"conditions":[{"subject":"first_name","op":"contains","values":["haruki"]}],"groups":[]}}"#;
+
+/// The builder's form saving a new dynamic segment with one condition and an OR group.
+fn segment_form(name: String, shared: bool) -> Form {
+    let mut form: Form = vec![
+        ("name", name),
+        ("kind", "dynamic".into()),
+        ("join", "all".into()),
+        ("c[0][group]", "0".into()),
+        ("c[0][subject]", "first_name".into()),
+        ("c[0][was]", "first_name".into()),
+        ("c[0][op]", "contains".into()),
+        ("c[0][values][]", "Haruki".into()),
+        ("g[]", "any".into()),
+        ("c[1][group]", "1".into()),
+        ("c[1][subject]", "city".into()),
+        ("c[1][was]", "city".into()),
+        ("c[1][op]", "is".into()),
+        ("c[1][values][]", "Tōkyō".into()),
+        ("intent", "save".into()),
+    ];
+    if shared {
+        form.push(("shared", "yes".into()));
+    }
+    form
+}
 const VISITOR_EMAIL: &str = "besucher@example.com";
 
 /// Rows the matrix acts on; `[_; 5]` holds one per caller, for rows that use up their target.
@@ -459,6 +544,15 @@ struct Fixture {
     section: i64,
     doomed_sections: [i64; 5],
     imports: Imports,
+    segments: Segments,
+}
+
+/// Shared segments of the administrator's.
+struct Segments {
+    dynamic: i64,
+    fixed: i64,
+    snapshot: i64,
+    doomed: [i64; 5],
 }
 
 /// Imports at each step, as (id, version): one per caller where a call moves it on.
@@ -631,7 +725,30 @@ async fn fixture(app: &TestApp, admin: &Actor) -> Fixture {
     for i in 0..5 {
         imports.checking[i] = import_at(app, admin.id, ImportState::Checking, 40 + i).await;
     }
+    use app::segments::{repo as segments, Draft, SegmentKind};
+    let owner = segments::Viewer { id: admin.id, name: "Admin".into(), manage: true };
+    let shared = |name: &str, kind: SegmentKind| Draft {
+        name: name.into(),
+        kind,
+        shared: true,
+        rules: serde_json::from_str::<Draft>(SEGMENT_DRAFT).unwrap().rules,
+        ..Draft::default()
+    };
+    let segment = |name: &str, kind| {
+        let draft = shared(name, kind);
+        let owner = owner.clone();
+        let pool = app.db.pool.clone();
+        async move { segments::save(&mut pool.get().await.unwrap(), &owner, &draft).await.unwrap() }
+    };
+    let dynamic = segment("Haruki und Co.", SegmentKind::Dynamic).await;
+    let fixed = segment("Messe Tōkyō", SegmentKind::Static).await;
+    let snapshot = segment("Stand 1. Dezember", SegmentKind::Snapshot).await;
+    let mut doomed_segments = [0; 5];
+    for (i, id) in doomed_segments.iter_mut().enumerate() {
+        *id = segment(&format!("Wegwerfliste {i}"), SegmentKind::Dynamic).await;
+    }
     Fixture {
+        segments: Segments { dynamic, fixed, snapshot, doomed: doomed_segments },
         imports,
         text_field,
         text_field_key,

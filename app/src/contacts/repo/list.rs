@@ -22,6 +22,7 @@ use diesel::query_dsl::methods;
 use crate::db::{contains, lower, with_db, Contains, DbConn, DbError};
 use crate::fields::sql::{FieldMatch, FieldOrder};
 use crate::fields::FieldCatalog;
+use crate::segments::sql::RuleMatch;
 
 /// The list's filters: each is one of these expressions, over contacts (joined or not).
 type Search = dsl::EqAny<
@@ -60,6 +61,7 @@ pub(crate) trait ListFilters:
     + methods::FilterDsl<HasTag, Output = Self>
     + methods::FilterDsl<HasService, Output = Self>
     + methods::FilterDsl<FieldMatch, Output = Self>
+    + methods::FilterDsl<RuleMatch, Output = Self>
 {
 }
 
@@ -72,6 +74,7 @@ impl<Q> ListFilters for Q where
         + methods::FilterDsl<HasTag, Output = Q>
         + methods::FilterDsl<HasService, Output = Q>
         + methods::FilterDsl<FieldMatch, Output = Q>
+        + methods::FilterDsl<RuleMatch, Output = Q>
 {
 }
 
@@ -82,6 +85,8 @@ pub(crate) struct Resolved<'a> {
     pub query: &'a ContactQuery,
     pub fields: Vec<FieldMatch>,
     pub order: Option<FieldOrder>,
+    /// The segment's members, when the list is limited to a segment.
+    pub segment: Option<RuleMatch>,
 }
 
 impl<'a> Resolved<'a> {
@@ -93,7 +98,27 @@ impl<'a> Resolved<'a> {
                 SortKey::Field(key) => crate::fields::repo::list_order(catalog, key, query.descending),
                 _ => None,
             },
+            segment: None,
         }
+    }
+
+    /// The same, with the segment the query names (if any) read from the database.
+    pub async fn load(
+        conn: &mut DbConn,
+        query: &'a ContactQuery,
+        catalog: &FieldCatalog,
+        clock: &crate::clock::Clock,
+    ) -> Result<Self, DbError> {
+        let mut resolved = Self::new(query, catalog, clock);
+        if let Some(id) = query.segment_id {
+            resolved.segment = Some(
+                crate::segments::repo::filter_for(conn, id)
+                    .await
+                    // A segment deleted in between: an empty list.
+                    .unwrap_or(RuleMatch(crate::segments::sql::Node::nothing())),
+            );
+        }
+        Ok(resolved)
     }
 }
 
@@ -103,6 +128,9 @@ pub(crate) fn filtered<Q: ListFilters>(mut q: Q, resolved: &Resolved) -> Q {
     let query = resolved.query;
     for m in &resolved.fields {
         q = methods::FilterDsl::<FieldMatch>::filter(q, m.clone());
+    }
+    if let Some(m) = &resolved.segment {
+        q = methods::FilterDsl::<RuleMatch>::filter(q, m.clone());
     }
     if !query.search.trim().is_empty() {
         let matches = contacts_search::table
@@ -260,8 +288,10 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     let (instance, version) = crate::db::data_version(conn, "contacts").await?;
     let catalog = crate::fields::repo::catalog(conn).await?;
     let clock = conn.clock();
-    let resolved = Resolved::new(query, &catalog, &clock);
-    let kept = list_cache::get(&instance, version, query);
+    let resolved = Resolved::load(conn, query, &catalog, &clock).await?;
+    // A segment's members depend on more than contacts (activities, the day): never kept.
+    let cacheable = query.segment_id.is_none();
+    let kept = list_cache::get(&instance, version, query).filter(|_| cacheable);
     let total = match &kept {
         Some(kept) => kept.total,
         None => {
@@ -280,7 +310,9 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
             let wanted = (end + KEPT_IDS - 1) / KEPT_IDS * KEPT_IDS;
             let ids = ordered_ids(conn, &resolved, wanted, 0).await?;
             let page = page_of(&ids, offset);
-            list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
+            if cacheable {
+                list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
+            }
             page
         }
         // Deeper than any list keeps: this page alone.
@@ -393,7 +425,7 @@ pub async fn export_batch(
 ) -> Result<Vec<Contact>, DbError> {
     let catalog = crate::fields::repo::catalog(conn).await?;
     let clock = conn.clock();
-    let resolved = Resolved::new(query, &catalog, &clock);
+    let resolved = Resolved::load(conn, query, &catalog, &clock).await?;
     let ids: Vec<i64> = with_db!(conn, c => filtered(contacts::table.into_boxed(), &resolved)
         .filter(contacts::id.gt(after))
         .order(contacts::id.asc())

@@ -1,0 +1,11 @@
+DROP INDEX activities_time;
+DROP INDEX activities_kind_time;
+DROP TRIGGER segments_version ON segments;
+DROP TRIGGER activities_version ON activities;
+DROP FUNCTION bump_data_version();
+DELETE FROM data_versions WHERE name IN ('activities', 'segments');
+DROP TABLE segment_sizes;
+DROP TABLE segment_events;
+DROP TABLE segment_generations;
+DROP TABLE segment_members;
+DROP TABLE segments;

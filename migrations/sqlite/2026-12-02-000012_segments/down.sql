@@ -1,0 +1,13 @@
+DROP INDEX activities_time;
+DROP INDEX activities_kind_time;
+DROP TRIGGER segments_version_delete;
+DROP TRIGGER segments_version_update;
+DROP TRIGGER activities_version_delete;
+DROP TRIGGER activities_version_update;
+DROP TRIGGER activities_version_insert;
+DELETE FROM data_versions WHERE name IN ('activities', 'segments');
+DROP TABLE segment_sizes;
+DROP TABLE segment_events;
+DROP TABLE segment_generations;
+DROP TABLE segment_members;
+DROP TABLE segments;
