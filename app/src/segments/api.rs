@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::{ConditionRow, Draft, Membership, Preview, Segment, SegmentRef, SegmentSummary, Why};
+use super::{ConditionRow, Membership, Preview, Segment, SegmentRef, SegmentSummary, Why};
 use crate::contacts::ContactListParams;
 use crate::error::AppError;
 
@@ -14,7 +14,7 @@ mod server {
     pub use crate::accounts::auth::require;
     pub use crate::accounts::Permission;
     pub use crate::api::{conn, respond};
-    pub use crate::segments::repo;
+    pub use crate::segments::{repo, Draft};
 }
 
 /// The caller as the repository sees them: staff with contact access.

@@ -330,6 +330,7 @@ pub struct Draft {
     pub rules: Group,
 }
 
+#[cfg(feature = "ssr")]
 impl Draft {
     /// The draft as the editor's URL carries it.
     pub fn href(&self) -> String {
