@@ -68,8 +68,10 @@ pub fn ContactList(base: String, segment: Option<i64>) -> impl IntoView {
     let base = StoredValue::new(base);
     let query = use_query::<ContactListParams>();
     // Every field is optional text, so the URL always parses.
-    let list = Memo::new(move |_| {
-        let mut list = query.get().unwrap_or_default();
+    let list = Memo::new(move |_| query.get().unwrap_or_default());
+    // What is read and exported: on a segment's page, its members (its links keep to the page).
+    let scoped = Memo::new(move |_| {
+        let mut list = list.get();
         if let Some(id) = segment {
             list.segment = Some(id.to_string());
         }
@@ -81,13 +83,13 @@ pub fn ContactList(base: String, segment: Option<i64>) -> impl IntoView {
     let bulk = ServerAction::<BulkContacts>::new();
     let save_columns = ServerAction::<SaveListColumns>::new();
     let bulk_error = error_of(bulk.value());
-    let contacts = Resource::new(move || (list.get(), bulk.version().get()), |(list, _)| list_contacts(list));
+    let contacts = Resource::new(move || (scoped.get(), bulk.version().get()), |(list, _)| list_contacts(list));
     let choices = Resource::new(|| (), |_| contact_choices());
     let catalog = Resource::new(|| (), |_| load_field_catalog());
     let columns = Resource::new(move || save_columns.version().get(), |_| list_columns());
     let can_create = can(Permission::ContactsCreate);
     let can_export = can(Permission::ContactsExport);
-    let export_href = move || list.read().filters().href("/staff/contacts/export.csv");
+    let export_href = move || scoped.read().filters().href("/staff/contacts/export.csv");
     // A column header links to the list sorted by it; a second click reverses the order.
     let sort_href = move |key: SortKey| list.read().sorted_by(key).href(&base.get_value());
     let sort_state = move |key: &SortKey| {
