@@ -388,10 +388,37 @@ fn resolve_condition(
 
 /// The condition a contact list asks for when filtered by segment `id` (no visibility check:
 /// the caller made it).
+///
+/// A dynamic segment synced with the data as it stands reads its stored members (an index range)
+/// instead of evaluating its rules again; one whose data changed since evaluates them.
 pub async fn filter_for(conn: &mut DbConn, id: i64) -> Result<RuleMatch, AppError> {
+    let row = row(conn, id).await?.ok_or(AppError::NotFound)?;
+    if row.kind() != SegmentKind::Dynamic {
+        return Ok(RuleMatch(stored_members(&row)));
+    }
+    let today = conn.clock().today();
+    if row.synced_key == data_key(conn, today).await? {
+        return Ok(RuleMatch(stored_members(&row)));
+    }
     let ctx = Context::load(conn).await?;
-    let row = ctx.segments.get(&id).ok_or(AppError::NotFound)?;
-    Ok(RuleMatch(members_node(row, &ctx)))
+    Ok(RuleMatch(members_node(&row, &ctx)))
+}
+
+/// The members `row` keeps: a static segment's, a snapshot's current list, or a dynamic
+/// segment's as last synced.
+fn stored_members(row: &Row) -> Node {
+    let generation = if row.kind() == SegmentKind::Snapshot { row.generation } else { 0 };
+    leaf(Leaf::Members { segment_id: row.id, generation, negate: false })
+}
+
+async fn stored_count(conn: &mut DbConn, row: &Row) -> Result<i64, AppError> {
+    let generation = if row.kind() == SegmentKind::Snapshot { row.generation } else { 0 };
+    Ok(with_db!(conn, c => segment_members::table
+        .filter(segment_members::segment_id.eq(row.id))
+        .filter(segment_members::generation.eq(generation))
+        .count()
+        .get_result::<i64>(c)
+        .await)?)
 }
 
 /// The members of `row` as SQL: its rules for a dynamic segment (a dynamic segment whose rules
@@ -430,9 +457,15 @@ async fn meets(conn: &mut DbConn, contact_id: i64, node: Node) -> Result<bool, A
 /// The segments page: the segments `viewer` may see, with their live sizes.
 pub async fn list(conn: &mut DbConn, viewer: &Viewer) -> Result<Vec<SegmentSummary>, AppError> {
     let ctx = Context::load(conn).await?;
+    let key = data_key(conn, ctx.today).await?;
     let mut out = Vec::new();
     for row in rows(conn).await?.into_iter().filter(|r| r.visible_to(viewer)) {
-        let members = count_of(conn, members_node(&row, &ctx)).await?;
+        // Stored members where they are current; a dynamic segment's rules where its data moved on.
+        let members = if row.kind() != SegmentKind::Dynamic || row.synced_key == key {
+            stored_count(conn, &row).await?
+        } else {
+            count_of(conn, members_node(&row, &ctx)).await?
+        };
         out.push(SegmentSummary {
             id: row.id,
             name: row.name.clone(),
@@ -452,7 +485,8 @@ pub async fn get(conn: &mut DbConn, viewer: &Viewer, id: i64) -> Result<Segment,
     sync(conn, id).await?;
     let ctx = Context::load(conn).await?;
     let row = ctx.segments.get(&id).ok_or(AppError::NotFound)?.clone();
-    let members = count_of(conn, members_node(&row, &ctx)).await?;
+    // Just synced: the stored members are the segment's members.
+    let members = stored_count(conn, &row).await?;
     let clock = ctx.clock;
     let mut segment = Segment {
         id,
@@ -920,17 +954,16 @@ async fn data_key(conn: &mut DbConn, today: NaiveDate) -> Result<String, AppErro
 /// last sync is recorded, and today's size. Nothing happens while the data it depends on stays
 /// as it was. The first sync records no entries (the segment was just made).
 pub async fn sync(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
-    let ctx = Context::load(conn).await?;
-    let Some(row) = ctx.segments.get(&id).filter(|r| r.kind() == SegmentKind::Dynamic).cloned() else {
+    let Some(row) = row(conn, id).await?.filter(|r| r.kind() == SegmentKind::Dynamic) else {
         return Ok(());
     };
-    let key = data_key(conn, ctx.today).await?;
-    if row.synced_key == key {
+    let today = conn.clock().today();
+    if row.synced_key == data_key(conn, today).await? {
         return Ok(());
     }
+    let ctx = Context::load(conn).await?;
     let node = members_node(&row, &ctx);
     let now = crate::clock::now();
-    let today = ctx.today;
     conn.write_tx(async |conn: &mut DbConn| -> Result<(), AppError> {
         // Updating the segment first makes concurrent syncs of it take turns; the one that
         // comes second finds the key it would write and stops.
