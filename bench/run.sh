@@ -53,7 +53,14 @@ SCENARIOS=(
     "extra: filter by one, sort by another|/staff/contacts?f.plan=2&sort=f.annual_revenue&dir=desc"
     "extra: number range, sort by date|/staff/contacts?f.annual_revenue.min=5000000&sort=f.contract_start"
     "extra: search a customer number|/staff/contacts?q=c-0050000"
+    # Segments (seed-demo makes them): number 1 is dynamic, of five conditions (a tag, an extra
+    # field, "a call in the last 30 days", a status, an email).
+    "segment: five conditions, its page|/staff/segments/1"
+    "segment: members as a contact list|/staff/contacts?segment=1"
+    "segments page|/staff/segments"
 )
+# BENCH_ONLY=regex measures only the scenarios (and first views) whose names match.
+ONLY="${BENCH_ONLY:-.}"
 # The extra-field list whose first view after a change is timed, like the searches below.
 EXTRA_FIRST_VIEW="/staff/contacts?f.plan=2&sort=f.annual_revenue&dir=desc"
 # First views: each of these searches once, right after a change to a contact, so nothing the
@@ -111,6 +118,7 @@ bench_backend() {  # $1: label, $2: DATABASE_URL
     for scenario in "${SCENARIOS[@]}"; do
         local name path script
         IFS='|' read -r name path script <<<"$scenario"
+        grep -qE "$ONLY" <<<"$name" || continue
         script="${script:-bench/report.lua}"
         local status
         status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "http://127.0.0.1:$PORT$path")"
@@ -129,8 +137,27 @@ bench_backend() {  # $1: label, $2: DATABASE_URL
         errors="$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")"
         ROWS+=("| $label | $name \`$path\` | $p50 ms | $p95 ms | $rps | $errors |")
     done
-    # One request each, right after a contact changed (a bulk status change through the app).
     local times=() term flip=2
+    # A dynamic segment's page, each time right after a contact changed: its rules evaluated
+    # again, entries and exits recorded, then the page.
+    if grep -qE "$ONLY" <<<"segment first view"; then
+        for _ in $(seq 1 20); do
+            flip=$(( 5 - flip ))
+            curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/api/staff/bulk_contacts" -H "Cookie: $cookie" \
+                -H 'Accept: application/json' --data "ids[]=1&action=set_status&status_id=$flip&back=/" || true
+            times+=("$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $cookie" "http://127.0.0.1:$PORT/staff/segments/1")")
+        done
+        local first
+        first="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1*1000} END {printf "p50=%.1f max=%.1f", a[int((NR+1)/2)], a[NR]}')"
+        printf '%-12s %-26s %s\n' "$label" "segment first view" "$first"
+        ROWS+=("| $label | first view of the five-condition segment after a change (20 times) | $(sed -E 's/p50=([0-9.]+).*/\1/' <<<"$first") ms | max $(sed -E 's/.*max=([0-9.]+)/\1/' <<<"$first") ms | | |")
+        times=()
+    fi
+    if [ "$ONLY" != "." ]; then
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+        return
+    fi
+    # One request each, right after a contact changed (a bulk status change through the app).
     for term in "${FIRST_VIEWS[@]}"; do
         flip=$(( 5 - flip ))  # 3, 2, 3, …: always a change
         curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/api/staff/bulk_contacts" -H "Cookie: $cookie" \

@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{contact_field_values as values, contact_services, contact_tags, contacts};
+use crate::db::schema::{
+    activities, contact_field_values as values, contact_services, contact_tags, contacts,
+};
 use crate::db::{insert_rows, with_db, DbConn, DbError};
 use crate::fields::{FieldForm, FieldKind};
 
@@ -242,6 +244,18 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             let day = rng.chance(60).then(|| (rng.next() % 3_650) as i64);
             extra.insert(email.clone(), (plan, revenue, day, n));
         }
+        // About a third had a call in the last 60 days (counted back from today, so that a
+        // segment's "a call in the last 30 days" finds some whenever the demo is seeded).
+        let now = crate::clock::now();
+        let mut calls: HashMap<String, NaiveDateTime> = HashMap::new();
+        for email in &emails {
+            if rng.chance(33) {
+                calls.insert(
+                    email.clone(),
+                    now - chrono::Duration::minutes((rng.next() % (60 * 24 * 60)) as i64),
+                );
+            }
+        }
         for email in &emails {
             let tags_for: Vec<i64> = (0..rng.next() % 3).map(|_| *rng.pick(&tag_ids)).collect();
             let services_for: Vec<i64> = if services.is_empty() {
@@ -261,6 +275,7 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             let mut tag_rows = Vec::new();
             let mut service_rows = Vec::new();
             let mut value_rows = Vec::new();
+            let mut call_rows = Vec::new();
             let day_one = chrono::NaiveDate::from_ymd_opt(2017, 1, 1).unwrap_or_default();
             for (id, email) in inserted {
                 if let Some((plan, revenue, day, n)) = email.as_ref().and_then(|e| extra.get(e)) {
@@ -295,6 +310,16 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
                     }
                     row(fields.number, format!("C-{n:07}"), None, None, true);
                 }
+                if let Some(at) = email.as_ref().and_then(|e| calls.get(e)) {
+                    call_rows.push((
+                        activities::contact_id.eq(id),
+                        activities::kind.eq("call"),
+                        activities::subject.eq("Demo call"),
+                        activities::happened_at.eq(*at),
+                        activities::author_name.eq("Demo"),
+                        activities::created_at.eq(*at),
+                    ));
+                }
                 let Some((t, s)) = email.and_then(|e| links.get(&e)) else { continue };
                 let mut t = t.clone();
                 t.sort_unstable();
@@ -314,13 +339,23 @@ pub async fn seed(conn: &mut DbConn, count: usize) -> Result<usize, DbError> {
             insert_rows!(c, contact_tags::table, &tag_rows)?;
             insert_rows!(c, contact_services::table, &service_rows)?;
             insert_rows!(c, values::table, &value_rows)?;
+            insert_rows!(c, activities::table, &call_rows)?;
             Ok::<_, DbError>(())
         })
         .await?;
         added += size;
     }
-    conn.analyze_after_load(&["contacts", "contact_tags", "contact_services", "contact_field_values"])
-        .await?;
+    conn.analyze_after_load(&[
+        "contacts",
+        "contact_tags",
+        "contact_services",
+        "contact_field_values",
+        "activities",
+    ])
+    .await?;
+    crate::segments::repo::seed_demo(conn)
+        .await
+        .map_err(|e| DbError::Migration(format!("demo segments: {e}")))?;
     Ok(added)
 }
 
@@ -367,6 +402,12 @@ mod tests {
             .await
             .unwrap();
             assert!(with_vip.total > 100 && with_vip.total < 400, "{name}: {}", with_vip.total);
+            // The demo's segments, made once however often it is seeded.
+            let viewer = crate::segments::repo::Viewer { id: 0, name: String::new(), manage: true };
+            let segments = crate::segments::repo::list(&mut conn, &viewer).await.unwrap();
+            let sizes: Vec<i64> = segments.iter().map(|s| s.members).collect();
+            assert_eq!(segments.len(), 3, "{name}: {sizes:?}");
+            assert!(sizes.iter().all(|n| *n > 0), "{name}: every demo segment has members: {sizes:?}");
         }
         first_names.dedup();
         assert_eq!(first_names.len(), 1, "the same data on every backend: {first_names:?}");

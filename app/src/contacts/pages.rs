@@ -83,7 +83,8 @@ pub fn ContactList(base: String, segment: Option<i64>) -> impl IntoView {
     let bulk = ServerAction::<BulkContacts>::new();
     let save_columns = ServerAction::<SaveListColumns>::new();
     let bulk_error = error_of(bulk.value());
-    let contacts = Resource::new(move || (scoped.get(), bulk.version().get()), |(list, _)| list_contacts(list));
+    let contacts =
+        Resource::new(move || (scoped.get(), bulk.version().get()), |(list, _)| list_contacts(list));
     let choices = Resource::new(|| (), |_| contact_choices());
     let catalog = Resource::new(|| (), |_| load_field_catalog());
     let columns = Resource::new(move || save_columns.version().get(), |_| list_columns());

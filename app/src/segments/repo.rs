@@ -1168,3 +1168,102 @@ pub async fn memberships(
     }
     Ok(out)
 }
+
+/// The demo's segments (`server seed-demo`), made once and shared: a dynamic segment of five
+/// conditions (a tag, an extra field, an activity fact, a status, an email), one with an OR
+/// group, and a static list of the first 200 contacts.
+pub async fn seed_demo(conn: &mut DbConn) -> Result<(), AppError> {
+    let ctx = Context::load(conn).await?;
+    let id_of = |list: &[crate::contacts::Choice], name: &str| {
+        list.iter().find(|c| c.name == name).map(|c| c.id.to_string()).unwrap_or_default()
+    };
+    let vip = id_of(&ctx.choices.tags, "VIP");
+    let plans: Vec<String> = ctx
+        .catalog
+        .fields
+        .iter()
+        .find(|f| f.label == "Plan")
+        .map(|f| f.options.iter().filter(|o| o.label != "Basic").map(|o| o.id.to_string()).collect())
+        .unwrap_or_default();
+    let plan_key = ctx
+        .catalog
+        .fields
+        .iter()
+        .find(|f| f.label == "Plan")
+        .map(|f| format!("f.{}", f.key))
+        .unwrap_or_default();
+    let c = |subject: &str, op: &str, values: Vec<String>| Condition {
+        subject: subject.into(),
+        op: op.into(),
+        values,
+    };
+    let busy = Group {
+        any: false,
+        conditions: vec![
+            c("tags", "any", vec![vip.clone()]),
+            c(&plan_key, "any", plans),
+            c("activity", "had_within", vec!["call".into(), "30".into()]),
+            c("status", "none", vec![id_of(&ctx.choices.statuses, "Inactive")]),
+            c("email", "not_empty", Vec::new()),
+        ],
+        groups: Vec::new(),
+    };
+    let quiet = Group {
+        any: false,
+        conditions: vec![c("activity", "none_within", vec!["any".into(), "90".into()])],
+        groups: vec![Group {
+            any: true,
+            conditions: vec![
+                c("status", "any", vec![id_of(&ctx.choices.statuses, "Lead")]),
+                c("source", "any", vec![id_of(&ctx.choices.traffic_sources, "Website")]),
+            ],
+            groups: Vec::new(),
+        }],
+    };
+    let wanted = [
+        ("Demo: VIPs on Plus or Enterprise with a recent call", SegmentKind::Dynamic, Some(busy)),
+        ("Demo: leads or web visitors quiet for 90 days", SegmentKind::Dynamic, Some(quiet)),
+        ("Demo: trade fair list", SegmentKind::Static, None),
+    ];
+    let now = crate::clock::now();
+    for (name, kind, rules) in wanted {
+        if ctx.segments.values().any(|s| s.name == name) {
+            continue;
+        }
+        let rules = rules.map(|r| serde_json::to_string(&r).unwrap_or_default()).unwrap_or_default();
+        conn.write_tx(async |conn: &mut DbConn| -> Result<(), AppError> {
+            let id: i64 = with_db!(conn, c => diesel::insert_into(segments::table)
+                .values((
+                    segments::name.eq(name),
+                    segments::kind.eq(kind.key()),
+                    segments::rules.eq(&rules),
+                    segments::owner_name.eq("Demo data"),
+                    segments::shared.eq(true),
+                    segments::created_at.eq(now),
+                    segments::updated_at.eq(now),
+                ))
+                .returning(segments::id)
+                .get_result(c)
+                .await)?;
+            if kind == SegmentKind::Static {
+                let first: Vec<i64> = with_db!(conn, c => contacts::table.select(contacts::id).order(contacts::id.asc()).limit(200).load(c).await)?;
+                let rows: Vec<_> = first
+                    .iter()
+                    .map(|cid| {
+                        (
+                            segment_members::segment_id.eq(id),
+                            segment_members::generation.eq(0),
+                            segment_members::contact_id.eq(*cid),
+                            segment_members::added_by_name.eq("Demo data"),
+                            segment_members::added_at.eq(now),
+                        )
+                    })
+                    .collect();
+                crate::insert_rows!(conn, segment_members::table, &rows)?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}
