@@ -51,10 +51,16 @@ pub async fn load_import(id: i64, outcome: String, page: i64) -> Result<ImportVi
         let page = page.max(1);
         let (rows, rows_total) =
             repo::report(&mut conn, id, outcome, REPORT_PAGE, (page - 1) * REPORT_PAGE).await?;
+        // Segments are for staff with contact access; an importer without it picks none.
+        let segments = match crate::segments::api::viewer().await {
+            Ok(me) => crate::segments::repo::static_for(&mut conn, &me).await?,
+            Err(_) => Vec::new(),
+        };
         Ok(ImportView {
             summary,
             preview,
             targets: super::targets(&catalog),
+            segments,
             match_fields: catalog
                 .fields
                 .iter()
@@ -94,7 +100,20 @@ pub async fn save_import_mapping(
         let mut conn = conn().await?;
         let summary = repo::summary(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         let catalog = crate::fields::repo::catalog(&mut conn).await?;
-        let (settings, reread) = super::mapping::read_form(&summary.settings, &input, &catalog)?;
+        let (mut settings, reread) = super::mapping::read_form(&summary.settings, &input, &catalog)?;
+        // The segment the contacts join: one the importer may change.
+        settings.segment_id =
+            match input.segment.trim() {
+                "" => None,
+                id => {
+                    let me = crate::segments::api::viewer().await?;
+                    let allowed = crate::segments::repo::static_for(&mut conn, &me).await?;
+                    let id = id.parse::<i64>().ok().filter(|id| allowed.iter().any(|(s, _)| s == id));
+                    Some(id.ok_or_else(|| {
+                        AppError::invalid("segment", "Choose a static segment you may change.")
+                    })?)
+                }
+            };
         let (settings, preview) = match reread {
             // A new delimiter or sheet: new columns, named by the new first row.
             true => {

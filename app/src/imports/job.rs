@@ -415,6 +415,11 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
     let message =
         if resumed { "The server carrying this import stopped; another server finished it." } else { "" };
     conn.write_tx(async |c: &mut DbConn| {
+        // Every contact the import created, updated or found unchanged joins the segment chosen.
+        if let Some(segment) = job.settings.segment_id {
+            let ids = repo::contacts_of(c, job.id).await?;
+            crate::segments::repo::add_imported(c, segment, job.id, &ids).await?;
+        }
         repo::finish(c, job.id, &worker.name, ImportState::Done, message).await
     })
     .await?;
@@ -658,8 +663,12 @@ async fn take_back(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), 
         ),
         (false, false) => (ImportState::Failed, message),
     };
-    conn.write_tx(async |c: &mut DbConn| repo::finish(c, job.id, &worker.name, state, &message).await)
-        .await?;
+    conn.write_tx(async |c: &mut DbConn| {
+        // The segment members the run added go with it.
+        crate::segments::repo::remove_imported(c, job.id).await?;
+        repo::finish(c, job.id, &worker.name, state, &message).await
+    })
+    .await?;
     Ok(())
 }
 

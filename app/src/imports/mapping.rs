@@ -130,6 +130,7 @@ pub fn first_settings(
         empty_clears: false,
         separator: ',',
         fields_version: 0,
+        segment_id: None,
     };
     Ok((with_headers(&settings, &rows), rows))
 }

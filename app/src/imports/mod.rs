@@ -186,6 +186,8 @@ pub struct MappingForm {
     /// `keep` or `clear`.
     pub empty: String,
     pub separator: String,
+    /// A static segment's id, or empty.
+    pub segment: String,
     /// `preview` (save and show the file again) or `check` (save and start the dry run).
     pub then: String,
 }
@@ -198,6 +200,8 @@ pub struct ImportView {
     pub preview: Vec<Vec<String>>,
     /// Value and label of every target, for the mapping's selects.
     pub targets: Vec<(String, String)>,
+    /// The static segments the importer may add contacts to, `(id, name)`.
+    pub segments: Vec<(i64, String)>,
     /// Unique extra fields a row can be matched by: key and label.
     pub match_fields: Vec<(String, String)>,
     pub rows: Vec<RowReport>,
@@ -247,6 +251,10 @@ pub struct ImportSettings {
     /// values checked against definitions that changed since.
     #[serde(default)]
     pub fields_version: i64,
+    /// A static segment every contact of the import joins when the run is done (checked, when
+    /// chosen, against the importer's right to change it).
+    #[serde(default)]
+    pub segment_id: Option<i64>,
 }
 
 impl ImportSettings {

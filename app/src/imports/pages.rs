@@ -411,6 +411,14 @@ fn MappingStep(
                     <input id="import-separator" name="input[separator]" maxlength="1" size="2" value=settings.separator.to_string()/>
                     {message("separator".into())}
                 </div>
+                <div class="field">
+                    <label for="import-segment">"Add every contact of this import to a static segment"</label>
+                    <select id="import-segment" name="input[segment]">
+                        <option value="">"No segment"</option>
+                        {v.segments.iter().map(|(id, name)| view! { <option value=id.to_string() selected=settings.segment_id == Some(*id)>{name.clone()}</option> }).collect_view()}
+                    </select>
+                    {message("segment".into())}
+                </div>
             </section>
             <button type="submit">"Start the dry run"</button>
         </ActionForm>

@@ -839,3 +839,14 @@ pub async fn remove_abandoned_uploads(conn: &mut DbConn) -> Result<usize, DbErro
         .await?;
     Ok(n)
 }
+
+/// The contacts an import's run wrote or found as they were: created, updated or unchanged.
+pub async fn contacts_of(conn: &mut DbConn, id: i64) -> diesel::QueryResult<Vec<i64>> {
+    with_db!(conn, c => import_rows::table
+        .filter(import_rows::import_id.eq(id))
+        .filter(import_rows::result.eq_any(["created", "updated", "unchanged"]).or(import_rows::outcome.eq("unchanged")))
+        .filter(import_rows::contact_id.is_not_null())
+        .select(import_rows::contact_id.assume_not_null())
+        .load(c)
+        .await)
+}

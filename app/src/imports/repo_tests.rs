@@ -682,3 +682,58 @@ async fn a_resumed_run_whose_fields_changed_takes_back_what_was_written() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_contact_of_an_import_joins_the_static_segment_chosen_and_undo_takes_them_out() {
+    use crate::segments::{repo as segments, Draft, SegmentKind, Why};
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = staff(&mut conn).await;
+        let viewer = segments::Viewer { id: me, name: "Importer".into(), manage: true };
+        let fair = Draft { name: "Messe Köln 2026".into(), kind: SegmentKind::Static, ..Draft::default() };
+        let fair = segments::save(&mut conn, &viewer, &fair).await.unwrap();
+        // Björk is in the segment already, added by hand: the import leaves her entry alone.
+        let bjork = crate::contacts::repo::create(
+            &mut conn,
+            me,
+            &person("Björk", "Guðmundsdóttir", "bjork@example.is", ""),
+        )
+        .await
+        .unwrap();
+        segments::add_members(&mut conn, &viewer, fair, &[bjork]).await.unwrap();
+        let csv = "first_name,last_name,email\nBjörk,Guðmundsdóttir,bjork@example.is\n美咲,田中,misaki@example.jp\nChloé,Dubois,chloe@example.fr\nBad,Row,not-an-email\n";
+        let id = upload(&mut conn, me, csv, |s| s.segment_id = Some(fair)).await;
+        dry_run(&db, &mut conn, id).await;
+        let done = run(&db, &mut conn, id, &worker("a")).await;
+        assert_eq!(done.state, ImportState::Done, "{name}: {}", done.message);
+        let q = crate::contacts::ContactQuery { segment_id: Some(fair), ..Default::default() };
+        let mut names: Vec<String> = crate::contacts::repo::list(&mut conn, &q)
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["Björk Guðmundsdóttir", "Chloé Dubois", "美咲 田中"], "{name}");
+        let misaki = by_email(&mut conn, "misaki@example.jp").await.unwrap().id;
+        let (_, why) = segments::why(&mut conn, &viewer, fair, misaki).await.unwrap();
+        assert!(
+            matches!(&why, Why::Added { by, .. } if by == "Import #1" || by.starts_with("Import #")),
+            "{name}: {why:?}"
+        );
+        let (_, why) = segments::why(&mut conn, &viewer, fair, bjork).await.unwrap();
+        assert!(matches!(&why, Why::Added { by, .. } if by == "Importer"), "{name}: {why:?}");
+        // Undo: the import's contacts go, and so do the memberships it added; Björk stays.
+        undo(&db, &mut conn, id).await;
+        let names: Vec<String> = crate::contacts::repo::list(&mut conn, &q)
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, vec!["Björk Guðmundsdóttir"], "{name}");
+    }
+}

@@ -1267,3 +1267,72 @@ pub async fn seed_demo(conn: &mut DbConn) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// The static segments `viewer` may change, `(id, name)` by name (an import's choice).
+pub async fn static_for(conn: &mut DbConn, viewer: &Viewer) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(rows(conn)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind() == SegmentKind::Static && r.visible_to(viewer) && r.editable_by(viewer))
+        .map(|r| (r.id, r.name))
+        .collect())
+}
+
+/// What an import writes as a member's "added by": undo takes back exactly these.
+pub fn import_mark(import_id: i64) -> String {
+    format!("Import #{import_id}")
+}
+
+/// Adds contacts to static segment `id` as import `import_id` (the import checked the right to
+/// when the segment was chosen), inside the caller's transaction; those already in it stay as
+/// they were added.
+pub async fn add_imported(
+    conn: &mut DbConn,
+    id: i64,
+    import_id: i64,
+    contact_ids: &[i64],
+) -> diesel::QueryResult<usize> {
+    let now = crate::clock::now();
+    let mut added = 0;
+    for chunk in contact_ids.chunks(500) {
+        let present: Vec<i64> = with_db!(conn, c => segment_members::table
+            .filter(segment_members::segment_id.eq(id))
+            .filter(segment_members::generation.eq(0))
+            .filter(segment_members::contact_id.eq_any(chunk))
+            .select(segment_members::contact_id)
+            .load(c)
+            .await)?;
+        let mut fresh: Vec<i64> = chunk.iter().copied().filter(|c| !present.contains(c)).collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        let rows: Vec<_> = fresh
+            .iter()
+            .map(|cid| {
+                (
+                    segment_members::segment_id.eq(id),
+                    segment_members::generation.eq(0),
+                    segment_members::contact_id.eq(*cid),
+                    segment_members::added_by_name.eq(import_mark(import_id)),
+                    segment_members::added_at.eq(now),
+                )
+            })
+            .collect();
+        crate::insert_rows!(conn, segment_members::table, &rows)?;
+        added += rows.len();
+    }
+    with_db!(conn, c => diesel::update(data_versions::table.filter(data_versions::name.eq("segments")))
+        .set(data_versions::version.eq(data_versions::version + 1))
+        .execute(c)
+        .await)?;
+    Ok(added)
+}
+
+/// Takes back the members import `import_id` added (an undo).
+pub async fn remove_imported(conn: &mut DbConn, import_id: i64) -> diesel::QueryResult<usize> {
+    with_db!(conn, c => diesel::delete(segment_members::table
+        .filter(segment_members::generation.eq(0))
+        .filter(segment_members::added_by.is_null())
+        .filter(segment_members::added_by_name.eq(import_mark(import_id))))
+        .execute(c)
+        .await)
+}
