@@ -172,7 +172,7 @@ pub fn ContactList(base: String, segment: Option<i64>) -> impl IntoView {
                 let catalog: FieldCatalog = catalog.await.unwrap_or_default();
                 let cols: Vec<String> = columns.await.unwrap_or_else(|_| crate::fields::default_columns());
                 let picker = view! { <ColumnPicker catalog=catalog.clone() columns=cols.clone() back=shown.href(&base.get_value()) action=save_columns/> };
-                let static_segments: Vec<(i64, String)> = segments.await.unwrap_or_default().into_iter().filter(|s| s.kind == SegmentKind::Static).map(|s| (s.id, s.name)).collect();
+                let static_segments: Vec<(i64, String)> = segments.await.unwrap_or_default().into_iter().filter(|s| s.kind == SegmentKind::Static && s.editable).map(|s| (s.id, s.name)).collect();
                 let heads = cols.iter().filter_map(|key| column_header(&catalog, key).map(|(sort, label)| match sort {
                     Some(sort) => header(sort, label),
                     None => view! { <th scope="col">{label}</th> }.into_any(),

@@ -418,7 +418,8 @@ async fn run(conn: &mut DbConn, job: &Job, worker: &Worker) -> Result<(), DbErro
         // Every contact the import created, updated or found unchanged joins the segment chosen.
         if let Some(segment) = job.settings.segment_id {
             let ids = repo::contacts_of(c, job.id).await?;
-            crate::segments::repo::add_imported(c, segment, job.id, &ids).await?;
+            crate::segments::repo::add_imported(c, segment, job.id, job.run_by.or(job.created_by), &ids)
+                .await?;
         }
         repo::finish(c, job.id, &worker.name, ImportState::Done, message).await
     })

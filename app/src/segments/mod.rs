@@ -258,6 +258,8 @@ pub struct SegmentRef {
     pub id: i64,
     pub name: String,
     pub kind: SegmentKind,
+    /// Whether the one asking may change it (add members, edit, delete).
+    pub editable: bool,
 }
 
 /// A row of the segments page.
@@ -386,6 +388,8 @@ pub enum Why {
         as_of: Option<String>,
     },
     NotMember,
+    /// The rules name something deleted since (a field, a tag, a segment): nobody is in it.
+    Broken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

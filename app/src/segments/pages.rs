@@ -242,7 +242,7 @@ pub fn SegmentPage() -> impl IntoView {
 
 /// A rule group's explanation: each condition met or not, and for nested groups which branch.
 #[component]
-fn WhyTree(group: WhyGroup) -> impl IntoView {
+fn WhyTree(group: WhyGroup) -> AnyView {
     let join = if group.any { "Any of these (one is enough):" } else { "All of these:" };
     let verdict = if group.matched { "met" } else { "not met" };
     view! {
@@ -260,6 +260,7 @@ fn WhyTree(group: WhyGroup) -> impl IntoView {
             </ul>
         </div>
     }
+    .into_any()
 }
 
 /// Why, in words and as the rule tree.
@@ -267,6 +268,7 @@ pub fn why_view(why: Why) -> AnyView {
     match why {
         Why::Added { by, at } => view! { <p>{format!("Added by {by} on {at}.")}</p> }.into_any(),
         Why::NotMember => view! { <p>"This contact is not in this segment."</p> }.into_any(),
+        Why::Broken => view! { <p>"This segment's rules name something that was deleted since (a field, a list entry or a segment), so no contact is in it. Edit its rules."</p> }.into_any(),
         Why::Rules { group, member, as_of } => view! {
             <p>{match (member, as_of) {
                 (true, Some(at)) => format!("In the snapshot taken {at}. Its rules, as the contact stands now:"),
@@ -300,9 +302,15 @@ pub fn WhyPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 why.await.map(|(segment, name, why)| {
                     let (contact, id) = ids().map(|(i, c)| (c, i)).unwrap_or_default();
+                    let member = matches!(why, Why::Added { .. } | Why::Rules { member: true, .. });
+                    let heading = if member {
+                        format!("Why {name} is in “{}”", segment.name)
+                    } else {
+                        format!("{name} is not in “{}”", segment.name)
+                    };
                     view! {
-                        <Title text=format!("Why {name} is in {}", segment.name)/>
-                        <h1>{format!("Why {name} is in “{}”", segment.name)}</h1>
+                        <Title text=heading.clone()/>
+                        <h1>{heading}</h1>
                         {why_view(why)}
                         <p>
                             <a href=format!("/staff/segments/{id}")>{format!("Back to {}", segment.name)}</a>
@@ -349,12 +357,19 @@ pub fn ContactSegments(contact_id: i64) -> impl IntoView {
     }
 }
 
+/// The id of the builder's control last changed: focus goes back to it when the builder is drawn
+/// again with the new preview.
+#[derive(Clone, Copy)]
+struct LastChanged(StoredValue<Option<String>>);
+
 /// Submits the form an input belongs to (the builder's live preview when a value changes).
-fn submit_form_of(ev: leptos::ev::Event) {
+fn submit_form_of(ev: leptos::ev::Event, last: LastChanged) {
     use leptos::wasm_bindgen::JsCast;
-    let form = ev
-        .target()
-        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+    let target = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok());
+    if let Some(t) = &target {
+        last.0.set_value(Some(t.id()).filter(|id| !id.is_empty()));
+    }
+    let form = target
         .and_then(|e| e.closest("form").ok().flatten())
         .and_then(|f| f.dyn_into::<leptos::web_sys::HtmlFormElement>().ok());
     if let Some(form) = form {
@@ -538,6 +553,21 @@ pub fn SegmentEditPage() -> impl IntoView {
         |(id, draft, kind)| segment_editor(id, draft, kind),
     );
     let tried = move || query.read().get("tried").is_some();
+    let last = LastChanged(StoredValue::new(None));
+    // After the builder is drawn again, the control that was changed has the focus again.
+    Effect::new(move |_| {
+        if editor.get().is_some() {
+            request_animation_frame(move || {
+                use leptos::wasm_bindgen::JsCast;
+                let Some(id) = last.0.get_value() else { return };
+                let element = document().get_element_by_id(&id);
+                if let Some(element) = element.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                {
+                    let _ = element.focus();
+                }
+            });
+        }
+    });
     view! {
         <Loaded heading="Segment">
             {move || Suspend::new(async move {
@@ -556,8 +586,11 @@ pub fn SegmentEditPage() -> impl IntoView {
                         <h1>{heading}</h1>
                         <FormAlert error/>
                         {(tried() && !preview.problems.is_empty()).then(|| view! { <p class="form-error" role="alert">"Please correct the conditions marked below."</p> })}
-                        <div on:change=submit_form_of>
+                        <div on:change=move |ev| submit_form_of(ev, last)>
                         <ActionForm action=edit attr:class="segment-editor">
+                            // Enter in a text field presses the form's first button: this one,
+                            // not a condition's "Remove".
+                            <button type="submit" name="intent" value="preview" class="visually-hidden" tabindex="-1">"Update the preview"</button>
                             {d.id.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
                             {d.version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
                             <div class="field">

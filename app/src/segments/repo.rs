@@ -104,7 +104,7 @@ impl Row {
     }
 
     fn reference(&self) -> SegmentRef {
-        SegmentRef { id: self.id, name: self.name.clone(), kind: self.kind() }
+        SegmentRef { id: self.id, name: self.name.clone(), kind: self.kind(), editable: false }
     }
 }
 
@@ -127,7 +127,12 @@ pub async fn visible(conn: &mut DbConn, viewer: &Viewer, id: i64) -> Result<Row,
 
 /// The segments `viewer` may see, by name.
 pub async fn references(conn: &mut DbConn, viewer: &Viewer) -> Result<Vec<SegmentRef>, AppError> {
-    Ok(rows(conn).await?.iter().filter(|r| r.visible_to(viewer)).map(Row::reference).collect())
+    Ok(rows(conn)
+        .await?
+        .iter()
+        .filter(|r| r.visible_to(viewer))
+        .map(|r| SegmentRef { editable: r.editable_by(viewer), ..r.reference() })
+        .collect())
 }
 
 /// What rules are resolved against: the extra fields, the lists' entries, the segments, the
@@ -138,6 +143,8 @@ pub struct Context {
     pub segments: HashMap<i64, Row>,
     pub clock: Clock,
     pub today: NaiveDate,
+    /// Whose eyes the rules are described for: other people's private segments go unnamed.
+    pub viewer: Option<Viewer>,
 }
 
 impl Context {
@@ -146,7 +153,12 @@ impl Context {
         let choices = crate::contacts::repo::choices(conn).await?;
         let segments = rows(conn).await?.into_iter().map(|r| (r.id, r)).collect();
         let clock = *conn.clock();
-        Ok(Context { catalog, choices, segments, today: clock.today(), clock })
+        Ok(Context { catalog, choices, segments, today: clock.today(), clock, viewer: None })
+    }
+
+    /// The same, described for `viewer`.
+    pub async fn load_for(conn: &mut DbConn, viewer: &Viewer) -> Result<Self, AppError> {
+        Ok(Context { viewer: Some(viewer.clone()), ..Self::load(conn).await? })
     }
 
     /// The start of the organisation's day `days` before today, in UTC.
@@ -173,9 +185,38 @@ pub fn resolve(
     viewer: Option<&Viewer>,
     stack: &mut Vec<i64>,
 ) -> Result<Node, Problems> {
+    resolve_as(rules, ctx, viewer, false, stack)
+}
+
+/// [`resolve`] for a segment that is `shared`: it may only name shared segments (all staff see
+/// its members, so none may come from someone's private list).
+pub fn resolve_as(
+    rules: &Group,
+    ctx: &Context,
+    viewer: Option<&Viewer>,
+    shared: bool,
+    stack: &mut Vec<i64>,
+) -> Result<Node, Problems> {
     let mut problems = Vec::new();
     let mut n = 0;
     let node = resolve_group(rules, ctx, viewer, stack, &mut n, &mut problems);
+    if shared {
+        for (at, c) in rules.all_conditions().into_iter().enumerate() {
+            let private = c.subject == "segment"
+                && c.value(0)
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| ctx.segments.get(&id))
+                    .is_some_and(|s| !s.shared);
+            if private && !problems.iter().any(|(k, _)| *k == format!("c.{at}")) {
+                problems.push((
+                    format!("c.{at}"),
+                    "A shared segment can only use shared segments: share that one too, or keep this one private.".into(),
+                ));
+            }
+        }
+        problems.sort_by_key(|(k, _)| k.trim_start_matches("c.").parse::<usize>().unwrap_or(usize::MAX));
+    }
     if problems.is_empty() {
         Ok(node)
     } else {
@@ -483,7 +524,7 @@ pub async fn list(conn: &mut DbConn, viewer: &Viewer) -> Result<Vec<SegmentSumma
 pub async fn get(conn: &mut DbConn, viewer: &Viewer, id: i64) -> Result<Segment, AppError> {
     visible(conn, viewer, id).await?;
     sync(conn, id).await?;
-    let ctx = Context::load(conn).await?;
+    let ctx = Context::load_for(conn, viewer).await?;
     let row = ctx.segments.get(&id).ok_or(AppError::NotFound)?.clone();
     // Just synced: the stored members are the segment's members.
     let members = stored_count(conn, &row).await?;
@@ -576,7 +617,14 @@ pub fn describe(group: &Group, ctx: &Context, depth: usize) -> Vec<String> {
 
 /// One condition in words: "City contains “mü”", "Tags has any of VIP, Neu".
 pub fn describe_condition(c: &Condition, ctx: &Context) -> String {
-    let segments: Vec<SegmentRef> = ctx.segments.values().map(Row::reference).collect();
+    let segments: Vec<SegmentRef> = ctx
+        .segments
+        .values()
+        .map(|r| match &ctx.viewer {
+            Some(v) if !r.visible_to(v) => SegmentRef { name: "(a private segment)".into(), ..r.reference() },
+            _ => r.reference(),
+        })
+        .collect();
     let subject = super::subjects(&ctx.catalog)
         .into_iter()
         .find(|(k, _)| *k == c.subject)
@@ -660,13 +708,33 @@ fn check(draft: &Draft, viewer: &Viewer, ctx: &Context) -> Result<Option<Node>, 
     let mut node = None;
     if draft.kind.has_rules() {
         let mut stack: Vec<i64> = draft.id.into_iter().collect();
-        match resolve(&draft.rules, ctx, Some(viewer), &mut stack) {
+        match resolve_as(&draft.rules, ctx, Some(viewer), draft.shared, &mut stack) {
             Ok(n) => node = Some(n),
             Err(problems) => {
                 for (k, m) in problems {
                     errors.add(&k, m);
                 }
             }
+        }
+    }
+    if let (Some(id), false) = (draft.id, draft.shared) {
+        let users: Vec<&str> = ctx
+            .segments
+            .values()
+            .filter(|s| s.shared && s.id != id)
+            .filter(|s| {
+                s.rules()
+                    .all_conditions()
+                    .iter()
+                    .any(|c| c.subject == "segment" && c.value(0) == id.to_string())
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        if let Some(user) = <[_]>::first(&users) {
+            errors.add(
+                "shared",
+                format!("The shared segment “{user}” uses this one: it stays shared while it does."),
+            );
         }
     }
     if errors.is_empty() {
@@ -810,7 +878,12 @@ pub async fn refresh(conn: &mut DbConn, viewer: &Viewer, id: i64) -> Result<(), 
     conn.write_tx(async |conn: &mut DbConn| -> Result<(), AppError> {
         // Another refresh in between would have moved the generation: then this one waits for
         // nothing and takes the one after.
-        let current: i64 = with_db!(conn, c => segments::table.filter(segments::id.eq(id)).select(segments::generation).first(c).await)?;
+        // Taking the row's lock first: a second refresh waits here, then takes the next one.
+        let current: i64 = with_db!(conn, c => diesel::update(segments::table.filter(segments::id.eq(id)))
+            .set(segments::refreshed_at.eq(now))
+            .returning(segments::generation)
+            .get_result(c)
+            .await)?;
         take_snapshot(conn, id, current, node.clone(), viewer, now).await?;
         Ok(())
     })
@@ -865,6 +938,9 @@ pub async fn add_members(
     let row = static_for_edit(conn, viewer, id).await?;
     let now = crate::clock::now();
     conn.write_tx(async |conn: &mut DbConn| -> Result<usize, AppError> {
+        // The segment's row first: two additions to it take turns (PostgreSQL would otherwise
+        // let both insert the same contact).
+        with_db!(conn, c => diesel::update(segments::table.filter(segments::id.eq(row.id))).set(segments::updated_at.eq(now)).execute(c).await)?;
         let wanted: BTreeSet<i64> = contact_ids.iter().copied().collect();
         let wanted: Vec<i64> = wanted.into_iter().collect();
         let existing: Vec<i64> = with_db!(conn, c => contacts::table.filter(contacts::id.eq_any(&wanted)).select(contacts::id).load(c).await)?;
@@ -961,12 +1037,11 @@ pub async fn sync(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
     if row.synced_key == data_key(conn, today).await? {
         return Ok(());
     }
-    let ctx = Context::load(conn).await?;
-    let node = members_node(&row, &ctx);
     let now = crate::clock::now();
     conn.write_tx(async |conn: &mut DbConn| -> Result<(), AppError> {
         // Updating the segment first makes concurrent syncs of it take turns; the one that
-        // comes second finds the key it would write and stops.
+        // comes second finds the key it would write and stops. The rules are read after it, so
+        // a save in between is either seen or waited for.
         let before: String = with_db!(conn, c => diesel::update(segments::table.filter(segments::id.eq(id)))
             .set(segments::synced_at.eq(now))
             .returning(segments::synced_key)
@@ -976,6 +1051,9 @@ pub async fn sync(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
         if before == key {
             return Ok(());
         }
+        let ctx = Context::load(conn).await?;
+        let Some(row) = ctx.segments.get(&id) else { return Ok(()) };
+        let node = members_node(row, &ctx);
         let first = before.is_empty();
         let current: BTreeSet<i64> = ids_of(conn, node.clone()).await?.into_iter().collect();
         let stored: BTreeSet<i64> = with_db!(conn, c => segment_members::table
@@ -1070,10 +1148,15 @@ pub async fn sync_all(conn: &mut DbConn) -> Result<usize, AppError> {
         .select(segments::id)
         .load(c)
         .await)?;
+    let mut synced = 0;
     for id in &ids {
-        sync(conn, *id).await?;
+        // One segment failing does not hold up the others.
+        match sync(conn, *id).await {
+            Ok(()) => synced += 1,
+            Err(err) => tracing::warn!(segment = id, error = %err, "syncing a segment failed; will retry"),
+        }
     }
-    Ok(ids.len())
+    Ok(synced)
 }
 
 /// Why contact `contact_id` is (or is not) in segment `row`.
@@ -1097,6 +1180,9 @@ async fn explain(conn: &mut DbConn, row: &Row, ctx: &Context, contact_id: i64) -
             })
         }
         kind => {
+            if resolve(&row.rules(), ctx, None, &mut vec![row.id]).is_err() {
+                return Ok(Why::Broken);
+            }
             let member = meets(conn, contact_id, members_node(row, ctx)).await?;
             let mut stack = vec![row.id];
             let group = Box::pin(why_group(conn, &row.rules(), ctx, contact_id, &mut stack)).await?;
@@ -1144,7 +1230,7 @@ pub async fn why(
     contact_id: i64,
 ) -> Result<(SegmentRef, Why), AppError> {
     visible(conn, viewer, id).await?;
-    let ctx = Context::load(conn).await?;
+    let ctx = Context::load_for(conn, viewer).await?;
     let row = ctx.segments.get(&id).ok_or(AppError::NotFound)?.clone();
     let why = explain(conn, &row, &ctx, contact_id).await?;
     Ok((row.reference(), why))
@@ -1156,7 +1242,7 @@ pub async fn memberships(
     viewer: &Viewer,
     contact_id: i64,
 ) -> Result<Vec<Membership>, AppError> {
-    let ctx = Context::load(conn).await?;
+    let ctx = Context::load_for(conn, viewer).await?;
     let mut visible: Vec<&Row> = ctx.segments.values().filter(|r| r.visible_to(viewer)).collect();
     visible.sort_by_cached_key(|r| (fold(&r.name), r.id));
     let mut out = Vec::new();
@@ -1290,11 +1376,27 @@ pub async fn add_imported(
     conn: &mut DbConn,
     id: i64,
     import_id: i64,
+    by: Option<i64>,
     contact_ids: &[i64],
 ) -> diesel::QueryResult<usize> {
     let now = crate::clock::now();
+    // The segment's row first (additions take turns). One deleted meanwhile, or made private to
+    // someone else than who runs the import, takes nobody.
+    let found = with_db!(conn, c => diesel::update(segments::table
+        .filter(segments::id.eq(id))
+        .filter(segments::kind.eq(SegmentKind::Static.key()))
+        .filter(segments::shared.eq(true).or(segments::owner_id.eq(by).and(segments::owner_id.is_not_null()))))
+        .set(segments::updated_at.eq(now))
+        .execute(c)
+        .await)?;
+    if found == 0 {
+        return Ok(0);
+    }
     let mut added = 0;
     for chunk in contact_ids.chunks(500) {
+        // Contacts deleted since the run wrote them are left out.
+        let chunk: Vec<i64> = with_db!(conn, c => contacts::table.filter(contacts::id.eq_any(chunk)).select(contacts::id).load(c).await)?;
+        let chunk = chunk.as_slice();
         let present: Vec<i64> = with_db!(conn, c => segment_members::table
             .filter(segment_members::segment_id.eq(id))
             .filter(segment_members::generation.eq(0))
@@ -1329,10 +1431,48 @@ pub async fn add_imported(
 
 /// Takes back the members import `import_id` added (an undo).
 pub async fn remove_imported(conn: &mut DbConn, import_id: i64) -> diesel::QueryResult<usize> {
-    with_db!(conn, c => diesel::delete(segment_members::table
+    let n = with_db!(conn, c => diesel::delete(segment_members::table
         .filter(segment_members::generation.eq(0))
         .filter(segment_members::added_by.is_null())
         .filter(segment_members::added_by_name.eq(import_mark(import_id))))
         .execute(c)
-        .await)
+        .await)?;
+    if n > 0 {
+        with_db!(conn, c => diesel::update(data_versions::table.filter(data_versions::name.eq("segments")))
+            .set(data_versions::version.eq(data_versions::version + 1))
+            .execute(c)
+            .await)?;
+    }
+    Ok(n)
+}
+
+/// Before contacts are deleted (inside the deleting transaction): their exits from the dynamic
+/// segments they were in, with their names, since the stored members go with them.
+pub async fn record_deleted(conn: &mut DbConn, ids: &[i64]) -> diesel::QueryResult<()> {
+    let now = crate::clock::now();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, i64, String, String, String)> = with_db!(conn, c => segment_members::table
+            .inner_join(segments::table)
+            .inner_join(contacts::table)
+            .filter(segments::kind.eq(SegmentKind::Dynamic.key()))
+            .filter(segment_members::generation.eq(0))
+            .filter(segment_members::contact_id.eq_any(chunk))
+            .select((segment_members::segment_id, segment_members::contact_id, contacts::first_name, contacts::last_name, contacts::company))
+            .load(c)
+            .await)?;
+        let events: Vec<_> = rows
+            .into_iter()
+            .map(|(segment, cid, f, l, co)| {
+                (
+                    segment_events::segment_id.eq(segment),
+                    segment_events::contact_id.eq(cid),
+                    segment_events::contact_name.eq(display_name(&f, &l, &co)),
+                    segment_events::entered.eq(false),
+                    segment_events::at.eq(now),
+                )
+            })
+            .collect();
+        crate::insert_rows!(conn, segment_events::table, &events)?;
+    }
+    Ok(())
 }

@@ -179,9 +179,11 @@ where
             out.push_sql(")");
         }
         Node::Not(inner) => {
-            out.push_sql("NOT (");
+            // A condition on an empty (NULL) value is unknown, not false: "not in" must still
+            // take that contact.
+            out.push_sql("NOT COALESCE((");
             walk_node(inner, out, fold)?;
-            out.push_sql(")");
+            out.push_sql("), FALSE)");
         }
         Node::Leaf(leaf) => walk_leaf(leaf, out, fold)?,
     }

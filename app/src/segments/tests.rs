@@ -645,3 +645,104 @@ async fn extra_fields_services_sources_owners_and_dates_match_alike_on_both_back
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_in_keeps_empty_values_deletions_are_exits_and_shared_segments_use_only_shared_ones() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let me = viewer(&mut conn, "randfaelle@example.com", true).await;
+        let p = people(&mut conn, me.id).await;
+        let choices = contacts::choices(&mut conn).await.unwrap();
+        let lead = choices.statuses.iter().find(|s| s.name == "Lead").unwrap().id;
+        let mut zoe = contacts::get(&mut conn, p.id("Zoë Ørsted")).await.unwrap().unwrap();
+        zoe.input.status_id = Some(lead);
+        contacts::update(&mut conn, me.id, zoe.id, zoe.version, &zoe.input).await.unwrap();
+        // "Not in" a segment whose rule is unknown for an empty value (no status, no email).
+        let leads = repo::save(
+            &mut conn,
+            &me,
+            &dynamic(
+                "Leads",
+                all(vec![
+                    cond("status", "any", &[&lead.to_string()]),
+                    cond("email", "is", &["x@example.com"]),
+                ]),
+            ),
+        )
+        .await
+        .unwrap();
+        let outside =
+            matching(&mut conn, &me, all(vec![cond("segment", "not_in", &[&leads.to_string()])])).await;
+        assert_eq!(outside.len(), 6, "{name}: {outside:?}");
+
+        // Deleting a contact is an exit from the dynamic segments it was in, under its name.
+        let munich =
+            repo::save(&mut conn, &me, &dynamic("Umlaute", all(vec![cond("city", "contains", &["ü"])])))
+                .await
+                .unwrap();
+        repo::get(&mut conn, &me, munich).await.unwrap();
+        contacts::delete(&mut conn, p.id("Jürgen Müller")).await.unwrap();
+        let page = repo::get(&mut conn, &me, munich).await.unwrap();
+        let events: Vec<(String, bool)> =
+            page.events.iter().map(|e| (e.contact_name.clone(), e.entered)).collect();
+        assert_eq!(events, vec![("Jürgen Müller".to_owned(), false)], "{name}");
+
+        // Portal access: a new client account moves a synced segment on.
+        let portal =
+            repo::save(&mut conn, &me, &dynamic("Im Portal", all(vec![cond("portal", "invited", &[])])))
+                .await
+                .unwrap();
+        assert_eq!(repo::get(&mut conn, &me, portal).await.unwrap().members, 0, "{name}");
+        let client = crate::users::fixtures::staff_with(&mut conn, "misaki.portal@example.jp", &[]).await;
+        with_db!(conn, c => diesel::update(users::table.filter(users::id.eq(client.id)))
+            .set((users::kind.eq("client"), users::contact_id.eq(Some(p.id("美咲 田中")))))
+            .execute(c)
+            .await)
+        .unwrap();
+        let page = repo::get(&mut conn, &me, portal).await.unwrap();
+        assert_eq!((page.members, page.events.len()), (1, 1), "{name}");
+
+        // A shared segment may not take its members from a private one, nor may that one be
+        // made private while a shared one uses it.
+        let private = repo::save(&mut conn, &me, &dynamic("Privat", all(vec![]))).await.unwrap();
+        let err = repo::save(
+            &mut conn,
+            &me,
+            &Draft {
+                shared: true,
+                ..dynamic("Geteilt", all(vec![cond("segment", "in", &[&private.to_string()])]))
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Invalid(e) if e.get("c.0").is_some_and(|m| m.contains("only use shared"))),
+            "{name}: {err:?}"
+        );
+        let open = repo::save(&mut conn, &me, &Draft { shared: true, ..dynamic("Offen", all(vec![])) })
+            .await
+            .unwrap();
+        repo::save(
+            &mut conn,
+            &me,
+            &Draft {
+                shared: true,
+                ..dynamic("Nutzt Offen", all(vec![cond("segment", "in", &[&open.to_string()])]))
+            },
+        )
+        .await
+        .unwrap();
+        let err = repo::save(
+            &mut conn,
+            &me,
+            &Draft { id: Some(open), version: Some(1), ..dynamic("Offen", all(vec![])) },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Invalid(e) if e.get("shared").is_some_and(|m| m.contains("Nutzt Offen"))),
+            "{name}: {err:?}"
+        );
+    }
+}

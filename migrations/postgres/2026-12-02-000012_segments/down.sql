@@ -1,5 +1,7 @@
+DELETE FROM group_permissions WHERE permission = 'segments.manage';
 DROP INDEX activities_time;
 DROP INDEX activities_kind_time;
+DROP TRIGGER users_segments_version ON users;
 DROP TRIGGER segments_version ON segments;
 DROP TRIGGER activities_version ON activities;
 DROP FUNCTION bump_data_version();

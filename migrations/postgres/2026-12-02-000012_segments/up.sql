@@ -64,8 +64,9 @@ CREATE TABLE segment_sizes (
     PRIMARY KEY (segment_id, day)
 );
 
--- Rules read activities and other segments' members: counters that move when they change, so a
--- dynamic segment knows when its stored members may be stale.
+-- Rules read activities, other segments' members and portal accounts: counters that move when
+-- they change ('segments' counts the last two), so a dynamic segment knows when its stored
+-- members may be stale. Static members are counted by the app, which changes them.
 INSERT INTO data_versions (name, instance, version) VALUES ('activities', md5(random()::text || clock_timestamp()::text), 0);
 INSERT INTO data_versions (name, instance, version) VALUES ('segments', md5(random()::text || clock_timestamp()::text), 0);
 
@@ -79,7 +80,15 @@ CREATE TRIGGER activities_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE O
     FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('activities');
 CREATE TRIGGER segments_version AFTER UPDATE OF rules, generation OR DELETE ON segments
     FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('segments');
+-- "Portal access" reads the client accounts.
+CREATE TRIGGER users_segments_version AFTER INSERT OR UPDATE OF contact_id, is_active OR DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('segments');
 
 -- Activity facts in rules: "a call in the last 30 days", "no activity in 90 days".
 CREATE INDEX activities_kind_time ON activities (kind, happened_at, contact_id);
 CREATE INDEX activities_time ON activities (happened_at, contact_id);
+
+-- "Manage segments" is new; the groups that managed tags (whose key always named segments too,
+-- the seeded Managers among them) get it.
+INSERT INTO group_permissions (group_id, permission)
+    SELECT group_id, 'segments.manage' FROM group_permissions WHERE permission = 'tags_segments.manage';

@@ -1,5 +1,9 @@
+DELETE FROM group_permissions WHERE permission = 'segments.manage';
 DROP INDEX activities_time;
 DROP INDEX activities_kind_time;
+DROP TRIGGER users_segments_version_delete;
+DROP TRIGGER users_segments_version_update;
+DROP TRIGGER users_segments_version_insert;
 DROP TRIGGER segments_version_delete;
 DROP TRIGGER segments_version_update;
 DROP TRIGGER activities_version_delete;

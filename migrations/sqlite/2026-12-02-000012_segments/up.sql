@@ -64,8 +64,9 @@ CREATE TABLE segment_sizes (
     PRIMARY KEY (segment_id, day)
 );
 
--- Rules read activities and other segments' members: counters that move when they change, so a
--- dynamic segment knows when its stored members may be stale.
+-- Rules read activities, other segments' members and portal accounts: counters that move when
+-- they change ('segments' counts the last two), so a dynamic segment knows when its stored
+-- members may be stale. Static members are counted by the app, which changes them.
 INSERT INTO data_versions (name, instance, version) VALUES ('activities', lower(hex(randomblob(16))), 0);
 INSERT INTO data_versions (name, instance, version) VALUES ('segments', lower(hex(randomblob(16))), 0);
 CREATE TRIGGER activities_version_insert AFTER INSERT ON activities BEGIN
@@ -83,7 +84,22 @@ END;
 CREATE TRIGGER segments_version_delete AFTER DELETE ON segments BEGIN
     UPDATE data_versions SET version = version + 1 WHERE name = 'segments';
 END;
+-- "Portal access" reads the client accounts.
+CREATE TRIGGER users_segments_version_insert AFTER INSERT ON users BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'segments';
+END;
+CREATE TRIGGER users_segments_version_update AFTER UPDATE OF contact_id, is_active ON users BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'segments';
+END;
+CREATE TRIGGER users_segments_version_delete AFTER DELETE ON users BEGIN
+    UPDATE data_versions SET version = version + 1 WHERE name = 'segments';
+END;
 
 -- Activity facts in rules: "a call in the last 30 days", "no activity in 90 days".
 CREATE INDEX activities_kind_time ON activities (kind, happened_at, contact_id);
 CREATE INDEX activities_time ON activities (happened_at, contact_id);
+
+-- "Manage segments" is new; the groups that managed tags (whose key always named segments too,
+-- the seeded Managers among them) get it.
+INSERT INTO group_permissions (group_id, permission)
+    SELECT group_id, 'segments.manage' FROM group_permissions WHERE permission = 'tags_segments.manage';

@@ -96,7 +96,8 @@ pub async fn bulk_change(
                     .execute(c)
                     .await)?
             }
-            BulkChange::SetStatus(status) => with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+            BulkChange::SetStatus(status) => {
+                with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
                 .set((
                     contacts::status_id.eq(status),
                     contacts::version.eq(contacts::version + 1),
@@ -104,8 +105,10 @@ pub async fn bulk_change(
                     contacts::updated_by.eq(Some(actor_id)),
                 ))
                 .execute(c)
-                .await)?,
-            BulkChange::SetOwner(owner) => with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+                .await)?
+            }
+            BulkChange::SetOwner(owner) => {
+                with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
                 .set((
                     contacts::owner_id.eq(owner),
                     contacts::version.eq(contacts::version + 1),
@@ -113,7 +116,8 @@ pub async fn bulk_change(
                     contacts::updated_by.eq(Some(actor_id)),
                 ))
                 .execute(c)
-                .await)?,
+                .await)?
+            }
             BulkChange::SetField(..) => {
                 let Some((def, stored)) = &set_field else { return Ok(0) };
                 // The field as it was checked, or the person is asked to try again.
@@ -142,10 +146,7 @@ pub async fn bulk_change(
                     .execute(c)
                     .await)?
             }
-            BulkChange::Delete => {
-                crate::accounts::repo::unlink_contacts(c, ids).await?;
-                with_db!(c, c => diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await)?
-            }
+            BulkChange::Delete => super::delete_in_tx(c, ids).await?,
         };
         if !before.is_empty() {
             let after = snapshots(c, ids).await?;

@@ -672,9 +672,11 @@ pub async fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
 }
 
 /// Deletes the contacts `ids` inside the caller's transaction; returns how many there were. A
-/// portal account linked to one loses the link, not its existence.
+/// portal account linked to one loses the link, not its existence; the dynamic segments it was in
+/// record its exit.
 pub(crate) async fn delete_in_tx(c: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
     crate::accounts::repo::unlink_contacts(c, ids).await?;
+    crate::segments::repo::record_deleted(c, ids).await?;
     with_db!(c, c => diesel::delete(contacts::table.filter(contacts::id.eq_any(ids))).execute(c).await)
 }
 
