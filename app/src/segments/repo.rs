@@ -1013,6 +1013,19 @@ async fn static_for_edit(conn: &mut DbConn, viewer: &Viewer, id: i64) -> Result<
     Ok(row)
 }
 
+/// A counter that moves whenever anything a segment's members depend on does (the sum of the
+/// contacts, activities and segments counters and the day's number, each only ever growing): the
+/// contact list keeps a segment's pages by it.
+pub async fn data_stamp(conn: &mut DbConn, today: NaiveDate) -> diesel::QueryResult<i64> {
+    use chrono::Datelike;
+    let versions: Vec<i64> = with_db!(conn, c => data_versions::table
+        .filter(data_versions::name.eq_any(["contacts", "activities", "segments"]))
+        .select(data_versions::version)
+        .load(c)
+        .await)?;
+    Ok(versions.iter().sum::<i64>() + i64::from(today.num_days_from_ce()))
+}
+
 /// The state of the data a dynamic segment's members depend on: contacts, activities, other
 /// segments, and the day (its rules count days).
 async fn data_key(conn: &mut DbConn, today: NaiveDate) -> Result<String, AppError> {

@@ -285,13 +285,17 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
     let page = query.page.max(1);
     let offset = (page - 1).saturating_mul(CONTACTS_PER_PAGE);
     let end = offset.saturating_add(CONTACTS_PER_PAGE);
-    let (instance, version) = crate::db::data_version(conn, "contacts").await?;
+    let (mut instance, mut version) = crate::db::data_version(conn, "contacts").await?;
+    if query.segment_id.is_some() {
+        // A segment's members depend on more than contacts (activities, other segments, portal
+        // accounts, the day): its lists are kept by a counter of all of them.
+        instance.push_str("+segments");
+        version = crate::segments::repo::data_stamp(conn, conn.clock().today()).await?;
+    }
     let catalog = crate::fields::repo::catalog(conn).await?;
     let clock = conn.clock();
     let resolved = Resolved::load(conn, query, &catalog, &clock).await?;
-    // A segment's members depend on more than contacts (activities, the day): never kept.
-    let cacheable = query.segment_id.is_none();
-    let kept = list_cache::get(&instance, version, query).filter(|_| cacheable);
+    let kept = list_cache::get(&instance, version, query);
     let total = match &kept {
         Some(kept) => kept.total,
         None => {
@@ -310,9 +314,7 @@ pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage
             let wanted = (end + KEPT_IDS - 1) / KEPT_IDS * KEPT_IDS;
             let ids = ordered_ids(conn, &resolved, wanted, 0).await?;
             let page = page_of(&ids, offset);
-            if cacheable {
-                list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
-            }
+            list_cache::put(&instance, version, query, Arc::new(list_cache::List { total, ids }));
             page
         }
         // Deeper than any list keeps: this page alone.
