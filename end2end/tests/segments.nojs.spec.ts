@@ -20,11 +20,13 @@ test('without JavaScript, the rule builder previews, adds and removes conditions
   const first = page.getByRole('group', { name: 'Condition 1', exact: true });
   // A new field: "Preview" draws its tests, then counts.
   await first.getByLabel('Field').selectOption({ label: 'Last name' });
-  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByRole('button', { name: 'Preview', exact: true }).click();
   await expect(first.getByLabel('Test')).toHaveValue('contains');
+  // Enter in a value counts again (it does not press the first condition's "Remove").
   await first.getByLabel('Value').fill(mark);
-  await page.getByRole('button', { name: 'Preview' }).click();
+  await first.getByLabel('Value').press('Enter');
   await expect(page.locator('.live-count')).toHaveText('2 contacts match');
+  await expect(first).toBeVisible();
   // A second condition, left empty, is marked; removing it counts again.
   await page.getByRole('button', { name: 'Add a condition', exact: true }).click();
   const second = page.getByRole('group', { name: 'Condition 2', exact: true });

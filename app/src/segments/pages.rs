@@ -590,7 +590,7 @@ pub fn SegmentEditPage() -> impl IntoView {
                         <ActionForm action=edit attr:class="segment-editor">
                             // Enter in a text field presses the form's first button: this one,
                             // not a condition's "Remove".
-                            <button type="submit" name="intent" value="preview" class="visually-hidden" tabindex="-1">"Update the preview"</button>
+                            <button type="submit" name="intent" value="preview" class="visually-hidden" tabindex="-1">"Update the count"</button>
                             {d.id.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
                             {d.version.map(|v| view! { <input type="hidden" name="version" value=v.to_string()/> })}
                             <div class="field">
