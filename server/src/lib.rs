@@ -1,11 +1,18 @@
 //! The axum application: state, layers and routes around the Leptos app.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::accounts::auth::{auth_layer, RequestPermissions, SessionConfig};
 use app::accounts::middleware::{guard_areas, load_page_user, reject_cross_site, session_lifetime};
 use app::accounts::session_store::DieselSessionStore;
 use app::api::AppState;
+use app::db::DbPool;
+use app::ops::client::{self, ClientAddr, TrustedProxies};
+use app::ops::leases;
+use app::ops::metrics::Access;
 use app::{shell, App};
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
@@ -22,11 +29,36 @@ use tracing::Level;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application for `state`: health probes, server functions, pages and static files,
-/// behind (outermost first) request ids and tracing, the cross-site check, sessions and
-/// axum-login, the session lifetime, the guard of the staff and portal trees, the page deadline,
-/// and the loading of a page's signed-in user.
+/// How this server is deployed: its session cookie, the proxies in front of it, and who may
+/// read its metrics.
+#[derive(Clone, Default)]
+pub struct Deployment {
+    pub sessions: SessionConfig,
+    pub trusted_proxies: TrustedProxies,
+    pub metrics: Access,
+}
+
+/// The version and the commit this binary was built from (`server --version`, `/healthz`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = env!("CRM_GIT_COMMIT");
+pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("CRM_GIT_COMMIT"), ")");
+
+/// Set once the server has been told to stop: `/readyz` answers 503 so that load balancers stop
+/// sending it traffic while it drains.
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// [`router_with`] for a server that is not behind a proxy and shows no metrics.
 pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
+    router_with(state, &Deployment { sessions: sessions.clone(), ..Deployment::default() })
+}
+
+/// The whole application for `state`: health probes, metrics, server functions, pages and
+/// static files, behind (outermost first) the client's address, request ids and tracing, the
+/// metrics' timing, the cross-site check, sessions and axum-login, the session lifetime, the
+/// guard of the staff and portal trees, the page deadline, and the loading of a page's
+/// signed-in user.
+pub fn router_with(state: AppState, deployment: &Deployment) -> Router {
+    let sessions = &deployment.sessions;
     let routes = generate_route_list(App);
     // Called for every request: the shared state, and a fresh memo of the caller's permissions
     // (a page's already holds what `load_page_user` read).
@@ -39,9 +71,11 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
     };
     let options = state.leptos_options.clone();
     let absolute = sessions.absolute_timeout;
+    let proxies = deployment.trusted_proxies.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics).layer(axum::Extension(deployment.metrics.clone())))
         .route("/staff/contacts/export.csv", get(app::contacts::export::export_csv))
         // The upload limits its own size as it streams (imports::upload), so axum's does not apply.
         .route(
@@ -49,6 +83,7 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
             axum::routing::post(app::imports::files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/staff/imports/{id}/errors.csv", get(app::imports::files::errors_csv))
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), site_pkg(&state.leptos_options))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn(whole_pages))
@@ -58,6 +93,7 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| session_lifetime(absolute, req, next)))
         .layer(auth_layer(state.pool.clone(), sessions))
         .layer(axum::middleware::from_fn(reject_cross_site))
+        .layer(axum::middleware::from_fn(app::ops::metrics::middleware))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -75,7 +111,26 @@ pub fn router(state: AppState, sessions: &SessionConfig) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+        .layer(axum::middleware::from_fn(move |req, next| client::middleware(proxies.clone(), req, next)))
         .with_state(state)
+}
+
+/// The wasm, its JavaScript and the stylesheet. A release names them by their content's hash
+/// (`hash_files`): they are cached for a year and never asked for again (`immutable`); a new
+/// release has new names. Otherwise (development) the browser asks each time. Either way a
+/// browser that accepts brotli or gzip gets the file a release compressed beforehand
+/// (`cargo leptos build --release --precompress`), with the right `Content-Encoding`.
+fn site_pkg(options: &leptos::config::LeptosOptions) -> Router {
+    use axum::http::header::CACHE_CONTROL;
+    use axum::http::HeaderValue;
+    use tower_http::services::ServeDir;
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let caching = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    Router::new()
+        .fallback_service(files)
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(caching)))
 }
 
 /// How long a page may take to render before the server gives up on it.
@@ -137,14 +192,21 @@ async fn whole_pages(req: axum::extract::Request, next: axum::middleware::Next) 
     }
 }
 
-/// The process is up and answering.
+/// The process is up and answering, and which build it is.
 async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "ok", "version": VERSION, "commit": COMMIT }))
 }
 
-/// The database answers a query; load balancers stop sending traffic when it does not.
+/// The database answers a query; load balancers stop sending traffic when it does not, and
+/// when the server is draining before it stops.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.pool.backend().name();
+    if DRAINING.load(Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining", "database": database })),
+        );
+    }
     match tokio::time::timeout(Duration::from_secs(5), state.pool.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready", "database": database }))),
         Ok(Err(err)) => (
@@ -158,23 +220,65 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Deletes expired sessions (and stale sign-in failures) and refreshes the query planner's
-/// statistics every `period`, for as long as the server runs.
-pub fn spawn_session_cleanup(state: &AppState, period: Duration) {
-    use tower_sessions::ExpiredDeletion;
-    let pool = state.pool.clone();
-    let store = DieselSessionStore::new(pool.clone());
+/// `/metrics` for the callers [`Access`] permits; 404 for everybody else, as for an unknown page.
+async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(access): axum::Extension<Access>,
+    client: Option<axum::Extension<ClientAddr>>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if !access.permits(client.map(|c| c.0), &headers) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let body = app::ops::metrics::render(&state.pool).await;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+/// Runs `job` every `period` on the one server (of all those sharing the database) that holds
+/// the lease `name`; `holder` names this server. A failed job, or a failed claim, is logged and
+/// tried again at the next tick.
+pub fn spawn_once_per_period<F, Fut>(
+    pool: DbPool,
+    name: &'static str,
+    holder: Arc<str>,
+    period: Duration,
+    job: F,
+) where
+    F: Fn(DbPool) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(err) = store.delete_expired().await {
-                tracing::warn!(error = %err, "session clean-up failed; will retry");
-            }
-            if let Err(err) = pool.refresh_statistics().await {
-                tracing::warn!(error = %err, "refreshing planner statistics failed; will retry");
+            let claimed = match pool.get().await {
+                Ok(mut conn) => leases::claim(&mut conn, name, &holder, app::clock::now(), period).await,
+                Err(err) => Err(err),
+            };
+            match claimed {
+                Ok(true) => {
+                    if let Err(err) = job(pool.clone()).await {
+                        tracing::warn!(job = name, error = %err, "periodic job failed; will retry");
+                    }
+                }
+                Ok(false) => tracing::debug!(job = name, "another server holds this job's lease"),
+                Err(err) => {
+                    tracing::warn!(job = name, error = %err, "claiming the job's lease failed; will retry")
+                }
             }
         }
+    });
+}
+
+/// Deletes expired sessions (and stale sign-in failures) and refreshes the query planner's
+/// statistics every `period`, on one server at a time.
+pub fn spawn_session_cleanup(state: &AppState, holder: Arc<str>, period: Duration) {
+    spawn_once_per_period(state.pool.clone(), "session-cleanup", holder, period, |pool| async move {
+        use tower_sessions::ExpiredDeletion;
+        let store = DieselSessionStore::new(pool.clone());
+        store.delete_expired().await.map_err(|e| format!("session clean-up: {e}"))?;
+        pool.refresh_statistics().await.map_err(|e| format!("planner statistics: {e}"))
     });
 }
 
@@ -199,29 +303,20 @@ pub fn spawn_clock_refresh(state: &AppState, period: Duration) {
     });
 }
 
-/// Brings every dynamic segment's members, entries and exits up to date every `period` (a
-/// segment's page does so too when it is opened), so that the record of who entered and left
-/// does not wait for someone to look. Segments whose data did not change cost one read each.
-pub fn spawn_segment_sync(state: &AppState, period: Duration) {
-    let pool = state.pool.clone();
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let synced = match pool.get().await {
-                Ok(mut conn) => app::segments::repo::sync_all(&mut conn).await,
-                Err(err) => Err(err.into()),
-            };
-            if let Err(err) = synced {
-                tracing::warn!(error = %err, "syncing segments failed; will retry");
-            }
-        }
+/// Brings every dynamic segment's members, entries and exits up to date every `period`, on one
+/// server at a time (a segment's page does so too when it is opened), so that the record of who
+/// entered and left does not wait for someone to look. Segments whose data did not change cost
+/// one read each.
+pub fn spawn_segment_sync(state: &AppState, holder: Arc<str>, period: Duration) {
+    spawn_once_per_period(state.pool.clone(), "segment-sync", holder, period, |pool| async move {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        app::segments::repo::sync_all(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
     });
 }
 
-/// Resolves when SIGTERM or ctrl-c arrives; axum then lets in-flight requests finish.
-pub async fn shutdown_signal() {
+/// Resolves when SIGTERM or ctrl-c arrives, `drain` after `/readyz` began to answer 503; axum
+/// then stops accepting connections and lets in-flight requests finish.
+pub async fn shutdown_signal(drain: Duration) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -239,6 +334,11 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+    DRAINING.store(true, Ordering::Relaxed);
+    if !drain.is_zero() {
+        tracing::info!(?drain, "stopping: draining (readyz answers 503)");
+        tokio::time::sleep(drain).await;
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -18,6 +18,7 @@ use super::Permission;
 use super::UserKind;
 use crate::db::{DbError, DbPool};
 use crate::error::AppError;
+use crate::ops::client::ClientAddr;
 
 pub type AuthSession = axum_login::AuthSession<AuthBackend>;
 
@@ -152,8 +153,13 @@ pub fn auth_layer(pool: DbPool, config: &SessionConfig) -> AuthManagerLayer<Auth
     AuthManagerLayerBuilder::new(AuthBackend::new(pool), sessions).build()
 }
 
-/// The caller's address as the server saw it, for throttling and logs.
+/// The caller's address, for throttling and logs: the client's behind a trusted proxy
+/// ([`crate::ops::client`]), otherwise the connection's.
 pub async fn client_ip() -> String {
+    let parts = leptos_axum::extract::<axum::http::request::Parts>().await.ok();
+    if let Some(ClientAddr(addr)) = parts.as_ref().and_then(|p| p.extensions.get::<ClientAddr>()) {
+        return addr.to_string();
+    }
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .map(|ConnectInfo(addr)| addr.ip().to_string())

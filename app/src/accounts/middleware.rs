@@ -47,14 +47,23 @@ pub async fn guard_areas(req: Request, next: Next) -> Response {
 /// guard that waited inside a `<Transition>` made Leptos create the page, and fetch all of its
 /// data, three times per request: a Suspense walks its children again to find what they read.
 /// Server-function calls, files and probes are passed through untouched.
+///
+/// A page shown to a signed-in person is `Cache-Control: no-store`: after signing out, the
+/// browser's back button or a shared computer's cache must not show it again.
 pub async fn load_page_user(mut req: Request, next: Next) -> Response {
+    let mut signed_in = false;
     if crate::api::is_page_request(&req) {
         if let Some(auth) = req.extensions().get::<AuthSession>().cloned() {
             let user = super::auth::session_user_of(&auth).await;
+            signed_in = matches!(user, Ok(Some(_)));
             req.extensions_mut().insert(PageUser(user));
         }
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    if signed_in {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// Enforces the absolute session lifetime and keeps the idle timer running: tower-sessions only

@@ -105,6 +105,15 @@ impl Default for PoolOptions {
     }
 }
 
+/// Connections of a pool: at most `max`, `open` now, `idle` of them free, and `waiting` callers.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStatus {
+    pub max: usize,
+    pub open: usize,
+    pub idle: usize,
+    pub waiting: usize,
+}
+
 /// A pool for one of the two backends, chosen at run time from the database URL, and what the
 /// server keeps per database (its clock settings).
 #[derive(Clone)]
@@ -307,6 +316,15 @@ impl DbPool {
             Pools::Sqlite(_) => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// The pool as it is now, for `/metrics`.
+    pub fn status(&self) -> PoolStatus {
+        let s = match &self.pools {
+            Pools::Sqlite(p) => p.status(),
+            Pools::Postgres(p) => p.status(),
+        };
+        PoolStatus { max: s.max_size, open: s.size, idle: s.available, waiting: s.waiting }
     }
 
     /// A connection, or [`DbError::Busy`] once the configured wait is over.

@@ -25,15 +25,15 @@ async fn get(app: axum::Router, path: &str) -> (StatusCode, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn readyz_reports_a_reachable_database_on_every_backend() {
     for db in testing::each_backend().await {
-        let app = server::router(
-            AppState { leptos_options: options(), pool: db.pool.clone() },
-            &SessionConfig::default(),
-        );
+        let app = server::router(AppState::new(options(), db.pool.clone()), &SessionConfig::default());
         let (status, body) = get(app.clone(), "/readyz").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body.contains(db.backend().name()), "{body}");
         let (status, body) = get(app, "/healthz").await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+        assert_eq!(status, StatusCode::OK);
+        let expected =
+            format!(r#"{{"commit":"{}","status":"ok","version":"{}"}}"#, server::COMMIT, server::VERSION);
+        assert_eq!(body, expected, "the build the server runs");
     }
 }
 
@@ -45,7 +45,7 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
         &PoolOptions { max_connections: 2, acquire_timeout: Duration::from_secs(1) },
     )
     .unwrap();
-    let app = server::router(AppState { leptos_options: options(), pool }, &SessionConfig::default());
+    let app = server::router(AppState::new(options(), pool), &SessionConfig::default());
     let (status, body) = get(app.clone(), "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains(r#""status":"unavailable""#), "{body}");
@@ -57,10 +57,7 @@ async fn readyz_is_503_when_the_database_is_unreachable() {
 async fn a_page_leaves_in_one_piece_with_its_length_known() {
     use axum::body::HttpBody;
     let db = testing::sqlite().await;
-    let app = server::router(
-        AppState { leptos_options: options(), pool: db.pool.clone() },
-        &SessionConfig::default(),
-    );
+    let app = server::router(AppState::new(options(), db.pool.clone()), &SessionConfig::default());
     for path in ["/login", "/no/such/page"] {
         let res = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
         let length = res.body().size_hint().exact();
@@ -75,10 +72,7 @@ async fn a_page_leaves_in_one_piece_with_its_length_known() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_render_on_the_server_and_unknown_paths_are_404() {
     let db = testing::sqlite().await;
-    let app = server::router(
-        AppState { leptos_options: options(), pool: db.pool.clone() },
-        &SessionConfig::default(),
-    );
+    let app = server::router(AppState::new(options(), db.pool.clone()), &SessionConfig::default());
     let (status, body) = get(app.clone(), "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Welcome to Your company"), "{body}");
@@ -99,7 +93,7 @@ async fn a_busy_pool_answers_503_instead_of_hanging() {
     )
     .unwrap();
     let _held = pool.get().await.unwrap();
-    let app = server::router(AppState { leptos_options: options(), pool }, &SessionConfig::default());
+    let app = server::router(AppState::new(options(), pool), &SessionConfig::default());
     let started = std::time::Instant::now();
     let res = app
         .oneshot(
@@ -163,10 +157,7 @@ async fn every_page_names_its_icon_and_the_icon_is_served() {
         .output_name("crm")
         .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../public"))
         .build();
-    let app = server::router(
-        AppState { leptos_options: options, pool: db.pool.clone() },
-        &SessionConfig::default(),
-    );
+    let app = server::router(AppState::new(options, db.pool.clone()), &SessionConfig::default());
     let (_, page) = get(app.clone(), "/login").await;
     assert!(page.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.svg">"#), "{page}");
     let res = app.oneshot(Request::get("/favicon.svg").body(Body::empty()).unwrap()).await.unwrap();

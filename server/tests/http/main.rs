@@ -4,6 +4,7 @@ mod accounts;
 mod activities;
 mod authz;
 mod contacts;
+mod deploy;
 mod fields;
 mod foundation;
 mod imports;

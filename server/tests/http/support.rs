@@ -51,7 +51,13 @@ impl TestApp {
     }
 
     pub fn with_sessions(db: TestDb, sessions: &SessionConfig) -> Self {
-        let app = server::router(AppState { leptos_options: options(), pool: db.pool.clone() }, sessions);
+        let app = server::router(AppState::new(options(), db.pool.clone()), sessions);
+        TestApp { app, db }
+    }
+
+    /// Behind the proxies and with the metrics' access `deployment` describes.
+    pub fn with_deployment(db: TestDb, deployment: &server::Deployment) -> Self {
+        let app = server::router_with(AppState::new(options(), db.pool.clone()), deployment);
         TestApp { app, db }
     }
 
