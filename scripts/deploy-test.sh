@@ -53,7 +53,7 @@ ok() { printf '  ok  %s\n' "$*"; }
 start_server() {  # $1: index
     local port="${PORTS[$1]}"
     DATABASE_URL="$DB_URL" LEPTOS_SITE_ADDR="127.0.0.1:$port" CRM_PUBLIC_URL="$PUBLIC" \
-        CRM_TRUSTED_PROXIES=127.0.0.1 CRM_METRICS_ALLOW=127.0.0.9 CRM_SHUTDOWN_DRAIN_SECONDS=3 \
+        CRM_TRUSTED_PROXIES=127.0.0.1 CRM_METRICS_ALLOW=127.0.0.9 CRM_SHUTDOWN_DRAIN_SECONDS="${DEPLOY_TEST_DRAIN:-3}" \
         CRM_IMPORT_DIR="$WORK/imports-$1" CRM_LOG="info,server=debug" CRM_LOG_FORMAT=json \
         "$BIN" serve >> "$WORK/server-$1.log" 2>&1 &
     PIDS[server$1]=$!
@@ -63,8 +63,9 @@ wait_ready() {  # $1: url; up to 60 s
     fail "$1 did not become ready"
 }
 stop_server() {  # $1: index; a graceful stop, as systemd or an orchestrator sends it
-    kill -TERM "${PIDS[server$1]}"
-    wait "${PIDS[server$1]}" || fail "server $1 did not stop cleanly"
+    # DEPLOY_TEST_STOP_SIGNAL=KILL shows what the test catches: a crash loses requests.
+    kill -"${DEPLOY_TEST_STOP_SIGNAL:-TERM}" "${PIDS[server$1]}"
+    wait "${PIDS[server$1]}" || [ "${DEPLOY_TEST_STOP_SIGNAL:-TERM}" != TERM ] || fail "server $1 did not stop cleanly"
     unset "PIDS[server$1]"
 }
 # curl through the proxy, verifying its certificate, from client address $1.
@@ -98,7 +99,7 @@ https://127.0.0.1:$HTTPS_PORT {
 		health_interval 500ms
 		health_timeout 2s
 		lb_policy round_robin
-		lb_try_duration 10s
+		lb_try_duration ${DEPLOY_TEST_PROXY_RETRY:-0s}
 		lb_try_interval 100ms
 		header_down X-Upstream {http.reverse_proxy.upstream.hostport}
 	}
@@ -180,7 +181,12 @@ waiting="$(cat "$WORK"/server-*.log | grep -c 'another server holds this job' ||
 [ "$waiting" -ge 2 ] || fail "no server stood aside for the other's lease (logs: $waiting lines)"
 ok "periodic work ran once: leases $(tr '\n' ' ' <<<"$leases")(holders: $holders; the other server stood aside $waiting times)"
 
-# 6. Rolling restart under load.
+# 6. Rolling restart under load. The load is the CSV export of 3,000 contacts (about half a
+# second each). Caddy does not retry here (lb_try_duration 0s; DEPLOY_TEST_PROXY_RETRY sets it),
+# so what keeps requests whole is the servers' own stop: /readyz says "draining", Caddy's health
+# check takes the server out, in-flight answers finish. The controls, run by hand:
+# DEPLOY_TEST_STOP_SIGNAL=KILL (a crash) and DEPLOY_TEST_DRAIN=0 (no drain) both lose requests.
+DATABASE_URL="$DB_URL" CRM_LOG=warn "$BIN" seed-demo --contacts 3000 >/dev/null
 cat > "$WORK/count.lua" <<'LUA'
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
@@ -195,7 +201,7 @@ function done(summary)
 end
 LUA
 DURATION=24
-wrk -t2 -c8 -d"${DURATION}s" --timeout 10s -H "Cookie: $COOKIE" -s "$WORK/count.lua" "$PUBLIC/staff/contacts" \
+wrk -t2 -c8 -d"${DURATION}s" --timeout 10s -H "Cookie: $COOKIE" -s "$WORK/count.lua" "$PUBLIC/staff/contacts/export.csv" \
     > "$WORK/wrk.out" 2>&1 &
 PIDS[wrk]=$!
 sleep 3
@@ -210,7 +216,7 @@ unset 'PIDS[wrk]'
 result="$(grep '^RESULT' "$WORK/wrk.out")" || fail "wrk printed no result: $(cat "$WORK/wrk.out")"
 grep -q 'not200=0 connect=0 read=0 write=0 timeout=0' <<<"$result" || fail "requests were lost: $result"
 requests="$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$result")"
-[ "$requests" -gt 100 ] || fail "too few requests to mean anything: $result"
+[ "$requests" -gt 50 ] || fail "too few requests to mean anything: $result"
 ok "rolling restart of both servers during ${DURATION} s of wrk: $result"
 
 # 7. Metrics.

@@ -208,7 +208,10 @@ fn deployment(cli: &Cli) -> Result<server::Deployment, BoxError> {
 /// `target/site` in a checkout, otherwise `site/` beside the binary.
 fn leptos_options() -> Result<leptos::config::LeptosOptions, BoxError> {
     let mut options = get_configuration(None)?.leptos_options;
-    let exe_dir = std::env::current_exe()?.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Without /proc (a bare chroot) the binary's folder is unknown: `target/site` or
+    // LEPTOS_SITE_ROOT, and no hashed names, as Leptos itself then assumes.
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let exe_dir = exe_dir.unwrap_or_default();
     if std::env::var_os("LEPTOS_SITE_ROOT").is_none() && !Path::new(options.site_root.as_ref()).is_dir() {
         let site = exe_dir.join("site");
         if site.is_dir() {
@@ -313,7 +316,7 @@ fn restore(database_url: Option<&str>, from: &Path) -> Result<(), BoxError> {
 /// `server healthcheck`: one `GET /readyz` to the address this server listens on.
 async fn healthcheck() -> Result<(), BoxError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = leptos_options()?.site_addr;
+    let addr = get_configuration(None)?.leptos_options.site_addr;
     let check = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await?;
         let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
