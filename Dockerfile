@@ -26,7 +26,8 @@ ENV PATH="/src/end2end/node_modules/.bin:${PATH}" \
     LEPTOS_BIN_TARGET_TRIPLE=x86_64-unknown-linux-musl \
     LEPTOS_SITE_ROOT=target/release-site \
     LEPTOS_HASH_FILES=true \
-    CC_x86_64_unknown_linux_musl=musl-gcc
+    CC_x86_64_unknown_linux_musl=musl-gcc \
+    RUSTFLAGS="--cfg erase_components"
 ARG CRM_GIT_COMMIT=unknown
 RUN CRM_GIT_COMMIT="${CRM_GIT_COMMIT}" cargo leptos build --release --precompress \
     && mkdir -p /out/app /out/data /out/tmp \

@@ -12,7 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 NAME="$(cat dist/latest)"
 BUNDLE="dist/$NAME"
 [ -x "$BUNDLE/server" ] || { echo "no release bundle: run scripts/release.sh first" >&2; exit 1; }
-if ! ldd "$BUNDLE/server" 2>&1 | grep -qE 'not a dynamic executable|statically linked'; then
+linkage="$(ldd "$BUNDLE/server" 2>&1 || true)"
+if ! grep -qE 'not a dynamic executable|statically linked' <<<"$linkage"; then
     echo "$BUNDLE/server is dynamically linked: a FROM-scratch image needs the musl build" >&2; exit 1
 fi
 TAG="crm:$(echo "$NAME" | cut -d- -f2-3)"
@@ -76,7 +77,8 @@ if [ "$(id -u)" = 0 ]; then
     # A container runtime mounts /proc (the server finds hash.txt beside /proc/self/exe); here a
     # mount namespace of its own does, gone when the server stops.
     mkdir -p "$ROOTFS/proc"
-    unshare --mount --fork /bin/sh -c 'mount -t proc proc "$1/proc" && exec "$@"' sh "$ROOTFS" \
+    export WORK_PID="$WORK/server.pid"
+    unshare --mount --fork /bin/sh -c 'mount -t proc proc "$1/proc" && shift && echo $$ > "$WORK_PID" && exec "$@"' sh "$ROOTFS" \
         env -i DATABASE_URL=/data/crm.sqlite3 CRM_IMPORT_DIR=/data/imports LEPTOS_SITE_ROOT=/app/site \
         LEPTOS_SITE_ADDR="127.0.0.1:$PORT" CRM_LOG=warn \
         "$CHROOT" --userspec=10001:10001 "$ROOTFS" /app/server serve > "$WORK/chroot.log" 2>&1 &
@@ -91,7 +93,8 @@ if [ "$(id -u)" = 0 ]; then
     page="$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/login" || true)"
     wasm="$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' -H 'Accept-Encoding: br' \
         "http://127.0.0.1:$PORT/pkg/$(basename "$(ls "$ROOTFS"/app/site/pkg/*.wasm)")" || true)"
-    kill "$server_pid" 2>/dev/null || true
+    # unshare does not pass signals on: stop the server itself.
+    kill "$(cat "$WORK_PID" 2>/dev/null)" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     [ -n "$ready" ] || fail "the server did not become ready in the image's file system: $(cat "$WORK/chroot.log")"
     [ "$page" = 200 ] || fail "the sign-in page answered $page in the image's file system"

@@ -28,7 +28,9 @@ export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 command -v wasm-opt >/dev/null || { echo "wasm-opt is missing: run scripts/setup.sh (npm ci in end2end/)" >&2; exit 1; }
 # The release site has its own folder: the debug build's target/site stays as the tests left it.
 # Clippy already linted this code in the debug build; the release compiles with plain rustc.
-env -u RUSTC_WORKSPACE_WRAPPER \
+# `erase_components` type-erases Leptos' views (as the debug build does): a third less wasm
+# (README, "Page weight"). Server and browser must agree on it, so both get it.
+env -u RUSTC_WORKSPACE_WRAPPER RUSTFLAGS="--cfg erase_components" \
     LEPTOS_BIN_TARGET_TRIPLE="$TRIPLE" LEPTOS_SITE_ROOT="$SITE" LEPTOS_HASH_FILES=true \
     CRM_GIT_COMMIT="$COMMIT" \
     cargo leptos build --release --precompress

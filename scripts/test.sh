@@ -46,7 +46,8 @@ fi
 step "release bundle, its FROM-scratch image, the Dockerfile's lint"
 RELEASE_SKIP_SETUP=1 bash scripts/release.sh 2>&1 | tee "$LOGS/release.log"
 bash scripts/image.sh 2>&1 | tee "$LOGS/image.log"
-"$HOME/.local/share/crm-tools/hadolint/bin/hadolint" Dockerfile && echo "  ok  hadolint: Dockerfile" | tee -a "$LOGS/image.log"
+"$HOME/.local/share/crm-tools/hadolint/bin/hadolint" Dockerfile || exit 1
+echo "  ok  hadolint: Dockerfile" | tee -a "$LOGS/image.log"
 
 if psql "$PG_URL" -qc 'SELECT 1' >/dev/null 2>&1; then
     step "deployment test: Caddy (TLS) + two release servers on one PostgreSQL"

@@ -121,16 +121,27 @@ pub fn router_with(state: AppState, deployment: &Deployment) -> Router {
 /// browser that accepts brotli or gzip gets the file a release compressed beforehand
 /// (`cargo leptos build --release --precompress`), with the right `Content-Encoding`.
 fn site_pkg(options: &leptos::config::LeptosOptions) -> Router {
-    use axum::http::header::CACHE_CONTROL;
+    use axum::http::header::{CACHE_CONTROL, VARY};
     use axum::http::HeaderValue;
     use tower_http::services::ServeDir;
     use tower_http::set_header::SetResponseHeaderLayer;
     let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let caching = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let caching = HeaderValue::from_static(if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    // Only a file found is cached: during a rolling upgrade a page from a new server may ask an
+    // old one for a file it does not have yet, and that 404 must not stick for a year.
+    let cache_found = move |res: &axum::response::Response<_>| {
+        (res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED).then(|| caching.clone())
+    };
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     Router::new()
         .fallback_service(files)
-        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(caching)))
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, cache_found))
+        // The body depends on Accept-Encoding: shared caches must keep one copy per encoding.
+        .layer(SetResponseHeaderLayer::appending(VARY, HeaderValue::from_static("accept-encoding")))
 }
 
 /// How long a page may take to render before the server gives up on it.
@@ -258,7 +269,23 @@ pub fn spawn_once_per_period<F, Fut>(
             };
             match claimed {
                 Ok(true) => {
-                    if let Err(err) = job(pool.clone()).await {
+                    // A run that outlasts the lease would let another server start the same
+                    // job: the lease is renewed every third of a period while the job runs.
+                    let run = job(pool.clone());
+                    tokio::pin!(run);
+                    let mut renewals =
+                        tokio::time::interval_at(tokio::time::Instant::now() + period / 3, period / 3);
+                    let done = loop {
+                        tokio::select! {
+                            done = &mut run => break done,
+                            _ = renewals.tick() => {
+                                if let Ok(mut conn) = pool.get().await {
+                                    let _ = leases::claim(&mut conn, name, &holder, app::clock::now(), period).await;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(err) = done {
                         tracing::warn!(job = name, error = %err, "periodic job failed; will retry");
                     }
                 }

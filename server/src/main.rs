@@ -137,9 +137,14 @@ async fn main() -> Result<(), BoxError> {
         Command::Healthcheck => return healthcheck().await,
         Command::Restore { from } => return restore(cli.database_url.as_deref(), from),
         Command::Backup { path } => {
+            // Opening a SQLite file that is not there would create an empty database.
+            let (backend, file) = app::db::resolve_url(cli.database_url.as_deref())?;
+            if backend == app::db::Backend::Sqlite && !Path::new(&file).is_file() {
+                return Err(format!("{file} does not exist: nothing to back up (check DATABASE_URL)").into());
+            }
             let pool = DbPool::connect(cli.database_url.as_deref(), &options)?;
-            let bytes = app::ops::backup::sqlite(&mut pool.get().await?, path).await?;
-            app::ops::backup::verify(path)?;
+            let bytes =
+                app::ops::backup::sqlite(&mut pool.get().await?, path).await.map_err(|e| e.to_string())?;
             println!("Backed up to {} ({bytes} bytes), checked whole.", path.display());
             return Ok(());
         }
@@ -305,7 +310,7 @@ fn restore(database_url: Option<&str>, from: &Path) -> Result<(), BoxError> {
     if backend != app::db::Backend::Sqlite {
         return Err("this server uses PostgreSQL: restore it with pg_restore (README, \"Backups\")".into());
     }
-    let kept = app::ops::backup::restore(from, Path::new(&path))?;
+    let kept = app::ops::backup::restore(from, Path::new(&path)).map_err(|e| e.to_string())?;
     println!("Restored {} to {path}.", from.display());
     if let Some(kept) = kept {
         println!("The database it replaced is kept as {}.", kept.display());

@@ -18,7 +18,7 @@ use super::Permission;
 use super::UserKind;
 use crate::db::{DbError, DbPool};
 use crate::error::AppError;
-use crate::ops::client::ClientAddr;
+use crate::ops::client::{throttle_key, ClientAddr};
 
 pub type AuthSession = axum_login::AuthSession<AuthBackend>;
 
@@ -154,15 +154,15 @@ pub fn auth_layer(pool: DbPool, config: &SessionConfig) -> AuthManagerLayer<Auth
 }
 
 /// The caller's address, for throttling and logs: the client's behind a trusted proxy
-/// ([`crate::ops::client`]), otherwise the connection's.
+/// ([`crate::ops::client`]), otherwise the connection's; an IPv6 address as its /64.
 pub async fn client_ip() -> String {
     let parts = leptos_axum::extract::<axum::http::request::Parts>().await.ok();
     if let Some(ClientAddr(addr)) = parts.as_ref().and_then(|p| p.extensions.get::<ClientAddr>()) {
-        return addr.to_string();
+        return throttle_key(*addr);
     }
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| throttle_key(addr.ip()))
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 

@@ -13,6 +13,8 @@ use crate::db::{Backend, Connection, DbConn, DbError};
 pub enum BackupError {
     #[error("{0} exists already: choose a new file, nothing was overwritten")]
     Exists(PathBuf),
+    #[error("{0} is open (a server is running on it): stop every server first, nothing was changed")]
+    InUse(PathBuf),
     #[error("this server uses PostgreSQL: back it up with pg_dump (README, \"Backups\")")]
     Postgres,
     #[error("{path} is not a CRM database: {reason}")]
@@ -26,7 +28,10 @@ pub enum BackupError {
 /// Writes a consistent copy of the SQLite database behind `conn` to `dest`, which must not exist.
 /// `VACUUM INTO` reads one snapshot of the file: every transaction committed before it started
 /// is in the copy, none that commits meanwhile is half in it, and writers go on while it runs
-/// (WAL mode). The copy is written beside `dest` and renamed, so `dest` is whole or absent.
+/// (WAL mode). The copy is written beside `dest`, checked ([`verify`]), made readable by its
+/// owner only (it holds password hashes and personal data), and then linked to `dest`, which
+/// fails rather than replace a file that appeared meanwhile: `dest` is whole and checked, or
+/// absent.
 pub async fn sqlite(conn: &mut DbConn, dest: &Path) -> Result<u64, BackupError> {
     if dest.exists() {
         return Err(BackupError::Exists(dest.to_owned()));
@@ -37,13 +42,40 @@ pub async fn sqlite(conn: &mut DbConn, dest: &Path) -> Result<u64, BackupError> 
     let target = partial.display().to_string();
     let vacuum = diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(&target);
     let vacuumed = diesel_async::RunQueryDsl::execute(vacuum, &mut **c).await;
-    if let Err(err) = vacuumed {
-        let _ = std::fs::remove_file(&partial);
-        return Err(DbError::from(err).into());
-    }
-    std::fs::File::open(&partial)?.sync_all()?;
-    std::fs::rename(&partial, dest)?;
+    let published = match vacuumed {
+        Ok(_) => publish(&partial, dest),
+        Err(err) => Err(DbError::from(err).into()),
+    };
+    let _ = std::fs::remove_file(&partial);
+    published?;
     Ok(std::fs::metadata(dest)?.len())
+}
+
+fn publish(partial: &Path, dest: &Path) -> Result<(), BackupError> {
+    std::fs::File::open(partial)?.sync_all()?;
+    verify(partial)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o600))?;
+    }
+    match std::fs::hard_link(partial, dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(BackupError::Exists(dest.to_owned()))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    sync_dir(dest);
+    Ok(())
+}
+
+/// Makes a rename or link in `path`'s folder survive a power cut (best effort).
+fn sync_dir(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
 }
 
 /// Whether `conn`'s backend can be backed up by [`sqlite`].
@@ -85,11 +117,17 @@ pub fn verify(path: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Puts the backup `from` in place of the database file `to` (every server using it must be
-/// stopped). The file it replaces, with its `-wal` and `-shm` companions, is kept beside it as
-/// `<to>.before-restore-<stamp>`; that name is returned. Nothing is deleted.
+/// Puts the backup `from` in place of the database file `to`. Refused while any process has `to`
+/// open ([`in_use`]): a server still running would go on writing to the file moved aside. The
+/// file it replaces, with its `-wal` and `-shm` companions, is kept beside it as
+/// `<to>.before-restore-<stamp>`; that name is returned. Nothing is deleted. The restored file
+/// gets the owner and mode of the one it replaces, so the service can open it.
 pub fn restore(from: &Path, to: &Path) -> Result<Option<PathBuf>, BackupError> {
     verify(from)?;
+    if in_use(to)? {
+        return Err(BackupError::InUse(to.to_owned()));
+    }
+    let replaced = std::fs::metadata(to).ok();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     let kept = PathBuf::from(format!("{}.before-restore-{stamp}", to.display()));
     let mut moved = None;
@@ -105,9 +143,57 @@ pub fn restore(from: &Path, to: &Path) -> Result<Option<PathBuf>, BackupError> {
     }
     let partial = partial_path(to);
     std::fs::copy(from, &partial)?;
+    if let Some(meta) = &replaced {
+        std::fs::set_permissions(&partial, meta.permissions())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::os::unix::fs::chown(&partial, Some(meta.uid()), Some(meta.gid()))?;
+        }
+    }
     std::fs::File::open(&partial)?.sync_all()?;
     std::fs::rename(&partial, to)?;
+    sync_dir(to);
     Ok(moved)
+}
+
+/// Whether some process has the SQLite database `db` open. Every connection to a database in
+/// WAL mode holds a read lock on one byte of its `-shm` file (SQLite's "dead man switch", byte
+/// 128) for as long as it is open; an open-file-description lock test sees it. No `-shm` file:
+/// nobody has it open. Call it only from a process that does not use `db` itself (`server
+/// restore`): closing the descriptor it opens drops the process's own POSIX locks on that file,
+/// SQLite's included.
+pub fn in_use(db: &Path) -> std::io::Result<bool> {
+    let shm = PathBuf::from(format!("{}-shm", db.display()));
+    let file = match std::fs::OpenOptions::new().read(true).write(true).open(&shm) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    shm_locked(&file)
+}
+
+#[cfg(target_os = "linux")]
+fn shm_locked(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    const SQLITE_SHM_DMS: libc::off_t = 128;
+    // SAFETY: `lock` is a plain C struct, zeroed and then filled in; fcntl only reads and writes it.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock.l_start = SQLITE_SHM_DMS;
+    lock.l_len = 1;
+    // SAFETY: the descriptor is open for as long as `file` lives; `lock` is a valid flock.
+    let done = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut lock) };
+    if done == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(lock.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn shm_locked(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 fn partial_path(path: &Path) -> PathBuf {

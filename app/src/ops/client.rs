@@ -59,7 +59,8 @@ fn canonical(addr: IpAddr) -> IpAddr {
 /// The client behind `peer`: `peer` itself unless it is a trusted proxy; then, walking the
 /// `X-Forwarded-For` entries from the nearest (last) back, the first address that is not a
 /// trusted proxy. Entries further left were written by whoever sent the request first and are
-/// not believed. An entry that is no address ends the walk at the last trusted hop.
+/// not believed. An entry that is no address, where the walk reaches it, is an unknown client:
+/// the unspecified address (`0.0.0.0`), never trusted, never the proxy's own.
 pub fn client_addr(peer: IpAddr, forwarded_for: &[&str], trusted: &TrustedProxies) -> IpAddr {
     let mut client = canonical(peer);
     if !trusted.trusts(client) {
@@ -68,13 +69,28 @@ pub fn client_addr(peer: IpAddr, forwarded_for: &[&str], trusted: &TrustedProxie
     let hops = forwarded_for.iter().flat_map(|h| h.split(',')).map(str::trim).filter(|h| !h.is_empty());
     let hops: Vec<&str> = hops.collect();
     for hop in hops.into_iter().rev() {
-        let Ok(addr) = hop.parse::<IpAddr>() else { break };
+        let Ok(addr) = hop.parse::<IpAddr>() else { return UNKNOWN };
         client = canonical(addr);
         if !trusted.trusts(client) {
             break;
         }
     }
     client
+}
+
+/// A client whose address the proxies' header does not say.
+pub const UNKNOWN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
+/// The throttling key of `addr`: the address itself for IPv4, its /64 network for IPv6 (one
+/// subscriber gets a whole /64 and could otherwise try again from each of its addresses).
+pub fn throttle_key(addr: IpAddr) -> String {
+    match canonical(addr) {
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc().to_string());
+            net.unwrap_or_else(|_| v6.to_string())
+        }
+        v4 => v4.to_string(),
+    }
 }
 
 /// Middleware: records the request's [`ClientAddr`] for [`crate::accounts::auth::client_ip`]
@@ -85,8 +101,15 @@ pub async fn middleware(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let headers: Vec<&str> =
-            req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        // Read as bytes: a header with a byte that is not ASCII still ends with the address the
+        // proxy appended.
+        let headers: Vec<String> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
         let addr = client_addr(peer.ip(), &headers, &trusted);
         req.extensions_mut().insert(ClientAddr(addr));
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use diesel::{ExpressionMethods, QueryDsl};
 
 use super::backup::{self, BackupError};
-use super::client::{client_addr, ClientAddr, TrustedProxies};
+use super::client::{client_addr, throttle_key, ClientAddr, TrustedProxies};
 use super::leases;
 use super::metrics::{self, Access};
 use crate::contacts::repo as contacts;
@@ -172,6 +172,32 @@ async fn a_backup_under_concurrent_writes_holds_every_committed_write_and_restor
     }
 }
 
+/// A backup holds password hashes: its owner's only. A restore gives the file the mode of the
+/// one it replaces, so the service can open it; with nobody holding the database open it goes
+/// ahead (the refusal while a server holds it needs another process: README, "Backups").
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_are_private_and_a_restore_keeps_the_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let live = temp_file("mode.sqlite3");
+    let dest = temp_file("mode-backup.sqlite3");
+    {
+        let pool = DbPool::connect(Some(&live.display().to_string()), &PoolOptions::default()).unwrap();
+        pool.migrate().await.unwrap();
+        backup::sqlite(&mut pool.get().await.unwrap(), &dest).await.unwrap();
+    }
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a backup holds password hashes: its owner's only");
+    assert!(!backup::in_use(&live).unwrap(), "every connection closed");
+    std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let kept = backup::restore(&dest, &live).expect("restore").expect("the old file kept");
+    let mode = std::fs::metadata(&live).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the restored file has the mode of the one it replaced");
+    for path in [&dest, &live, &kept] {
+        remove(path);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_that_is_no_crm_database_is_not_restored() {
     let junk = temp_file("junk.sqlite3");
@@ -221,8 +247,10 @@ fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
         client_addr(ip("127.0.0.1"), &["6.6.6.6, 203.0.113.9, 10.1.2.3"], &proxies),
         ip("203.0.113.9")
     );
-    // Junk in the header ends the walk at the last hop we trust.
-    assert_eq!(client_addr(ip("127.0.0.1"), &["203.0.113.9, not-an-ip"], &proxies), ip("127.0.0.1"));
+    // Junk where the proxy's entry should be is an unknown client, never the proxy itself (whose
+    // address may open the metrics, and would put every client in one throttling bucket).
+    assert_eq!(client_addr(ip("127.0.0.1"), &["203.0.113.9, not-an-ip"], &proxies), ip("0.0.0.0"));
+    assert_eq!(client_addr(ip("127.0.0.1"), &["not-an-ip, 203.0.113.9"], &proxies), ip("203.0.113.9"));
     // No header at all: the proxy itself.
     assert_eq!(client_addr(ip("127.0.0.1"), &[], &proxies), ip("127.0.0.1"));
     // IPv4 seen through an IPv6 socket is the same address.
@@ -230,6 +258,17 @@ fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     // With no proxy configured, nobody's header is believed.
     let none = TrustedProxies::default();
     assert_eq!(client_addr(ip("127.0.0.1"), &["203.0.113.9"], &none), ip("127.0.0.1"));
+}
+
+/// The threat: an attacker holding a /64 (what one IPv6 subscriber gets) spraying passwords from
+/// a fresh address each time.
+#[test]
+fn ipv6_clients_are_throttled_by_their_64_network() {
+    assert_eq!(throttle_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+    assert_eq!(throttle_key(ip("2001:db8:1:2:ffff:ffff:ffff:fffe")), "2001:db8:1:2::/64");
+    assert_ne!(throttle_key(ip("2001:db8:1:3::1")), "2001:db8:1:2::/64");
+    assert_eq!(throttle_key(ip("203.0.113.9")), "203.0.113.9");
+    assert_eq!(throttle_key(ip("::ffff:203.0.113.9")), "203.0.113.9");
 }
 
 #[test]

@@ -171,6 +171,15 @@ async fn hashed_site_files_are_immutable_and_sent_precompressed() {
     let plain = fetch("identity").await;
     assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
     assert_eq!(plain.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(plain.headers()[header::VARY], "accept-encoding", "shared caches keep one copy per encoding");
+    // A file this server does not have (a newer release's, mid-upgrade) is not cached.
+    let missing = {
+        use tower::ServiceExt;
+        let req = Request::get("/pkg/crm.newer.wasm").body(Body::empty()).unwrap();
+        router.clone().oneshot(req).await.unwrap()
+    };
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get(header::CACHE_CONTROL).is_none(), "a 404 must not stick for a year");
     let _ = std::fs::remove_dir_all(&site);
 }
 
