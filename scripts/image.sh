@@ -74,6 +74,8 @@ if [ "$(id -u)" = 0 ]; then
     CHROOT="$(command -v chroot)"
     ROOTFS="$WORK/rootfs" && mkdir -p "$ROOTFS" && tar -xf "$layer" -C "$ROOTFS"
     PORT=3290
+    wasm_files=("$ROOTFS"/app/site/pkg/*.wasm)
+    [ "${#wasm_files[@]}" = 1 ] || fail "the image holds ${#wasm_files[@]} wasm files: ${wasm_files[*]}"
     # A container runtime mounts /proc (the server finds hash.txt beside /proc/self/exe); here a
     # mount namespace of its own does, gone when the server stops.
     mkdir -p "$ROOTFS/proc"
@@ -92,7 +94,7 @@ if [ "$(id -u)" = 0 ]; then
     done
     page="$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/login" || true)"
     wasm="$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' -H 'Accept-Encoding: br' \
-        "http://127.0.0.1:$PORT/pkg/$(basename "$(ls "$ROOTFS"/app/site/pkg/*.wasm)")" || true)"
+        "http://127.0.0.1:$PORT/pkg/$(basename "${wasm_files[0]}")" || true)"
     # unshare does not pass signals on: stop the server itself.
     kill "$(cat "$WORK_PID" 2>/dev/null)" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true

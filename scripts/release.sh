@@ -23,6 +23,9 @@ NAME="crm-$VERSION-$COMMIT-$TRIPLE"
 SITE=target/release-site
 
 step "release build for $TRIPLE (cargo leptos build --release --precompress)"
+# A fresh site folder each time: every build's hashed files would otherwise pile up in it (and in
+# the bundle).
+rm -rf "$SITE"
 # cargo-leptos runs the wasm-opt it finds on PATH instead of downloading one from GitHub.
 export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 command -v wasm-opt >/dev/null || { echo "wasm-opt is missing: run scripts/setup.sh (npm ci in end2end/)" >&2; exit 1; }
