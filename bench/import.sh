@@ -18,7 +18,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS_BIG="${1:-100000}"
 ROWS_SMALL="${2:-1000}"
 PORT="${BENCH_PORT:-3310}"
-PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 OUT=target/bench
 PASSWORD="bench horse battery staple"
 BASE="http://127.0.0.1:$PORT"

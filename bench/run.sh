@@ -16,7 +16,6 @@ CONTACTS="${1:-100000}"
 CONNECTIONS="${2:-32}"
 SECONDS_EACH="${3:-10}"
 PORT="${BENCH_PORT:-3300}"
-PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 OUT=target/bench
 PASSWORD="bench horse battery staple"
 mkdir -p "$OUT"

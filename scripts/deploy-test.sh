@@ -19,7 +19,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/env.sh
-PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 NAME="$(cat dist/latest)"
 BIN="$PWD/dist/$NAME/server"
 [ -x "$BIN" ] || { echo "no release bundle: run scripts/release.sh first" >&2; exit 1; }

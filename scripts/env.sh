@@ -6,6 +6,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # shellcheck disable=SC1091
 [ -f "$ROOT/scripts/.toolchain-env" ] && . "$ROOT/scripts/.toolchain-env"
 export LEPTOS_OUTPUT_NAME=crm
+# The PostgreSQL server the tests, the deployment test and the benchmarks use.
+PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*" >&2; }
 # Clippy lints the workspace's own crates as they are compiled (clippy-driver is rustc with
 # Clippy's lints added; dependencies are compiled by plain rustc as always). The build, the tests

@@ -10,7 +10,6 @@ bash scripts/setup.sh
 . scripts/env.sh
 LOGS=target/test-logs
 mkdir -p "$LOGS" && rm -f "$LOGS"/*.log
-PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 # The RUSTFLAGS cargo-leptos uses for debug builds (server and wasm alike): the checks and the
 # tests below use the same, so none of them invalidates another's artifacts.

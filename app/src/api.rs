@@ -67,6 +67,11 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
                 (use_context::<leptos_axum::ResponseOptions>(), StatusCode::from_u16(err.status_code()))
             {
                 opts.set_status(status);
+                // Overloaded or the database out of reach: tell clients (and proxies) when to
+                // come back rather than have them retry at once.
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    opts.insert_header(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                }
             }
         }
     }

@@ -151,7 +151,7 @@ impl From<crate::db::DbError> for AppError {
         use crate::db::DbError;
         crate::ops::metrics::record_db_error(matches!(err, DbError::Busy(_)));
         match err {
-            DbError::Busy(_) | DbError::Unreachable(_) => {
+            DbError::Busy(_) | DbError::Unreachable(_) | DbError::Overloaded(_) => {
                 tracing::warn!(error = %err, "database unavailable");
                 AppError::Unavailable
             }

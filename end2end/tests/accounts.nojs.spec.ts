@@ -30,7 +30,7 @@ test('without JavaScript, registration errors appear next to the fields', async 
   await page.getByLabel('Email').fill('otto@example.com');
   await page.getByLabel('Password').fill('short');
   await page.getByRole('button', { name: 'Register' }).click();
-  await expect(page.getByText(/at least 10 characters/)).toBeVisible();
+  await expect(page.getByText(/at least 15 characters/)).toBeVisible();
   await expect(page.getByLabel('Your name')).toHaveValue('Otto Offline');
   await expect(page.getByLabel('Email')).toHaveValue('otto@example.com');
 });

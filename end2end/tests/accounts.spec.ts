@@ -103,7 +103,7 @@ test('registration explains each problem next to its field and keeps what was ty
   await hydrated(page);
   await page.getByLabel('Your name').fill('Nina New');
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('password123');
+  await page.getByLabel('Password').fill('password12345678');
   await page.getByRole('button', { name: 'Register' }).click();
   await expect(page.getByText(/too easy to guess/)).toBeVisible();
   await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');

@@ -14,7 +14,7 @@ test('the status page hydrates and checks the database again on request', async 
 
   await page.goto('/status');
   await expect(page.getByRole('heading', { level: 1, name: 'System status' })).toBeVisible();
-  await expect(page.getByText(/reachable/)).toBeVisible();
+  await expect(page.getByText(/reachable/i)).toBeVisible();
   await hydrated(page);
 
   const checkedAt = page.getByTestId('checked-at');

@@ -124,7 +124,7 @@ test('a one-time link lets a newcomer choose their own password', async ({ newPa
   await hydrated(lenaPage);
   await lenaPage.getByLabel('New password').fill('short');
   await lenaPage.getByRole('button', { name: 'Set password' }).click();
-  await expect(lenaPage.getByText(/at least 10 characters/i).first()).toBeVisible();
+  await expect(lenaPage.getByText(/at least 15 characters/i).first()).toBeVisible();
   await lenaPage.getByLabel('New password').fill('lanterns over the harbour');
   await lenaPage.getByRole('button', { name: 'Set password' }).click();
   await expect(lenaPage).toHaveURL(/\/login\?password_set=1$/);

@@ -56,6 +56,11 @@ struct Cli {
     /// (e.g. `127.0.0.1, 10.0.0.0/8`). Unset: the connection's address is the client's.
     #[arg(long, env = "CRM_TRUSTED_PROXIES", default_value = "", global = true)]
     trusted_proxies: String,
+    /// Host names the site answers to besides CRM_PUBLIC_URL's, comma-separated; any other gets
+    /// 421. Unset and without a public address: the loopback names when the server listens on
+    /// loopback (no DNS rebinding), any name otherwise.
+    #[arg(long, env = "CRM_ALLOWED_HOSTS", default_value = "", global = true)]
+    allowed_hosts: String,
     /// Addresses or networks allowed to read `/metrics` (comma-separated). Unset, and without a
     /// token, `/metrics` answers 404 to everybody.
     #[arg(long, env = "CRM_METRICS_ALLOW", default_value = "", global = true)]
@@ -71,10 +76,10 @@ struct Cli {
     #[arg(long, env = "CRM_SHUTDOWN_DRAIN_SECONDS", default_value_t = 0, global = true)]
     shutdown_drain_seconds: u64,
     /// Minutes without a request after which a session ends.
-    #[arg(long, env = "CRM_SESSION_IDLE_MINUTES", default_value_t = 8 * 60, global = true)]
+    #[arg(long, env = "CRM_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
     session_idle_minutes: u64,
     /// Hours after sign-in at which a session ends, however active.
-    #[arg(long, env = "CRM_SESSION_MAX_HOURS", default_value_t = 24, global = true)]
+    #[arg(long, env = "CRM_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
     session_max_hours: u64,
     #[command(subcommand)]
     command: Option<Command>,
@@ -206,7 +211,20 @@ fn deployment(cli: &Cli) -> Result<server::Deployment, BoxError> {
         sessions,
         trusted_proxies,
         metrics: Access::new(allow, cli.metrics_token.as_deref()),
+        allowed_hosts: allowed_hosts(cli, leptos_options()?.site_addr),
     })
+}
+
+/// The names the site answers to: CRM_ALLOWED_HOSTS and CRM_PUBLIC_URL's host (and loopback);
+/// with neither, loopback only on a loopback listener, any name on another.
+fn allowed_hosts(cli: &Cli, listen: std::net::SocketAddr) -> app::ops::hosts::AllowedHosts {
+    let mut names: Vec<&str> =
+        cli.allowed_hosts.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    names.extend(cli.public_url.as_deref());
+    if names.is_empty() && !listen.ip().is_loopback() {
+        return app::ops::hosts::AllowedHosts::any();
+    }
+    app::ops::hosts::AllowedHosts::only(names)
 }
 
 /// Leptos' options, with the site's files found when the server runs from a release bundle:
@@ -243,9 +261,21 @@ async fn serve(pool: DbPool, cli: &Cli) -> Result<(), BoxError> {
     server::spawn_clock_refresh(&state, app::settings::organisation::CLOCK_REFRESH);
     server::spawn_segment_sync(&state, holder, Duration::from_secs(5 * 60));
     app::imports::job::spawn(state.pool.clone(), worker, Duration::from_millis(500));
+    let setup_code =
+        app::accounts::setup::issue_code(&mut state.pool.get().await?, app::clock::now()).await?;
     let app = server::router_with(state, &deployment);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("listening on http://{addr}");
+    if let Some(code) = setup_code {
+        // The way in for whoever runs the server, and only them: registering first is not
+        // enough to become the administrator of a new installation.
+        let base = cli.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        tracing::warn!(
+            "No administrator yet. To create the first one, open {}/register?setup={code} (the code works for {} hours, until an administrator exists), or run `server create-admin`.",
+            base.trim_end_matches('/'),
+            app::accounts::setup::SETUP_CODE_HOURS
+        );
+    }
     let drain = Duration::from_secs(cli.shutdown_drain_seconds);
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(server::shutdown_signal(drain))
@@ -269,6 +299,7 @@ fn print_config(cli: &Cli) -> Result<(), BoxError> {
         ("listen address", leptos.site_addr.to_string()),
         ("site files", leptos.site_root.to_string()),
         ("public url", cli.public_url.clone().unwrap_or_else(|| "(the request's own address)".into())),
+        ("allowed hosts", deployment.allowed_hosts.describe()),
         (
             "session cookie",
             if deployment.sessions.secure {
@@ -321,7 +352,11 @@ fn restore(database_url: Option<&str>, from: &Path) -> Result<(), BoxError> {
 /// `server healthcheck`: one `GET /readyz` to the address this server listens on.
 async fn healthcheck() -> Result<(), BoxError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = get_configuration(None)?.leptos_options.site_addr;
+    let mut addr = get_configuration(None)?.leptos_options.site_addr;
+    // Listening on every address (0.0.0.0, a container): ask on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     let check = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await?;
         let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");

@@ -33,6 +33,11 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     use crate::error::FieldErrors;
 
     let result = async {
+        if email.chars().count() > super::MAX_EMAIL {
+            // No account has such an email: refused before any lookup, hashing or logging,
+            // and not echoed back.
+            return Err(AppError::invalid("email", "Enter an email address of at most 254 characters."));
+        }
         let mut auth = auth_session().await?;
         let ip = client_ip().await;
         let creds = Credentials { email: email.clone(), password, ip };
@@ -68,16 +73,23 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     crate::api::respond(result)
 }
 
-/// Registers a staff member. The first account of a new installation becomes its administrator;
-/// later ones wait for activation. A taken email gets the same answer as a new one.
+/// Registers a staff member: an inactive account an administrator activates, or, on a new
+/// installation, the first administrator when the setup code from the server's log is given.
+/// A taken email gets the same answer as a new one.
 #[server(prefix = "/api/public", endpoint = "register")]
-pub async fn register(display_name: String, email: String, password: String) -> Result<(), AppError> {
+pub async fn register(
+    display_name: String,
+    email: String,
+    password: String,
+    setup_code: Option<String>,
+) -> Result<(), AppError> {
     use super::password;
     use super::repo::{self, Registration};
     use crate::error::FieldErrors;
 
     let result = async {
         let (display_name, email) = (display_name.trim().to_owned(), email.trim().to_owned());
+        let setup_code = setup_code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         let mut errors = FieldErrors::new();
         if display_name.is_empty() {
             errors.add("display_name", "Enter your name, as colleagues should see it.");
@@ -90,21 +102,33 @@ pub async fn register(display_name: String, email: String, password: String) -> 
         if let Err(message) = password::check_rules(&password, &[&email, &display_name]) {
             errors.add("password", message);
         }
-        errors.with_values(&[("display_name", &display_name), ("email", &email)]).into_result()?;
+        let code = setup_code.as_deref().unwrap_or_default();
+        let typed =
+            [("display_name", display_name.as_str()), ("email", email.as_str()), ("setup_code", code)];
+        errors.with_values(&typed).into_result()?;
 
         let hash = password::hash(&password).await;
         let mut conn = crate::api::conn().await?;
-        let outcome = repo::register_staff(&mut conn, &email, &display_name, &hash).await?;
+        let outcome =
+            repo::register_staff(&mut conn, &email, &display_name, &hash, setup_code.as_deref()).await?;
         tracing::info!(outcome = ?outcome, "staff registration");
+        if outcome == Registration::SetupCodeNeeded {
+            let mut errors = FieldErrors::new();
+            errors.add("setup_code", SETUP_CODE_NEEDED);
+            return errors.with_values(&typed).into_result();
+        }
         leptos_axum::redirect(match outcome {
             Registration::FirstAdmin => REGISTERED_ADMIN,
-            Registration::AwaitingActivation | Registration::EmailTaken => REGISTERED_PENDING,
+            _ => REGISTERED_PENDING,
         });
         Ok(())
     }
     .await;
     crate::api::respond(result)
 }
+
+/// Why a registration on an installation without an administrator was refused.
+pub const SETUP_CODE_NEEDED: &str = "This installation has no administrator yet. Enter the setup code the server wrote to its log when it started (or ask whoever runs the server to use `server create-admin`).";
 
 /// Signs out: the session is deleted on the server, so its cookie is worthless afterwards.
 #[server(prefix = "/api/public", endpoint = "logout")]

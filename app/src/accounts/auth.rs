@@ -64,39 +64,43 @@ impl AuthnBackend for AuthBackend {
     type Error = DbError;
 
     /// `Ok(None)` for an unknown email, a wrong password, an inactive account or a throttled
-    /// attempt alike, after the same amount of hashing work, so none can be told apart.
+    /// attempt alike. Unknown emails and wrong passwords cost the same hashing work, so they
+    /// cannot be told apart; a throttled attempt costs none (its answer is the same, and
+    /// hashing for it would let a flood of refused guesses use up the server).
     async fn authenticate(&self, creds: Credentials) -> Result<Option<Account>, DbError> {
+        use super::throttle::Attempt;
         let now = crate::clock::now();
-        let (allowed, account) = {
+        let (attempt, account) = {
             let mut conn = self.pool.get().await?;
-            let allowed = self.throttle.check(&mut conn, &creds.email, &creds.ip, now).await?;
-            (allowed, repo::find_by_email(&mut conn, &creds.email).await?)
+            let attempt = self.throttle.claim(&mut conn, &creds.email, &creds.ip, now).await?;
+            (attempt, repo::find_by_email(&mut conn, &creds.email).await?)
         };
-        let password_ok = match (&account, allowed) {
-            (Some(account), true) => password::verify(&creds.password, &account.password_hash).await,
-            _ => {
-                password::verify_dummy(&creds.password).await;
+        let password_ok = match (&account, attempt) {
+            (_, Attempt::Throttled) => false,
+            (Some(account), Attempt::Allowed) => {
+                password::verify_bounded(&creds.password, &account.password_hash).await?
+            }
+            (None, Attempt::Allowed) => {
+                password::verify_dummy(&creds.password).await?;
                 false
             }
         };
-        let mut conn = self.pool.get().await?;
         match account {
             Some(account) if password_ok && account.is_active => {
-                repo::record_login(&mut conn, account.id, &account.email, now).await?;
+                // Clears the account's failures, the one claimed for this attempt among them.
+                repo::record_login(&mut self.pool.get().await?, account.id, &account.email, &creds.ip, now)
+                    .await?;
                 tracing::info!(user_id = account.id, kind = account.kind.as_str(), ip = %creds.ip, "sign-in succeeded");
                 Ok(Some(account))
             }
             account => {
-                let reason = match (&account, allowed, password_ok) {
-                    (_, false, _) => "throttled",
+                let reason = match (&account, attempt, password_ok) {
+                    (_, Attempt::Throttled, _) => "throttled",
                     (None, _, _) => "unknown email",
                     (Some(_), _, false) => "wrong password",
                     (Some(_), _, true) => "inactive account",
                 };
-                if allowed {
-                    repo::record_failure(&mut conn, &creds.email, &creds.ip, now).await?;
-                }
-                tracing::warn!(email = %super::normalize_email(&creds.email), ip = %creds.ip, reason, "sign-in failed");
+                tracing::warn!(email = ?super::log_safe_email(&creds.email), ip = %creds.ip, reason, "sign-in failed");
                 Ok(None)
             }
         }
@@ -120,13 +124,13 @@ pub struct SessionConfig {
     pub absolute_timeout: Duration,
 }
 
+/// ASVS 5.0 level 2's lifetimes (7.3.1, 7.3.2): 30 minutes without a request, 12 hours at most.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);
+
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig {
-            secure: false,
-            idle_timeout: Duration::from_secs(8 * 60 * 60),
-            absolute_timeout: Duration::from_secs(24 * 60 * 60),
-        }
+        SessionConfig { secure: false, idle_timeout: IDLE_TIMEOUT, absolute_timeout: ABSOLUTE_TIMEOUT }
     }
 }
 
@@ -142,7 +146,7 @@ impl SessionConfig {
 
 /// Sessions in the database behind an HttpOnly, SameSite=Lax cookie, and axum-login on top.
 pub fn auth_layer(pool: DbPool, config: &SessionConfig) -> AuthManagerLayer<AuthBackend, DieselSessionStore> {
-    let idle = time::Duration::try_from(config.idle_timeout).unwrap_or(time::Duration::hours(8));
+    let idle = time::Duration::try_from(config.idle_timeout).unwrap_or(time::Duration::minutes(30));
     let sessions = SessionManagerLayer::new(DieselSessionStore::new(pool.clone()))
         .with_name(config.cookie_name())
         .with_http_only(true)

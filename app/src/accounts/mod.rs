@@ -18,6 +18,8 @@ pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod session_store;
 #[cfg(feature = "ssr")]
+pub mod setup;
+#[cfg(feature = "ssr")]
 pub mod throttle;
 
 use serde::{Deserialize, Serialize};
@@ -124,6 +126,16 @@ pub fn landing_page(kind: UserKind, next: Option<&str>) -> String {
 /// Emails are compared trimmed and lower-cased everywhere.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// The longest email address there can be (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+
+/// An email as somebody typed it, fit for a log line: normalised and cut to [`MAX_EMAIL`]
+/// characters. Log it with `?` (Debug), which escapes newlines and control characters, so a
+/// typed value cannot forge a second line or send terminal escapes.
+pub fn log_safe_email(email: &str) -> String {
+    normalize_email(email).chars().take(MAX_EMAIL).collect()
 }
 
 #[cfg(test)]

@@ -130,12 +130,19 @@ pub fn LoginPage() -> impl IntoView {
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    // The link the server writes to its log on a new installation carries the setup code; the
+    // field also shows when a registration was refused for want of one.
+    let code = use_query_map().with_untracked(|q| q.get("setup"));
+    let asks_for_code = {
+        let code = code.clone();
+        move || code.is_some() || error.get().is_some_and(|e| e.field("setup_code").is_some())
+    };
     view! {
         <Title text="Register"/>
         <div class="card narrow">
             <h1>"Register a staff account"</h1>
             <p class="hint">
-                "An administrator activates new accounts. On a new installation, the first account becomes the administrator."
+                "An administrator activates new accounts. On a new installation, the setup code from the server's log makes the first account the administrator."
             </p>
             <ActionForm action>
                 <FormAlert error/>
@@ -146,11 +153,21 @@ pub fn RegisterPage() -> impl IntoView {
                     name="password"
                     input_type="password"
                     autocomplete="new-password"
-                    hint="At least 10 characters. A few unrelated words make a strong, memorable passphrase."
+                    hint="At least 15 characters. A few unrelated words make a strong, memorable passphrase."
                     required=true
                     secret=true
                     error
                 />
+                <Show when=asks_for_code.clone()>
+                    <FormField
+                        label="Setup code"
+                        name="setup_code"
+                        autocomplete="off"
+                        hint="Written to the server's log when it started without an administrator."
+                        value=code.clone().unwrap_or_default()
+                        error
+                    />
+                </Show>
                 <button type="submit">"Register"</button>
             </ActionForm>
             <p>"Already have an account? " <a href="/login">"Sign in"</a></p>

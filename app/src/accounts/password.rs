@@ -1,5 +1,6 @@
 //! Password rules and argon2id hashing, off the async threads and behind a concurrency cap.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -7,7 +8,10 @@ use argon2::password_hash::{PasswordHash as ParsedHash, PasswordHasher, Password
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
-pub const MIN_LENGTH: usize = 10;
+use crate::db::DbError;
+
+/// NIST SP 800-63B-4 (3.1.1.2): at least 15 characters for a password that is the only factor.
+pub const MIN_LENGTH: usize = 15;
 /// Far beyond any passphrase; only there so a request cannot make us hash megabytes.
 pub const MAX_LENGTH: usize = 1024;
 
@@ -65,17 +69,44 @@ pub fn check_rules(password: &str, user_inputs: &[&str]) -> Result<(), String> {
 
 /// Each argon2id run takes 19 MiB and tens of milliseconds of CPU; this cap keeps a burst of
 /// sign-ins from exhausting memory or starving other requests of blocking threads.
+fn slot_count() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
+}
+
 fn hashing_slots() -> &'static Semaphore {
     static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Semaphore::new(cpus.max(2))
-    })
+    SLOTS.get_or_init(|| Semaphore::new(slot_count()))
 }
 
 async fn on_blocking_thread<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
     let _permit = hashing_slots().acquire().await.expect("the semaphore is never closed");
     tokio::task::spawn_blocking(work).await.expect("password hashing panicked")
+}
+
+/// Sign-ins waiting for a hashing slot, at most [`QUEUE_PER_SLOT`] per slot: a flood of
+/// sign-ins is refused at once (503 with Retry-After) instead of queueing without end, each
+/// waiting request holding its body and a connection.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+pub const QUEUE_PER_SLOT: usize = 8;
+
+struct InQueue;
+
+impl Drop for InQueue {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// [`on_blocking_thread`] with a bounded queue in front of it.
+async fn on_bounded_thread<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, DbError> {
+    if WAITING.fetch_add(1, Ordering::AcqRel) >= slot_count() * QUEUE_PER_SLOT {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+        return Err(DbError::Overloaded("too many sign-ins waiting for a password check"));
+    }
+    let _place = InQueue;
+    Ok(on_blocking_thread(work).await)
 }
 
 /// Hashes with argon2id at the crate's defaults (OWASP: m=19456 KiB, t=2, p=1).
@@ -95,20 +126,27 @@ pub async fn hash(password: &str) -> PasswordHash {
 /// True when `password` matches `hash`. A malformed stored hash never matches.
 pub async fn verify(password: &str, hash: &PasswordHash) -> bool {
     let (password, hash) = (password.to_owned(), hash.0.clone());
-    on_blocking_thread(move || {
-        ParsedHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
+    on_blocking_thread(move || check(&password, &hash)).await
+}
+
+fn check(password: &str, phc: &str) -> bool {
+    ParsedHash::new(phc)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// [`verify`] for sign-ins: refused with [`DbError::Overloaded`] when too many already wait.
+pub async fn verify_bounded(password: &str, hash: &PasswordHash) -> Result<bool, DbError> {
+    let (password, hash) = (password.to_owned(), hash.0.clone());
+    on_bounded_thread(move || check(&password, &hash)).await
 }
 
 /// Spends the same time as a real check, for sign-ins with an unknown email, so the answer's
 /// timing does not tell which emails have accounts.
-pub async fn verify_dummy(password: &str) {
+pub async fn verify_dummy(password: &str) -> Result<(), DbError> {
     static DUMMY: tokio::sync::OnceCell<PasswordHash> = tokio::sync::OnceCell::const_new();
     let dummy = DUMMY.get_or_init(|| hash("not a real password, only for timing")).await;
-    let _ = verify(password, dummy).await;
+    verify_bounded(password, dummy).await.map(|_| ())
 }
 
 #[cfg(test)]
@@ -117,8 +155,8 @@ mod tests {
 
     #[test]
     fn rules_reject_short_and_common_passwords_with_a_reason() {
-        assert!(check_rules("short", &[]).unwrap_err().contains("at least 10"));
-        assert!(check_rules("password123", &[]).unwrap_err().contains("too easy to guess"));
+        assert!(check_rules("short", &[]).unwrap_err().contains("at least 15"));
+        assert!(check_rules("password12345678", &[]).unwrap_err().contains("too easy to guess"));
         assert!(check_rules("aaaaaaaaaaaa", &[]).is_err());
         // The person's own email is not a secret.
         assert!(check_rules("maria.lopez@example.com", &["maria.lopez@example.com"]).is_err());

@@ -152,42 +152,51 @@ pub async fn create(conn: &mut DbConn, new: &NewAccount<'_>) -> Result<Account, 
 /// What registration did; the page tells the person the same thing for a new and a taken email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
-    /// The database had no users: this is the first administrator, active at once.
+    /// There was no administrator and the setup code was right: this is the first one, active
+    /// at once.
     FirstAdmin,
+    /// There is no administrator yet and no live setup code was given: nothing changed.
+    SetupCodeNeeded,
     /// A staff account that waits for an administrator to activate it.
     AwaitingActivation,
     /// The email already has an account; nothing changed.
     EmailTaken,
 }
 
-/// Registers a staff member. The count and the insert share one write transaction, so two people
-/// registering on an empty database cannot both become the first administrator on SQLite.
+/// Registers a staff member: the first administrator when there is none and `setup_code` is a
+/// live one ([`super::setup`]), otherwise an inactive account an administrator activates.
+/// The check and the insert share one write transaction that runs after any other deciding who
+/// is an administrator, so of several people registering at once with setup codes exactly one
+/// becomes the administrator, on either backend.
 pub async fn register_staff(
     conn: &mut DbConn,
     email: &str,
     display_name: &str,
     password_hash: &PasswordHash,
+    setup_code: Option<&str>,
 ) -> Result<Registration, DbError> {
     let email = normalize_email(email);
     let at = now();
     conn.write_tx(async |c: &mut DbConn| {
-        with_db!(c, c => {
-            let taken: i64 = users::table.filter(users::email.eq(&email)).count().get_result(c).await?;
-            if taken > 0 {
-                return Ok(Registration::EmailTaken);
-            }
-            let first = users::table.count().get_result::<i64>(c).await? == 0;
-            let new = NewAccount {
-                email: &email,
-                display_name,
-                password_hash,
-                kind: UserKind::Staff,
-                is_active: first,
-                is_admin: first,
-            };
-            diesel::insert_into(users::table).values(insert_values(&new, &email, at)).execute(c).await?;
-            Ok::<_, DbError>(if first { Registration::FirstAdmin } else { Registration::AwaitingActivation })
-        })
+        c.one_at_a_time(crate::db::TxLock::Administrators).await?;
+        let taken: i64 = with_db!(c, c => users::table.filter(users::email.eq(&email)).count().get_result(c).await)?;
+        if taken > 0 {
+            return Ok(Registration::EmailTaken);
+        }
+        let first = !super::setup::has_administrator(c).await?;
+        if first && !super::setup::claim_code(c, setup_code.unwrap_or_default(), at).await? {
+            return Ok(Registration::SetupCodeNeeded);
+        }
+        let new = NewAccount {
+            email: &email,
+            display_name,
+            password_hash,
+            kind: UserKind::Staff,
+            is_active: first,
+            is_admin: first,
+        };
+        with_db!(c, c => diesel::insert_into(users::table).values(insert_values(&new, &email, at)).execute(c).await)?;
+        Ok::<_, DbError>(if first { Registration::FirstAdmin } else { Registration::AwaitingActivation })
     })
     .await
 }
@@ -204,6 +213,8 @@ pub async fn upsert_admin(
     let at = now();
     let row = conn
         .write_tx(async |c: &mut DbConn| {
+            c.one_at_a_time(crate::db::TxLock::Administrators).await?;
+            super::setup::discard_codes(c).await?;
             with_db!(c, c => {
                 let existing: Option<i64> = users::table
                     .filter(users::email.eq(&email))
@@ -247,12 +258,14 @@ pub async fn upsert_admin(
 
 /// Gives contact `contact_id` a client account with `email` (or reactivates and links the one
 /// that email has) and returns its id. Nobody knows the new account's password; the client
-/// chooses theirs through a set-password link. A staff account is never turned into a client.
+/// chooses theirs through a set-password link. A staff account is never turned into a client,
+/// and an account deactivated through user management comes back only if `may_manage_users`.
 pub async fn grant_client_account(
     conn: &mut DbConn,
     email: &str,
     display_name: &str,
     contact_id: i64,
+    may_manage_users: bool,
 ) -> Result<i64, AppError> {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut secret = [0u8; 32];
@@ -261,22 +274,27 @@ pub async fn grant_client_account(
     let email = normalize_email(email);
     let at = now();
     conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        let existing: Option<(i64, String, Option<i64>)> = users::table
+        let existing: Option<(i64, String, Option<i64>, bool)> = users::table
             .filter(users::email.eq(&email))
-            .select((users::id, users::kind, users::contact_id))
+            .select((users::id, users::kind, users::contact_id, users::deactivated_by_manager))
             .first(c)
             .await
             .optional()?;
         let user_id = match existing {
-            Some((_, kind, _)) if kind != UserKind::Client.as_str() => {
+            Some((_, kind, _, _)) if kind != UserKind::Client.as_str() => {
                 return Err(AppError::Conflict("A staff account uses this email; it cannot also be a client's.".into()));
             }
-            Some((_, _, Some(other))) if other != contact_id => {
+            Some((_, _, Some(other), _)) if other != contact_id => {
                 return Err(AppError::Conflict("Another contact's portal account already uses this email.".into()));
             }
-            Some((user_id, _, _)) => {
+            Some((_, _, _, true)) if !may_manage_users => {
+                return Err(AppError::Conflict(
+                    "This client's portal account was deactivated in user management. Ask someone who manages users to activate it again.".into(),
+                ));
+            }
+            Some((user_id, _, _, _)) => {
                 diesel::update(users::table.find(user_id))
-                    .set((users::contact_id.eq(Some(contact_id)), users::is_active.eq(true)))
+                    .set((users::contact_id.eq(Some(contact_id)), users::is_active.eq(true), users::deactivated_by_manager.eq(false)))
                     .execute(c)
                     .await?;
                 user_id
@@ -343,13 +361,23 @@ pub async fn set_password(conn: &mut DbConn, id: i64, hash: &PasswordHash) -> Re
         .await
 }
 
-/// A successful sign-in: remember when, and forget the account's failures.
-pub async fn record_login(conn: &mut DbConn, id: i64, email: &str, at: NaiveDateTime) -> Result<(), DbError> {
+/// A successful sign-in from `ip`: remember when, and forget the account's failures from that
+/// address (among them the one its attempt was counted as). Failures from elsewhere stay: an
+/// attacker's guesses must not get a fresh allowance each time the owner signs in.
+pub async fn record_login(
+    conn: &mut DbConn,
+    id: i64,
+    email: &str,
+    ip: &str,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
     let email = normalize_email(email);
     conn.write_tx(async |c: &mut DbConn| {
         with_db!(c, c => {
             diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(c).await?;
-            diesel::delete(login_failures::table.filter(login_failures::email.eq(&email))).execute(c).await?;
+            diesel::delete(login_failures::table.filter(login_failures::email.eq(&email)).filter(login_failures::ip.eq(ip)))
+                .execute(c)
+                .await?;
             Ok::<_, DbError>(())
         })
     })
@@ -362,15 +390,35 @@ pub async fn record_failure(
     ip: &str,
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
+    conn.write_tx(async |c: &mut DbConn| write_failure(c, email, ip, at).await).await
+}
+
+/// [`record_failure`] inside the caller's transaction.
+pub(crate) async fn write_failure(
+    c: &mut DbConn,
+    email: &str,
+    ip: &str,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
     let email = normalize_email(email);
-    conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
-        diesel::insert_into(login_failures::table)
-            .values((login_failures::email.eq(&email), login_failures::ip.eq(ip), login_failures::failed_at.eq(at)))
+    with_db!(c, c => diesel::insert_into(login_failures::table)
+        .values((login_failures::email.eq(&email), login_failures::ip.eq(ip), login_failures::failed_at.eq(at)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// The right password from `ip` (changing it, say): that address's failures of the account are
+/// forgotten, the one its attempt was counted as among them.
+pub async fn forget_failures(conn: &mut DbConn, email: &str, ip: &str) -> Result<(), DbError> {
+    let email = normalize_email(email);
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::delete(login_failures::table.filter(login_failures::email.eq(&email)).filter(login_failures::ip.eq(ip)))
             .execute(c)
-            .await?;
+            .await)?;
         Ok::<_, DbError>(())
-    }))
-        .await
+    })
+    .await
 }
 
 /// Failures since `since`: their number and the latest one's time.
@@ -388,6 +436,23 @@ pub async fn failures_for_email(
     let email = normalize_email(email);
     let (count, latest) = with_db!(conn, c => login_failures::table
         .filter(login_failures::email.eq(&email).and(login_failures::failed_at.ge(since)))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(login_failures::failed_at)))
+        .first::<(i64, Option<NaiveDateTime>)>(c)
+        .await)?;
+    Ok(Failures { count, latest })
+}
+
+/// Failures of one account from one address since `since`.
+pub async fn failures_for_email_ip(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    since: NaiveDateTime,
+) -> Result<Failures, DbError> {
+    let email = normalize_email(email);
+    let (count, latest) = with_db!(conn, c => login_failures::table
+        .filter(login_failures::email.eq(&email).and(login_failures::failed_at.ge(since)))
+        .filter(login_failures::ip.eq(ip))
         .select((diesel::dsl::count_star(), diesel::dsl::max(login_failures::failed_at)))
         .first::<(i64, Option<NaiveDateTime>)>(c)
         .await)?;
@@ -441,10 +506,16 @@ pub(crate) async fn is_active_staff(c: &mut DbConn, id: i64) -> QueryResult<bool
 }
 
 /// Activates or deactivates account `id`; deactivating ends all of its sessions at once.
-pub(crate) async fn write_active(c: &mut DbConn, id: i64, active: bool) -> QueryResult<()> {
-    with_db!(c, c => diesel::update(users::table.find(id)).set(users::is_active.eq(active)).execute(c).await)?;
+/// Activates or deactivates account `id`; `by_manager`: through user management (which staff
+/// who only edit contacts must not undo), not by revoking a contact's portal access.
+pub(crate) async fn write_active(c: &mut DbConn, id: i64, active: bool, by_manager: bool) -> QueryResult<()> {
+    with_db!(c, c => diesel::update(users::table.find(id))
+        .set((users::is_active.eq(active), users::deactivated_by_manager.eq(!active && by_manager)))
+        .execute(c)
+        .await)?;
     if !active {
         super::session_store::end_sessions(c, id, None).await?;
+        crate::users::repo::revoke_password_tokens(c, id).await?;
     }
     Ok(())
 }
@@ -540,18 +611,34 @@ mod tests {
     use crate::accounts::password;
     use crate::db::testing::each_backend;
 
+    /// The attack: reaching a new installation before its owner and registering. Without the
+    /// setup code from the server's log nobody becomes its administrator (nor gets an account
+    /// that one would later activate); with it, the first registration does, and the code is
+    /// gone.
     #[tokio::test(flavor = "multi_thread")]
-    async fn the_first_registration_is_the_admin_and_later_ones_wait_for_activation() {
+    async fn the_first_administrator_needs_the_setup_code_and_later_ones_wait_for_activation() {
         let hash = password::hash("correct horse battery staple").await;
         for db in each_backend().await {
             let name = db.backend().name();
             let mut conn = db.pool.get().await.unwrap();
             assert_eq!(count_users(&mut conn).await.unwrap(), 0, "{name}");
-            let first = register_staff(&mut conn, "Ada@Example.com ", "Ada", &hash).await.unwrap();
+            let code = crate::accounts::setup::issue_code(&mut conn, now()).await.unwrap().unwrap();
+            for guess in [None, Some("0000"), Some("")] {
+                let outcome = register_staff(&mut conn, "mallory@example.com", "Mallory", &hash, guess).await;
+                assert_eq!(outcome.unwrap(), Registration::SetupCodeNeeded, "{name}: {guess:?}");
+            }
+            assert_eq!(count_users(&mut conn).await.unwrap(), 0, "{name}: nothing was created");
+            let first =
+                register_staff(&mut conn, "Ada@Example.com ", "Ada", &hash, Some(&code)).await.unwrap();
             assert_eq!(first, Registration::FirstAdmin, "{name}");
-            let second = register_staff(&mut conn, "bob@example.com", "Bob", &hash).await.unwrap();
-            assert_eq!(second, Registration::AwaitingActivation, "{name}");
-            let again = register_staff(&mut conn, "BOB@example.COM", "Bobby", &hash).await.unwrap();
+            assert!(
+                crate::accounts::setup::issue_code(&mut conn, now()).await.unwrap().is_none(),
+                "{name}: no code once an administrator exists"
+            );
+            let second =
+                register_staff(&mut conn, "bob@example.com", "Bob", &hash, Some(&code)).await.unwrap();
+            assert_eq!(second, Registration::AwaitingActivation, "{name}: the used code does nothing");
+            let again = register_staff(&mut conn, "BOB@example.COM", "Bobby", &hash, None).await.unwrap();
             assert_eq!(again, Registration::EmailTaken, "{name}: emails compare case-insensitively");
 
             let ada = find_by_email(&mut conn, "ADA@example.com").await.unwrap().unwrap();
@@ -568,6 +655,41 @@ mod tests {
             );
             assert_eq!(find_by_id(&mut conn, bob.id).await.unwrap().unwrap().email, "bob@example.com");
             assert_eq!(count_users(&mut conn).await.unwrap(), 2, "{name}");
+        }
+    }
+
+    /// The attack: several registrations at the same moment on a new installation (two servers
+    /// started together each logged a code, and both codes leaked). Exactly one becomes the
+    /// administrator; on PostgreSQL, whose transactions run side by side, this made two or
+    /// three administrators in 2 of 10 trials before the registrations took turns.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn simultaneous_first_registrations_make_exactly_one_administrator() {
+        let hash = password::hash("correct horse battery staple").await;
+        for db in each_backend().await {
+            let name = db.backend().name();
+            for round in 0..5 {
+                let mut codes = Vec::new();
+                for _ in 0..6 {
+                    let mut conn = db.pool.get().await.unwrap();
+                    codes.push(crate::accounts::setup::issue_code(&mut conn, now()).await.unwrap().unwrap());
+                }
+                let attempts = codes.iter().enumerate().map(|(i, code)| {
+                    let (pool, hash) = (db.pool.clone(), &hash);
+                    async move {
+                        let mut conn = pool.get().await.unwrap();
+                        let email = format!("erste-{round}-{i}@exämple.org");
+                        register_staff(&mut conn, &email, "Erste", hash, Some(code)).await.unwrap()
+                    }
+                });
+                let outcomes = futures::future::join_all(attempts).await;
+                let admins = outcomes.iter().filter(|o| **o == Registration::FirstAdmin).count();
+                assert_eq!(admins, 1, "{name}, round {round}: {outcomes:?}");
+                let mut conn = db.pool.get().await.unwrap();
+                let stored: i64 = with_db!(&mut conn, c => users::table.filter(users::is_admin.eq(true)).count().get_result(c).await).unwrap();
+                assert_eq!(stored, 1, "{name}, round {round}");
+                // The next round starts from a new installation again.
+                with_db!(&mut conn, c => diesel::delete(users::table).execute(c).await).unwrap();
+            }
         }
     }
 
@@ -650,11 +772,17 @@ mod tests {
             );
 
             assert_eq!(prune_failures(&mut conn, hour_ago).await.unwrap(), 1, "{name}");
-            record_login(&mut conn, user.id, "d@example.com", now()).await.unwrap();
+            record_failure(&mut conn, "d@example.com", "10.0.0.3", now()).await.unwrap();
+            record_login(&mut conn, user.id, "d@example.com", "10.0.0.2", now()).await.unwrap();
+            assert_eq!(
+                failures_for_email_ip(&mut conn, "d@example.com", "10.0.0.2", hour_ago).await.unwrap().count,
+                0,
+                "{name}: the failures from where the owner signed in are forgotten"
+            );
             assert_eq!(
                 failures_for_email(&mut conn, "d@example.com", hour_ago).await.unwrap().count,
-                0,
-                "{name}"
+                1,
+                "{name}: not another address's (its guesses get no fresh allowance)"
             );
             assert!(find_by_id(&mut conn, user.id).await.unwrap().unwrap().last_login_at.is_some(), "{name}");
         }

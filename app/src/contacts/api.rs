@@ -188,8 +188,10 @@ pub async fn invite_to_portal(id: i64) -> Result<String, AppError> {
     let result = async {
         let me = require(Permission::ContactsEdit).await?;
         let actor = Actor::from(&me);
+        let may_manage_users = me.is_admin
+            || crate::accounts::auth::permissions_of(&me).await?.contains(&Permission::UsersManage);
         let mut conn = conn().await?;
-        let user_id = repo::grant_portal_access(&mut conn, &actor, id).await?;
+        let user_id = repo::grant_portal_access(&mut conn, &actor, id, may_manage_users).await?;
         let token = create_password_token(&mut conn, &actor, user_id).await?;
         crate::api::absolute_url("/set-password", &[("token", &token)]).await
     }
@@ -200,18 +202,35 @@ pub async fn invite_to_portal(id: i64) -> Result<String, AppError> {
 /// Ends the contact's portal access: the client account is deactivated and signed out.
 #[server(prefix = "/api/staff", endpoint = "revoke_portal")]
 pub async fn revoke_portal(id: i64) -> Result<(), AppError> {
-    use crate::users::repo::{set_active, Actor};
+    use crate::users::repo::{set_active, Actor, Through};
     use server::*;
     let result = async {
         let me = require(Permission::ContactsEdit).await?;
         let mut conn = conn().await?;
         let access = repo::portal_access(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-        set_active(&mut conn, &Actor::from(&me), access.user_id, false).await?;
+        set_active(&mut conn, &Actor::from(&me), access.user_id, false, Through::PortalAccess).await?;
         leptos_axum::redirect(&format!("/staff/contacts/{id}?saved=1"));
         Ok(())
     }
     .await;
     respond(result)
+}
+
+/// The most contacts one bulk action takes: a page's checkboxes are 25 at a time, and a longer
+/// list (forged, or pasted) would be one unbounded `IN (…)`, past SQLite's limit on variables.
+pub const MAX_BULK: usize = 1000;
+
+/// The ids a bulk action was given: at least one, at most [`MAX_BULK`].
+#[cfg(feature = "ssr")]
+fn selected(ids: Option<Vec<i64>>) -> Result<Vec<i64>, AppError> {
+    let ids = ids.unwrap_or_default();
+    if ids.is_empty() {
+        return Err(AppError::invalid("ids", "Select at least one contact."));
+    }
+    if ids.len() > MAX_BULK {
+        return Err(AppError::invalid("ids", "Select at most 1,000 contacts at a time."));
+    }
+    Ok(ids)
 }
 
 /// Applies one action to the selected contacts of the list, then goes back to the same list.
@@ -246,10 +265,7 @@ pub async fn bulk_contacts(
             if !row.editable_by(&me) {
                 return Err(AppError::Forbidden);
             }
-            let ids = ids.unwrap_or_default();
-            if ids.is_empty() {
-                return Err(AppError::invalid("ids", "Select at least one contact."));
-            }
+            let ids = selected(ids)?;
             let count = if add {
                 crate::segments::repo::add_members(&mut conn, &me, id, &ids).await?
             } else {
@@ -272,10 +288,7 @@ pub async fn bulk_contacts(
             "delete" => BulkChange::Delete,
             _ => return Err(AppError::invalid("action", "Choose what to do with the selected contacts.")),
         };
-        let ids = ids.unwrap_or_default();
-        if ids.is_empty() {
-            return Err(AppError::invalid("ids", "Select at least one contact."));
-        }
+        let ids = selected(ids)?;
         if matches!(change, BulkChange::Delete) && confirm.is_none() {
             return Err(AppError::invalid("confirm", "Tick the box to confirm the deletion."));
         }

@@ -41,10 +41,18 @@ const HEADER: [&str; 20] = [
 /// Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return) as a formula;
 /// such cells get a leading apostrophe so they stay text.
 pub fn neutralize(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_owned(),
+    if starts_a_formula(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
     }
+}
+
+/// Whether a spreadsheet would take `cell` as a formula: a tab or carriage return first, or
+/// `= + - @` as its first visible character (spreadsheets skip the spaces before a formula,
+/// the no-break and ideographic ones too).
+pub fn starts_a_formula(cell: &str) -> bool {
+    cell.starts_with(['\t', '\r']) || cell.trim_start().starts_with(['=', '+', '-', '@'])
 }
 
 fn record(c: &Contact, catalog: &FieldCatalog, clock: &crate::clock::Clock) -> Vec<String> {
@@ -155,7 +163,8 @@ pub async fn export_csv(
     // State: (pool, filters, last id written, header written, finished).
     let catalog = std::sync::Arc::new(catalog);
     let mut header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
-    header.extend(catalog.fields.iter().map(|f| f.label.clone()));
+    // Labels are typed by staff: a formula in one would run in whoever opens the export.
+    header.extend(catalog.fields.iter().map(|f| neutralize(&f.label)));
     let header = vec![header];
     let stream = futures::stream::unfold(
         (state.pool.clone(), query, 0i64, Some(header), false),
@@ -193,6 +202,8 @@ pub async fn export_csv(
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            // Personal data: kept by no cache, shared or the browser's.
+            (header::CACHE_CONTROL, "no-store".to_owned()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         Body::from_stream(stream),
@@ -210,5 +221,11 @@ mod tests {
         assert_eq!(super::neutralize("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(super::neutralize("Grace"), "Grace");
         assert_eq!(super::neutralize(""), "");
+        // Spaces before a formula do not hide it (a cell of "  =cmd|'/c calc'!A1" ran).
+        assert_eq!(super::neutralize("  =cmd|' /C calc'!A0"), "'  =cmd|' /C calc'!A0");
+        assert_eq!(super::neutralize("\u{a0}=1+1"), "'\u{a0}=1+1");
+        assert_eq!(super::neutralize("\u{3000}@SUM(A1)"), "'\u{3000}@SUM(A1)");
+        assert_eq!(super::neutralize("\tx"), "'\tx");
+        assert_eq!(super::neutralize("Müller = Meier"), "Müller = Meier", "only a formula's start counts");
     }
 }

@@ -36,6 +36,10 @@ pub struct Choices {
     pub owners: Vec<Choice>,
 }
 
+/// The most tags one contact carries, and the longest tag name.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_LENGTH: usize = 50;
+
 /// What a person types into the add and edit forms. The form sends it as one struct argument
 /// (inputs named `input[first_name]`, repeated `input[tags][]` and `input[service_ids][]`);
 /// a field left out of the post is empty, and unticked checkboxes send nothing at all.
@@ -84,16 +88,32 @@ impl ContactInput {
         if !website.is_empty() && (website.contains(char::is_whitespace) || !website.contains('.')) {
             errors.add("website", "Enter a web address like example.com.");
         }
+        // Every text has a bound: a 1.9 MB job title was saved (and sent with every list page).
         for (field, value, max) in [
             ("first_name", &self.first_name, 100),
             ("last_name", &self.last_name, 100),
             ("phone", &self.phone, 50),
             ("company", &self.company, 200),
+            ("job_title", &self.job_title, 200),
+            ("street", &self.street, 200),
+            ("city", &self.city, 100),
+            ("postal_code", &self.postal_code, 20),
+            ("country", &self.country, 100),
+            ("website", &self.website, 500),
             ("notes", &self.notes, 10_000),
         ] {
             if value.chars().count() > max {
                 errors.add(field, format!("Use at most {max} characters."));
             }
+        }
+        if self.tags.len() > MAX_TAGS {
+            errors.add("tags", format!("Use at most {MAX_TAGS} tags."));
+        } else if let Some(long) = self.tags.iter().find(|t| t.chars().count() > MAX_TAG_LENGTH) {
+            let start: String = long.chars().take(20).collect();
+            errors.add("tags", format!("Tag names have at most {MAX_TAG_LENGTH} characters (\"{start}…\")."));
+        }
+        if self.service_ids.len() > 100 {
+            errors.add("service_ids", "Choose at most 100 services.");
         }
         errors
     }

@@ -20,7 +20,13 @@ mod tx;
 pub use crate::{insert_rows, with_db};
 pub use pool::*;
 pub use sql::{contains, fold, folded, like_pattern, lower, Contains, Folded};
-pub use tx::data_version;
+pub use tx::{data_version, TxLock};
+
+/// The rows to skip for 1-based `page` of `per_page` rows. A page far past the end (a link
+/// edited by hand, `page=9223372036854775807`) skips everything rather than overflowing.
+pub fn page_offset(page: i64, per_page: i64) -> i64 {
+    (page.max(1) - 1).saturating_mul(per_page)
+}
 
 /// Runs `$body` with `$c` bound to the backend's concrete connection: the body is written once
 /// and compiled for each backend. `$conn` is a `&mut DbConn`.

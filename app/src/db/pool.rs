@@ -53,6 +53,10 @@ pub enum DbError {
     Busy(Duration),
     #[error("cannot reach the database: {0}")]
     Unreachable(String),
+    /// Not the database's: work that waits for the server (password checks) is refused once
+    /// too much of it waits.
+    #[error("the server is overloaded: {0}")]
+    Overloaded(&'static str),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
     #[error("migrations failed: {0}")]

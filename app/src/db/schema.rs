@@ -18,6 +18,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Digests of the setup codes that let the first administrator register (migration 14).
+    setup_codes (code_hash) {
+        code_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     app_settings (key) {
         key -> Text,
         value -> Text,
@@ -45,6 +53,7 @@ diesel::table! {
         contact_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        deactivated_by_manager -> Bool,
     }
 }
 

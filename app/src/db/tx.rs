@@ -63,6 +63,26 @@ impl DbConn {
         .await
     }
 
+    /// Inside a write transaction: makes the transactions that take the same `lock` run one
+    /// after the other from here to their end, so a check they read ("another administrator
+    /// remains", "no administrator yet") still holds when they write. PostgreSQL runs
+    /// transactions side by side (READ COMMITTED): a transaction-scoped advisory lock, released
+    /// at commit or rollback. SQLite's write transactions already run one at a time.
+    pub async fn one_at_a_time(&mut self, lock: TxLock) -> diesel::QueryResult<()> {
+        debug_assert!(self.in_tx, "one_at_a_time outside a write transaction");
+        match &mut self.conn {
+            Connection::Sqlite(_) => Ok(()),
+            Connection::Postgres(conn) => {
+                let conn: &mut PgConn = conn;
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(lock.key())
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
     async fn begin_write(&mut self) -> diesel::QueryResult<()> {
         match &mut self.conn {
             Connection::Sqlite(conn) => {
@@ -87,6 +107,25 @@ impl DbConn {
         match &mut self.conn {
             Connection::Sqlite(conn) => SqliteTm::rollback_transaction(&mut **conn).await,
             Connection::Postgres(conn) => PgTm::rollback_transaction(&mut **conn).await,
+        }
+    }
+}
+
+/// What [`DbConn::one_at_a_time`] serialises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxLock {
+    /// Who is an administrator: the first one's creation and the last one's removal.
+    Administrators,
+    /// Counting and recording sign-in attempts (the throttle's check and count).
+    SignInAttempts,
+}
+
+impl TxLock {
+    /// The advisory lock's key on PostgreSQL ("CRM" and a number, clear of other software's).
+    fn key(self) -> i64 {
+        match self {
+            TxLock::Administrators => 0x4352_4d00_0001,
+            TxLock::SignInAttempts => 0x4352_4d00_0002,
         }
     }
 }

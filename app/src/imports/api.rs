@@ -27,7 +27,8 @@ pub async fn import_history(page: i64) -> Result<(Vec<ImportSummary>, i64), AppE
     let result = async {
         require(Permission::ContactsImport).await?;
         let page = page.max(1);
-        Ok(repo::history(&mut conn().await?, HISTORY_PAGE, (page - 1) * HISTORY_PAGE).await?)
+        Ok(repo::history(&mut conn().await?, HISTORY_PAGE, crate::db::page_offset(page, HISTORY_PAGE))
+            .await?)
     }
     .await;
     respond(result)
@@ -50,7 +51,8 @@ pub async fn load_import(id: i64, outcome: String, page: i64) -> Result<ImportVi
         let outcome = super::Outcome::parse(&outcome);
         let page = page.max(1);
         let (rows, rows_total) =
-            repo::report(&mut conn, id, outcome, REPORT_PAGE, (page - 1) * REPORT_PAGE).await?;
+            repo::report(&mut conn, id, outcome, REPORT_PAGE, crate::db::page_offset(page, REPORT_PAGE))
+                .await?;
         // Segments are for staff with contact access; an importer without it picks none.
         let segments = match crate::segments::api::viewer().await {
             Ok(me) => crate::segments::repo::static_for(&mut conn, &me).await?,

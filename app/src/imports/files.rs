@@ -86,6 +86,9 @@ fn file_refusal(err: &super::parse::FileError) -> Response {
     back_with(code)
 }
 
+/// Where the upload form posts.
+pub const UPLOAD_PATH: &str = "/api/staff/imports/upload";
+
 /// `POST /api/staff/imports/upload` (multipart, field `file`): the file goes to disk as it
 /// arrives, is read far enough to suggest a mapping, then into the database as a new import; the
 /// browser goes on to its mapping page. A refused file goes back to the form with the reason.
@@ -238,6 +241,8 @@ pub async fn errors_csv(State(state): State<AppState>, auth: AuthSession, Path(i
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            // Personal data: kept by no cache, shared or the browser's.
+            (header::CACHE_CONTROL, "no-store".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),

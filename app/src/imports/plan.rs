@@ -318,7 +318,7 @@ fn cells_by_slot(settings: &ImportSettings, row: &Row) -> Vec<(usize, ColumnTarg
 /// formula (`'=1+2`, `'+49 30 …`), so an export imports back as it was.
 fn unguarded(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if crate::contacts::export::starts_a_formula(rest) => rest,
         _ => cell,
     }
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
     pub organization_name: String,
-    pub database: String,
+    /// The backend and the schema's version: for staff only. Anybody else learns that the
+    /// database answers, not what it runs (what an attacker would look up known holes for).
+    pub database: Option<String>,
     pub schema_version: Option<String>,
     /// Server time of the check, so a person can see that a fresh check happened.
     pub checked_at: String,

@@ -49,8 +49,12 @@ pub fn StatusPage() -> impl IntoView {
                 status.await.map(|s| view! {
                     <dl class="facts">
                         <dt>"Organization"</dt><dd>{s.organization_name}</dd>
-                        <dt>"Database"</dt><dd>{format!("{}, reachable", s.database)}</dd>
-                        <dt>"Schema version"</dt><dd>{s.schema_version.unwrap_or_else(|| "none".into())}</dd>
+                        <dt>"Database"</dt>
+                        <dd>{s.database.clone().map(|d| format!("{d}, reachable")).unwrap_or_else(|| "Reachable".into())}</dd>
+                        {s.database.is_some().then(|| view! {
+                            <dt>"Schema version"</dt>
+                            <dd>{s.schema_version.clone().unwrap_or_else(|| "none".into())}</dd>
+                        })}
                         <dt>"Checked at"</dt><dd data-testid="checked-at">{s.checked_at}</dd>
                     </dl>
                 })

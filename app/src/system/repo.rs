@@ -23,6 +23,23 @@ pub async fn get_setting(conn: &mut DbConn, key: &str) -> Result<Option<String>,
     Ok(value)
 }
 
+/// The setting `key`, written as `value` first if it has none: of several servers asking at
+/// once, the first one's value is everybody's.
+pub async fn setting_or_insert(conn: &mut DbConn, key: &str, value: &str) -> Result<String, DbError> {
+    let now = crate::clock::now();
+    conn.write_tx(async |c: &mut DbConn| {
+        with_db!(c, c => diesel::insert_into(app_settings::table)
+            .values((app_settings::key.eq(key), app_settings::value.eq(value), app_settings::updated_at.eq(now)))
+            .on_conflict(app_settings::key)
+            .do_nothing()
+            .execute(c)
+            .await)?;
+        Ok::<_, DbError>(())
+    })
+    .await?;
+    Ok(get_setting(conn, key).await?.unwrap_or_else(|| value.to_owned()))
+}
+
 /// Creates or replaces one setting.
 pub async fn put_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), DbError> {
     conn.write_tx(async |c: &mut DbConn| write_setting(c, key, value).await).await
@@ -55,7 +72,7 @@ pub async fn status(conn: &mut DbConn) -> Result<StatusReport, DbError> {
         get_setting(conn, ORGANIZATION_NAME).await?.unwrap_or_else(|| DEFAULT_ORGANIZATION_NAME.to_owned());
     Ok(StatusReport {
         organization_name,
-        database: conn.backend().name().to_owned(),
+        database: Some(conn.backend().name().to_owned()),
         schema_version: schema_version(conn).await?,
         checked_at: checked_at(&conn.clock()),
     })
@@ -101,7 +118,7 @@ mod tests {
 
             let status = status(&mut conn).await.unwrap();
             assert_eq!(status.organization_name, "Acme Plumbing & Heating", "{name}");
-            assert_eq!(status.database, name);
+            assert_eq!(status.database.as_deref(), Some(name));
             assert_eq!(status.schema_version, Some(latest_migration()), "{name}");
         }
     }

@@ -155,7 +155,8 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
     let result = async {
         let me = require(Permission::UsersManage).await?;
         guard_administrators(&me, id, false).await?;
-        repo::set_active(&mut conn().await?, &Actor::from(&me), id, active).await?;
+        repo::set_active(&mut conn().await?, &Actor::from(&me), id, active, repo::Through::UserManagement)
+            .await?;
         leptos_axum::redirect(&format!("/staff/users/{id}?saved=1"));
         Ok(())
     }
@@ -384,9 +385,22 @@ pub async fn change_own_password(current_password: String, new_password: String)
     use server::*;
     let result = async {
         let me = auth::require_staff().await?;
-        if !password::verify(&current_password, &me.password_hash).await {
+        // Guessing the current password (in a session left open) is throttled like sign-in, and
+        // counts against the same allowance.
+        let ip = auth::client_ip().await;
+        let now = crate::clock::now();
+        let policy = crate::accounts::throttle::Policy::default();
+        let attempt = policy.claim(&mut conn().await?, &me.email, &ip, now).await?;
+        if attempt == crate::accounts::throttle::Attempt::Throttled {
+            return Err(AppError::invalid(
+                "current_password",
+                "Too many wrong passwords. Wait a little, then try again.",
+            ));
+        }
+        if !password::verify_bounded(&current_password, &me.password_hash).await? {
             return Err(AppError::invalid("current_password", "That is not your current password."));
         }
+        crate::accounts::repo::forget_failures(&mut conn().await?, &me.email, &ip).await?;
         password::check_rules(&new_password, &[&me.email, &me.display_name])
             .map_err(|m| AppError::invalid("new_password", m))?;
         let hash = password::hash(&new_password).await;

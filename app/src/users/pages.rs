@@ -445,7 +445,7 @@ pub fn ProfilePage() -> impl IntoView {
             <h2 id="password-heading">"Change your password"</h2>
             <ActionForm action=change>
                 <FormField label="Current password" name="current_password" input_type="password" autocomplete="current-password" required=true secret=true error=change_error/>
-                <FormField label="New password" name="new_password" input_type="password" autocomplete="new-password" hint="At least 10 characters. Your other sessions end when you change it." required=true secret=true error=change_error/>
+                <FormField label="New password" name="new_password" input_type="password" autocomplete="new-password" hint="At least 15 characters. Your other sessions end when you change it." required=true secret=true error=change_error/>
                 <button type="submit">"Change password"</button>
             </ActionForm>
         </section>
@@ -468,7 +468,7 @@ pub fn SetPasswordPage() -> impl IntoView {
             <ActionForm action>
                 <FormAlert error/>
                 <input type="hidden" name="token" prop:value=token value=token/>
-                <FormField label="New password" name="password" input_type="password" autocomplete="new-password" hint="At least 10 characters. A few unrelated words make a strong, memorable passphrase." required=true secret=true error/>
+                <FormField label="New password" name="password" input_type="password" autocomplete="new-password" hint="At least 15 characters. A few unrelated words make a strong, memorable passphrase." required=true secret=true error/>
                 <button type="submit">"Set password"</button>
             </ActionForm>
         </div>

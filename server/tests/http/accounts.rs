@@ -311,7 +311,8 @@ async fn repeated_failures_throttle_the_account_and_it_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn registration_creates_the_first_admin_then_inactive_staff_without_revealing_emails() {
+async fn registration_makes_the_first_admin_only_with_the_setup_code_then_inactive_staff_without_revealing_emails(
+) {
     for db in testing::each_backend().await {
         let name = db.backend().name();
         let app = TestApp::new(db);
@@ -326,9 +327,50 @@ async fn registration_creates_the_first_admin_then_inactive_staff_without_reveal
                 .await
             }
         };
-        let first = register("ada@example.com", "Ada", PASSWORD).await;
+        // The attack: the first visitor of a new installation registers to become its owner.
+        let mallory = register("mallory@example.com", "Mallory", PASSWORD).await;
+        assert_eq!(mallory.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", mallory.body);
+        assert!(mallory.body.contains("setup code"), "{name}: {}", mallory.body);
+        let code = app::accounts::setup::issue_code(&mut app.db.pool.get().await.unwrap(), app::clock::now())
+            .await
+            .unwrap()
+            .unwrap();
+        let guessed = app
+            .call(
+                "/api/public/register",
+                None,
+                &[
+                    ("display_name", "Mallory"),
+                    ("email", "mallory@example.com"),
+                    ("password", PASSWORD),
+                    ("setup_code", "00000000"),
+                ],
+            )
+            .await;
+        assert_eq!(guessed.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: a guessed code");
+        assert!(guessed.body.contains("mallory@example.com"), "{name}: what was typed comes back");
+        let first = app
+            .call(
+                "/api/public/register",
+                None,
+                &[
+                    ("display_name", "Ada"),
+                    ("email", "ada@example.com"),
+                    ("password", PASSWORD),
+                    ("setup_code", &code),
+                ],
+            )
+            .await;
         assert_eq!(first.location(), Some("/login?registered=admin"), "{name}: {}", first.body);
         app.login("ada@example.com", None).await;
+        let mallory = app
+            .call("/api/public/login", None, &[("email", "mallory@example.com"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            mallory.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: no account was made for Mallory"
+        );
 
         let second = register("bob@example.com", "Bob", PASSWORD).await;
         assert_eq!(second.location(), Some("/login?registered=pending"), "{name}");
@@ -343,12 +385,12 @@ async fn registration_creates_the_first_admin_then_inactive_staff_without_reveal
             .await;
         assert_eq!(bob.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: waits for activation");
 
-        let bad = register("not-an-email", "", "password123").await;
+        let bad = register("not-an-email", "", "password12345678").await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
         for message in ["Enter your name", "name@example.com", "too easy to guess"] {
             assert!(bad.body.contains(message), "{name}: {message:?} missing from {}", bad.body);
         }
         assert!(bad.body.contains("not-an-email"), "{name}: the typed email comes back");
-        assert!(!bad.body.contains("password123"), "{name}: the password does not");
+        assert!(!bad.body.contains("password12345678"), "{name}: the password does not");
     }
 }

@@ -8,6 +8,7 @@ mod deploy;
 mod fields;
 mod foundation;
 mod imports;
+mod security;
 mod settings;
 mod support;
 mod users;

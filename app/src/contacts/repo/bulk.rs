@@ -50,6 +50,13 @@ pub async fn bulk_change(
                 if name.is_empty() {
                     return Err(AppError::invalid("tag", "Enter the tag's name."));
                 }
+                if name.chars().count() > crate::contacts::MAX_TAG_LENGTH {
+                    let max = crate::contacts::MAX_TAG_LENGTH;
+                    return Err(AppError::invalid(
+                        "tag",
+                        format!("Tag names have at most {max} characters."),
+                    ));
+                }
                 let adding = matches!(change, BulkChange::AddTag(_));
                 let tag_id = match adding {
                     true => find_or_create_tag(c, name).await?,
@@ -108,6 +115,8 @@ pub async fn bulk_change(
                 .await)?
             }
             BulkChange::SetOwner(owner) => {
+                // The form's rule (an active staff member), checked inside the transaction.
+                super::check_owner(c, *owner).await?;
                 with_db!(c, c => diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
                 .set((
                     contacts::owner_id.eq(owner),

@@ -283,7 +283,7 @@ type ListRow = (
 pub async fn list(conn: &mut DbConn, query: &ContactQuery) -> Result<ContactPage, DbError> {
     use super::super::list_cache::{self, KEPT_IDS, MAX_KEPT_IDS};
     let page = query.page.max(1);
-    let offset = (page - 1).saturating_mul(CONTACTS_PER_PAGE);
+    let offset = crate::db::page_offset(page, CONTACTS_PER_PAGE);
     let end = offset.saturating_add(CONTACTS_PER_PAGE);
     let (mut instance, mut version) = crate::db::data_version(conn, "contacts").await?;
     if query.segment_id.is_some() {

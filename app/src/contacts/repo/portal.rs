@@ -35,6 +35,7 @@ pub async fn grant_portal_access(
     conn: &mut DbConn,
     actor: &crate::users::repo::Actor,
     id: i64,
+    may_manage_users: bool,
 ) -> Result<i64, AppError> {
     let contact = get(conn, id).await?.ok_or(AppError::NotFound)?;
     let email = crate::db::fold(&contact.input.email);
@@ -44,7 +45,7 @@ pub async fn grant_portal_access(
         ));
     }
     let name = contact.display_name();
-    crate::accounts::repo::grant_client_account(conn, &email, &name, id)
+    crate::accounts::repo::grant_client_account(conn, &email, &name, id, may_manage_users)
         .await
         .inspect(|_| tracing::info!(contact_id = id, actor = actor.id, "portal access granted"))
 }

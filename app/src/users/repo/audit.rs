@@ -14,7 +14,7 @@ pub async fn list_audit(conn: &mut DbConn, page: i64) -> Result<(Vec<AuditEntry>
         let rows: Vec<AuditRow> = audit_log::table
             .order((audit_log::created_at.desc(), audit_log::id.desc()))
             .limit(AUDIT_PER_PAGE)
-            .offset((page - 1) * AUDIT_PER_PAGE)
+            .offset(crate::db::page_offset(page, AUDIT_PER_PAGE))
             .select((audit_log::id, audit_log::actor_name, audit_log::action, audit_log::subject, audit_log::before_state, audit_log::after_state, audit_log::created_at))
             .load(c)
             .await?;

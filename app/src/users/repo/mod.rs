@@ -10,6 +10,7 @@ mod tokens;
 
 pub use audit::{list_audit, AUDIT_PER_PAGE};
 pub use groups::{delete_group, get_group, list_groups, save_group, GroupInput};
+pub(crate) use tokens::revoke_password_tokens;
 pub use tokens::{create_password_token, use_password_token, PASSWORD_LINK_HOURS};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,6 +80,26 @@ async fn audit(c: &mut DbConn, entry: NewAuditEntry) -> QueryResult<()> {
     Ok(())
 }
 
+/// An entry the server itself writes (no staff member did it), inside the caller's transaction:
+/// the sign-in throttle recording that an account is locked, say.
+pub(crate) async fn audit_by_server(
+    c: &mut DbConn,
+    action: &str,
+    subject: String,
+    after: Option<String>,
+) -> QueryResult<()> {
+    let entry = NewAuditEntry {
+        actor_id: None,
+        actor_name: "Server".to_owned(),
+        action: action.to_owned(),
+        subject,
+        before_state: None,
+        after_state: after,
+        created_at: now(),
+    };
+    audit(c, entry).await
+}
+
 /// The ids of `user_id`'s groups, in order.
 async fn memberships(c: &mut DbConn, user_id: i64) -> QueryResult<Vec<i64>> {
     with_db!(c, c => group_members::table
@@ -121,7 +142,7 @@ pub async fn list_users(conn: &mut DbConn, filter: &UserFilter) -> Result<UserPa
         let rows: Vec<UserRow> = build()
             .order((lower(users::display_name), users::id))
             .limit(USERS_PER_PAGE)
-            .offset((page - 1) * USERS_PER_PAGE)
+            .offset(crate::db::page_offset(page, USERS_PER_PAGE))
             .select(UserRow::as_select())
             .load(c)
             .await?;
@@ -174,8 +195,11 @@ pub async fn group_ids_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<i64>, D
         .await)?)
 }
 
-/// How many active administrators there would be without `user_id`.
+/// How many active administrators there would be without `user_id`. Inside the write
+/// transaction that removes one: from here on, such transactions run one after the other, so
+/// two administrators demoting each other at once leave one.
 async fn other_active_admins(c: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+    c.one_at_a_time(crate::db::TxLock::Administrators).await?;
     with_db!(c, c => users::table
         .filter(users::is_admin.eq(true))
         .filter(users::is_active.eq(true))
@@ -199,12 +223,22 @@ fn user_state(row: &UserRow, group_ids: &[i64]) -> String {
     .to_string()
 }
 
+/// Where an account is activated or deactivated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Through {
+    /// The users pages ("Manage users and groups").
+    UserManagement,
+    /// A contact's portal access, revoked by staff who edit contacts; they may invite again.
+    PortalAccess,
+}
+
 /// Activates or deactivates an account. Deactivating ends all of its sessions at once.
 pub async fn set_active(
     conn: &mut DbConn,
     actor: &Actor,
     user_id: i64,
     active: bool,
+    through: Through,
 ) -> Result<(), AppError> {
     conn.write_tx(async |c: &mut DbConn| {
         let row = accounts::account_row(c, user_id).await?.ok_or(AppError::NotFound)?;
@@ -214,7 +248,7 @@ pub async fn set_active(
         if row.is_active == active {
             return Ok(());
         }
-        accounts::write_active(c, user_id, active).await?;
+        accounts::write_active(c, user_id, active, through == Through::UserManagement).await?;
         let action = if active { "user.activate" } else { "user.deactivate" };
         let (before, after) = (format!("active: {}", row.is_active), format!("active: {active}"));
         audit(c, NewAuditEntry::new(actor, action, row.email.clone(), Some(before), Some(after))).await?;

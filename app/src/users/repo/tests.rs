@@ -139,7 +139,10 @@ async fn nobody_removes_the_last_active_admin_or_themselves() {
         let other = user(&mut conn, "other@example.com", UserKind::Staff, false).await;
         let actor = Actor::from(&other);
         assert!(
-            matches!(set_active(&mut conn, &actor, admin.id, false).await, Err(AppError::Conflict(_))),
+            matches!(
+                set_active(&mut conn, &actor, admin.id, false, Through::UserManagement).await,
+                Err(AppError::Conflict(_))
+            ),
             "{name}"
         );
         let demote = UserUpdate {
@@ -228,7 +231,7 @@ async fn deactivating_a_user_ends_all_their_sessions_at_once() {
         for record in [&mut laptop, &mut phone, &mut admins] {
             SessionStore::create(&store, record).await.unwrap();
         }
-        set_active(&mut conn, &Actor::from(&admin), staff.id, false).await.unwrap();
+        set_active(&mut conn, &Actor::from(&admin), staff.id, false, Through::UserManagement).await.unwrap();
         assert!(SessionStore::load(&store, &laptop.id).await.unwrap().is_none(), "{name}");
         assert!(SessionStore::load(&store, &phone.id).await.unwrap().is_none(), "{name}");
         assert!(
@@ -276,6 +279,81 @@ async fn a_set_password_link_works_once_and_only_before_it_expires() {
             ),
             "{name}: expired"
         );
+    }
+}
+
+/// The attacks: a link sent to the wrong person is still good after a new one was sent; an
+/// employee who was let go keeps the link from before and sets a password with it. A link
+/// works only while it is the newest and the account is active.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_password_link_dies_with_a_newer_link_and_with_deactivation() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        let mut conn = db.pool.get().await.unwrap();
+        let admin = user(&mut conn, "admin@example.com", UserKind::Staff, true).await;
+        let staff = user(&mut conn, "ola.nordmann@example.com", UserKind::Staff, false).await;
+        let actor = Actor::from(&admin);
+        let older = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+        let newer = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+        let used = use_password_token(&mut conn, &older, "ein ganz neues Passwort für Ola").await;
+        assert!(matches!(used, Err(AppError::Conflict(_))), "{name}: the older link is dead");
+
+        set_active(&mut conn, &actor, staff.id, false, Through::UserManagement).await.unwrap();
+        let used = use_password_token(&mut conn, &newer, "ein ganz neues Passwort für Ola").await;
+        assert!(matches!(used, Err(AppError::Conflict(_))), "{name}: deactivation ends the link");
+        let after = create_password_token(&mut conn, &actor, staff.id).await.unwrap();
+        let used = use_password_token(&mut conn, &after, "ein ganz neues Passwort für Ola").await;
+        assert!(
+            matches!(used, Err(AppError::Conflict(_))),
+            "{name}: nor does a link bring back an inactive account"
+        );
+        let stored = find_by_id(&mut conn, staff.id).await.unwrap().unwrap();
+        assert!(!stored.is_active, "{name}");
+        assert!(!password::verify("ein ganz neues Passwort für Ola", &stored.password_hash).await, "{name}");
+    }
+}
+
+/// The attack (a race): two administrators demote each other at the same moment. Each saw
+/// the other still an administrator, so on PostgreSQL both demotions went through and left
+/// none. The checks take turns: exactly one stays an administrator, every round.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_administrators_demoting_each_other_at_once_leave_one() {
+    for db in each_backend().await {
+        let name = db.backend().name();
+        for round in 0..8 {
+            let mut conn = db.pool.get().await.unwrap();
+            let a = user(&mut conn, &format!("aino-{round}@example.com"), UserKind::Staff, true).await;
+            let b = user(&mut conn, &format!("björn-{round}@example.com"), UserKind::Staff, true).await;
+            // Nobody else is an administrator.
+            with_db!(&mut conn, c => diesel::update(users::table.filter(users::id.ne_all([a.id, b.id])))
+                .set(users::is_admin.eq(false))
+                .execute(c)
+                .await)
+            .unwrap();
+            let demote = |by: &Account, whom: &Account| {
+                let (pool, actor, id) = (db.pool.clone(), Actor::from(by), whom.id);
+                let update = UserUpdate {
+                    display_name: whom.display_name.clone(),
+                    email: whom.email.clone(),
+                    is_admin: false,
+                    group_ids: vec![],
+                };
+                async move { update_user(&mut pool.get().await.unwrap(), &actor, id, &update).await }
+            };
+            let (one, other) = tokio::join!(demote(&a, &b), demote(&b, &a));
+            assert_eq!(
+                one.is_ok() as u8 + other.is_ok() as u8,
+                1,
+                "{name}, round {round}: {one:?} {other:?}"
+            );
+            let admins: i64 = with_db!(&mut conn, c => users::table
+                .filter(users::is_admin.eq(true).and(users::is_active.eq(true)))
+                .count()
+                .get_result(c)
+                .await)
+            .unwrap();
+            assert_eq!(admins, 1, "{name}, round {round}");
+        }
     }
 }
 
@@ -330,7 +408,7 @@ async fn the_user_list_searches_filters_and_pages() {
             .await
             .unwrap();
         assert_eq!(in_group.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");
-        set_active(&mut conn, &Actor::from(&admin), maria.id, false).await.unwrap();
+        set_active(&mut conn, &Actor::from(&admin), maria.id, false, Through::UserManagement).await.unwrap();
         let inactive =
             list_users(&mut conn, &UserFilter { active: Some(false), ..Default::default() }).await.unwrap();
         assert_eq!(inactive.users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![maria.id], "{name}");

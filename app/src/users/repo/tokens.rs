@@ -25,6 +25,10 @@ pub async fn create_password_token(
     let at = now();
     conn.write_tx(async |c: &mut DbConn| with_db!(c, c => {
         let email: String = users::table.find(user_id).select(users::email).first(c).await.optional()?.ok_or(AppError::NotFound)?;
+        // Only the newest link works: one sent to the wrong person is undone by sending another.
+        diesel::delete(password_tokens::table.filter(password_tokens::user_id.eq(user_id)).filter(password_tokens::used_at.is_null()))
+            .execute(c)
+            .await?;
         diesel::insert_into(password_tokens::table)
             .values((
                 password_tokens::token_hash.eq(&digest),
@@ -42,6 +46,17 @@ pub async fn create_password_token(
     }))
         .await?;
     Ok(token)
+}
+
+/// The account's unused links stop working (it is being deactivated); inside the caller's
+/// transaction.
+pub(crate) async fn revoke_password_tokens(c: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    use crate::db::schema::password_tokens;
+    with_db!(c, c => diesel::delete(
+        password_tokens::table.filter(password_tokens::user_id.eq(user_id)).filter(password_tokens::used_at.is_null()),
+    )
+    .execute(c)
+    .await)
 }
 
 const LINK_INVALID: &str =
@@ -76,7 +91,9 @@ pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &s
         .set(password_tokens::used_at.eq(Some(at)))
         .execute(c)
         .await)?;
-        if claimed != 1 {
+        // A link never brings back an account that was deactivated after it was sent.
+        let active = with_db!(c, c => users::table.find(user_id).select(users::is_active).first::<bool>(c).await.optional())?;
+        if claimed != 1 || active != Some(true) {
             return Err(AppError::Conflict(LINK_INVALID.to_owned()));
         }
         accounts::write_password(c, user_id, &hash).await?;

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN deactivated_by_manager;
+DROP TABLE setup_codes;
