@@ -23,8 +23,6 @@ use crate::users::pages::{
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::ops::headers::send_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

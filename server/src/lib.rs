@@ -69,12 +69,13 @@ pub fn router_with(state: AppState, deployment: &Deployment) -> Router {
         move || {
             provide_context(state.clone());
             provide_context(RequestPermissions::for_request());
+            app::ops::headers::provide_page_nonce();
         }
     };
     let options = state.leptos_options.clone();
     let absolute = sessions.absolute_timeout;
     let proxies = deployment.trusted_proxies.clone();
-    let signer = action_errors::ActionErrors::new(state.pool.clone());
+    let signer = state.pool.clone();
     let hosts = deployment.allowed_hosts.clone();
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -91,6 +92,7 @@ pub fn router_with(state: AppState, deployment: &Deployment) -> Router {
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn(whole_pages))
+        .layer(axum::middleware::from_fn(app::ops::headers::middleware))
         .layer(axum::middleware::from_fn(load_page_user))
         .layer(axum::middleware::from_fn(move |req, next| page_deadline(PAGE_DEADLINE, req, next)))
         .layer(axum::middleware::from_fn(guard_areas))
@@ -98,6 +100,7 @@ pub fn router_with(state: AppState, deployment: &Deployment) -> Router {
         .layer(auth_layer(state.pool.clone(), sessions))
         .layer(axum::middleware::from_fn(reject_cross_site))
         .layer(axum::middleware::from_fn(limit_bodies))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES as usize))
         .layer(axum::middleware::from_fn(move |req, next| action_errors::middleware(signer.clone(), req, next)))
         .layer(axum::middleware::from_fn(app::ops::metrics::middleware))
         .layer(
@@ -179,7 +182,8 @@ fn site_pkg(options: &leptos::config::LeptosOptions) -> Router {
 pub const MAX_BODY_BYTES: u64 = 256 * 1024;
 
 /// Answers 413 for a body announced larger than [`MAX_BODY_BYTES`] before it is read (it was a
-/// 500 from the form's parser); a body sent without its length stops at axum's own limit.
+/// 500 from the form's parser); a body sent without its length stops at the same limit as it is
+/// read (`DefaultBodyLimit`).
 async fn limit_bodies(
     req: Request<axum::body::Body>,
     next: axum::middleware::Next,

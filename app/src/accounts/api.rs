@@ -40,7 +40,13 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         }
         let mut auth = auth_session().await?;
         let ip = client_ip().await;
-        let creds = Credentials { email: email.clone(), password, ip };
+        let state = crate::api::state()?;
+        let key = state.pool.server_key().await?.to_vec();
+        let now = chrono::Utc::now().timestamp();
+        let known_for = use_context::<axum::http::request::Parts>()
+            .map(|parts| super::device::holders(&key, &parts.headers, now))
+            .unwrap_or_default();
+        let creds = Credentials { email: email.clone(), password, ip, known_for };
         let account = auth.authenticate(creds).await.map_err(|e| {
             tracing::error!(error = %e, "authentication backend failed");
             AppError::Unavailable
@@ -66,6 +72,14 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             .insert(LOGIN_AT, chrono::Utc::now().timestamp())
             .await
             .map_err(|_| AppError::Unavailable)?;
+        // This browser is now known for the account (it keeps its allowance under attack).
+        let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let cookie = super::device::set_cookie(&key, account.id, now, secure);
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&cookie))
+        {
+            response.append_header(axum::http::header::SET_COOKIE, value);
+        }
         leptos_axum::redirect(&super::landing_page(account.kind, next.as_deref()));
         Ok(())
     }

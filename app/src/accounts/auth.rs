@@ -56,6 +56,8 @@ pub struct Credentials {
     pub password: String,
     /// The client's address, for throttling.
     pub ip: String,
+    /// The accounts this browser signed in to before (its genuine device cookies).
+    pub known_for: Vec<i64>,
 }
 
 impl AuthnBackend for AuthBackend {
@@ -72,8 +74,9 @@ impl AuthnBackend for AuthBackend {
         let now = crate::clock::now();
         let (attempt, account) = {
             let mut conn = self.pool.get().await?;
-            let attempt = self.throttle.claim(&mut conn, &creds.email, &creds.ip, now).await?;
-            (attempt, repo::find_by_email(&mut conn, &creds.email).await?)
+            let account = repo::find_by_email(&mut conn, &creds.email).await?;
+            let known = account.as_ref().is_some_and(|a| creds.known_for.contains(&a.id));
+            (self.throttle.claim(&mut conn, &creds.email, &creds.ip, now, known).await?, account)
         };
         let password_ok = match (&account, attempt) {
             (_, Attempt::Throttled) => false,

@@ -10,6 +10,8 @@ pub use permissions::Permission;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod device;
+#[cfg(feature = "ssr")]
 pub mod middleware;
 #[cfg(feature = "ssr")]
 pub mod password;

@@ -119,21 +119,28 @@ impl Policy {
     /// Counts the recent failures and, if the attempt may go ahead, records it as one, in one
     /// step that claims on every server run one after the other. When this attempt is the one
     /// that locks the account for every address, the audit log says so, for administrators.
+    /// A `known_device` (a browser that signed in to this account before: [`super::device`])
+    /// is not held to the per-account limit, only to its address's.
     pub async fn claim(
         &self,
         conn: &mut DbConn,
         email: &str,
         ip: &str,
         now: NaiveDateTime,
+        known_device: bool,
     ) -> Result<Attempt, DbError> {
         conn.write_tx(async |c: &mut DbConn| {
             c.one_at_a_time(TxLock::SignInAttempts).await?;
-            let recent = self.recent(c, email, ip, now).await?;
+            let mut recent = self.recent(c, email, ip, now).await?;
+            let of_everyone = recent.account;
+            if known_device {
+                recent.account = Failures::default();
+            }
             if !self.allows(recent, now) {
                 return Ok(Attempt::Throttled);
             }
             repo::write_failure(c, email, ip, now).await?;
-            if recent.account.count + 1 == self.free_per_account {
+            if !known_device && of_everyone.count + 1 == self.free_per_account {
                 let subject = super::normalize_email(email).chars().take(254).collect();
                 let after = format!(
                     "{} failed sign-ins in the last hour, from several addresses",
@@ -221,15 +228,20 @@ mod tests {
             for i in 0..policy.free_per_account {
                 let ip = format!("198.51.100.{i}");
                 assert_eq!(
-                    policy.claim(&mut conn, "ziel@example.com", &ip, t(20)).await.unwrap(),
+                    policy.claim(&mut conn, "ziel@example.com", &ip, t(20), false).await.unwrap(),
                     Attempt::Allowed,
                     "{name}: {i}"
                 );
             }
             assert_eq!(
-                policy.claim(&mut conn, "ziel@example.com", "192.0.2.1", t(20)).await.unwrap(),
+                policy.claim(&mut conn, "ziel@example.com", "192.0.2.1", t(20), false).await.unwrap(),
                 Attempt::Throttled,
                 "{name}: locked for a new address too"
+            );
+            assert_eq!(
+                policy.claim(&mut conn, "ziel@example.com", "192.0.2.1", t(20), true).await.unwrap(),
+                Attempt::Allowed,
+                "{name}: but not for the owner's browser, which signed in before"
             );
             let (entries, _) = crate::users::repo::list_audit(&mut conn, 1).await.unwrap();
             let locked: Vec<_> = entries.iter().filter(|e| e.action == "user.sign_in_locked").collect();
@@ -252,7 +264,7 @@ mod tests {
                 let (pool, policy) = (db.pool.clone(), &policy);
                 async move {
                     let mut conn = pool.get().await.unwrap();
-                    policy.claim(&mut conn, "opfer@example.com", "203.0.113.5", now).await.unwrap()
+                    policy.claim(&mut conn, "opfer@example.com", "203.0.113.5", now, false).await.unwrap()
                 }
             });
             let outcomes = futures::future::join_all(attempts).await;

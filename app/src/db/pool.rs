@@ -58,11 +58,29 @@ pub enum DbError {
     #[error("the server is overloaded: {0}")]
     Overloaded(&'static str),
     #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
     #[error("invalid DATABASE_URL: {0}")]
     Config(String),
+}
+
+/// The setting that holds [`DbPool::server_key`].
+const SERVER_KEY_SETTING: &str = "security.server_key";
+
+impl From<diesel::result::Error> for DbError {
+    /// A query on a connection that died (PostgreSQL restarted, the network cut) means the
+    /// database is away, like a connection that cannot be opened: 503, not an internal error.
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &err {
+            Error::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                info,
+            ) => DbError::Unreachable(info.message().to_owned()),
+            _ => DbError::Query(err),
+        }
+    }
 }
 
 impl DbError {
@@ -142,6 +160,9 @@ struct Shared {
     /// here first, first come first served; other servers on the same file still wait on
     /// the busy timeout.
     sqlite_writers: Arc<tokio::sync::Mutex<()>>,
+    /// The database's secret for what the servers sign (form errors in addresses, device
+    /// cookies), read once.
+    server_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 /// A pooled connection; repositories take `&mut DbConn` and never match on it themselves.
@@ -313,6 +334,27 @@ impl DbPool {
                     .map_err(build_err)
             }
         }
+    }
+
+    /// A random secret every server sharing this database shares: made by whichever needs it
+    /// first and kept in the settings, read once per pool. What it signs is for this
+    /// installation only; deleting the setting (and restarting) voids every signature.
+    pub async fn server_key(&self) -> Result<&[u8], DbError> {
+        let key = self
+            .shared
+            .server_key
+            .get_or_try_init(|| async {
+                use argon2::password_hash::rand_core::{OsRng, RngCore};
+                let mut fresh = [0u8; 32];
+                OsRng.fill_bytes(&mut fresh);
+                let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+                let mut conn = self.get().await?;
+                let stored =
+                    crate::system::repo::setting_or_insert(&mut conn, SERVER_KEY_SETTING, &hex).await?;
+                Ok::<_, DbError>(stored.into_bytes())
+            })
+            .await?;
+        Ok(key)
     }
 
     pub fn backend(&self) -> Backend {

@@ -29,6 +29,17 @@ impl TestDb {
         self.pool.backend()
     }
 
+    /// The address of a PostgreSQL test database (its own schema), to open a second pool on it.
+    pub fn postgres_url(&self) -> Option<String> {
+        match &self.cleanup {
+            Cleanup::File(_) => None,
+            Cleanup::Schema { base_url, schema } => {
+                let sep = if base_url.contains('?') { '&' } else { '?' };
+                Some(format!("{base_url}{sep}options=-c%20search_path%3D{schema}"))
+            }
+        }
+    }
+
     /// The file behind a SQLite test database, to open a second pool on it.
     pub fn sqlite_path(&self) -> Option<String> {
         match &self.cleanup {
@@ -109,6 +120,17 @@ pub async fn postgres() -> Option<TestDb> {
     let db = TestDb { pool, cleanup: Cleanup::Schema { base_url, schema } };
     db.pool.migrate().await.expect("postgres migrations");
     Some(db)
+}
+
+/// The `host:port` of a PostgreSQL URL as written in it, and the address it names (port 5432
+/// when none is given), to put a proxy in between.
+pub fn postgres_authority(url: &str) -> Option<(String, std::net::SocketAddr)> {
+    use std::net::ToSocketAddrs;
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?.rsplit('@').next()?;
+    let with_port = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:5432") };
+    let addr = with_port.to_socket_addrs().ok()?.find(|a| a.is_ipv4())?;
+    Some((authority.to_owned(), addr))
 }
 
 /// Both backends (PostgreSQL only when reachable), for tests written once.

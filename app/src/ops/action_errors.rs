@@ -3,12 +3,13 @@
 //! it, with the values typed. Anybody can write such a link, so a crafted one made the app show
 //! a message of the attacker's choosing in its own alert ("Your account is locked: call …").
 //!
-//! The server that answers the post signs what it wrote (`__sig`: the time and an HMAC-SHA256 of
-//! the time, `__path` and `__err`), with a key kept in the database so that every app server
-//! accepts the others' signatures; a page asked for with an unsigned, altered or stale error is
-//! sent to the same address without it.
-
-use std::sync::Arc;
+//! The server that answers the post signs what Leptos wrote (`__sig`: the time and an
+//! HMAC-SHA256 of the time, the page, `__path` and `__err`) with the database's key
+//! ([`DbPool::server_key`]), so every app server accepts the others' signatures. It signs only
+//! the redirect back to the form the post came from (the `Referer` with the pair appended); an
+//! `__err` in any other redirect (a `next=` or `back=` chosen by the poster) is taken out. A page
+//! asked for with an unsigned, altered, moved or stale error is sent to the same address
+//! without it.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -16,45 +17,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::OnceCell;
 
-use crate::db::{DbError, DbPool};
+use crate::db::DbPool;
 
 /// How long after the post a signed error is still shown: enough to follow the redirect, too
-/// short to send the link of one's own failed post to others.
+/// short to send the link of one's own failed post to others. Servers' clocks may differ by
+/// [`CLOCK_SKEW_SECONDS`].
 pub const VALID_FOR_SECONDS: i64 = 600;
-
-/// The setting that holds the key (hex); written once, by whichever server needs it first.
-const KEY_SETTING: &str = "security.action_error_key";
-
-/// What signs and checks the errors; cheap to clone (one key per database, read once).
-#[derive(Clone)]
-pub struct ActionErrors {
-    pool: DbPool,
-    key: Arc<OnceCell<Vec<u8>>>,
-}
-
-impl ActionErrors {
-    pub fn new(pool: DbPool) -> Self {
-        ActionErrors { pool, key: Arc::new(OnceCell::new()) }
-    }
-
-    async fn key(&self) -> Result<&[u8], DbError> {
-        let key = self
-            .key
-            .get_or_try_init(|| async {
-                use argon2::password_hash::rand_core::{OsRng, RngCore};
-                let mut fresh = [0u8; 32];
-                OsRng.fill_bytes(&mut fresh);
-                let mut conn = self.pool.get().await?;
-                let stored =
-                    crate::system::repo::setting_or_insert(&mut conn, KEY_SETTING, &hex(&fresh)).await?;
-                Ok::<_, DbError>(unhex(&stored).unwrap_or_else(|| stored.into_bytes()))
-            })
-            .await?;
-        Ok(key)
-    }
-}
+pub const CLOCK_SKEW_SECONDS: i64 = 60;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -69,88 +39,135 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .flatten()
 }
 
-fn mac(key: &[u8], stamp: i64, path: &str, err: &str) -> Hmac<Sha256> {
+fn mac(key: &[u8], stamp: i64, page: &str, path: &str, err: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    for part in [stamp.to_string().as_str(), path, err] {
+    for part in ["form error", stamp.to_string().as_str(), page, path, err] {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
     }
     mac
 }
 
-/// `__sig` for an error written at `stamp` (seconds since the epoch).
-pub fn signature(key: &[u8], stamp: i64, path: &str, err: &str) -> String {
-    format!("{stamp}.{}", hex(&mac(key, stamp, path, err).finalize().into_bytes()))
+/// `__sig` for an error written at `stamp` (seconds since the epoch) for the form at `page`
+/// (its path and the rest of its query).
+pub fn signature(key: &[u8], stamp: i64, page: &str, path: &str, err: &str) -> String {
+    format!("{stamp}.{}", hex(&mac(key, stamp, page, path, err).finalize().into_bytes()))
 }
 
-/// Whether `sig` signs `path` and `err` and is still fresh at `now`.
-pub fn verify(key: &[u8], sig: &str, path: &str, err: &str, now: i64) -> bool {
+/// Whether `sig` signs `err` of `path` for `page` and is still fresh at `now`.
+pub fn verify(key: &[u8], sig: &str, page: &str, path: &str, err: &str, now: i64) -> bool {
     let Some((stamp, digest)) = sig.split_once('.') else { return false };
     let (Ok(stamp), Some(digest)) = (stamp.parse::<i64>(), unhex(digest)) else { return false };
-    (0..=VALID_FOR_SECONDS).contains(&(now - stamp))
-        && mac(key, stamp, path, err).verify_slice(&digest).is_ok()
+    (-CLOCK_SKEW_SECONDS..=VALID_FOR_SECONDS).contains(&(now - stamp))
+        && mac(key, stamp, page, path, err).verify_slice(&digest).is_ok()
 }
 
-/// The query's `__path`, `__err` and `__sig`, and the query without them.
-fn split_query(query: &str) -> (Option<String>, Option<String>, Option<String>, String) {
-    let (mut path, mut err, mut sig) = (None, None, None);
+/// A query's `__path`, `__err` and `__sig` (the last of each, as the newest error is appended
+/// last), and the query without them, re-encoded. Names are compared decoded, as Leptos reads
+/// them (`%5F%5Ferr` is `__err`).
+struct Split {
+    path: Option<String>,
+    err: Option<String>,
+    sig: Option<String>,
+    rest: String,
+}
+
+fn split_query(query: &str) -> Split {
+    let mut split = Split { path: None, err: None, sig: None, rest: String::new() };
     let mut rest = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "__path" => path = Some(v.into_owned()),
-            "__err" => err = Some(v.into_owned()),
-            "__sig" => sig = Some(v.into_owned()),
+            "__path" => split.path = Some(v.into_owned()),
+            "__err" => split.err = Some(v.into_owned()),
+            "__sig" => split.sig = Some(v.into_owned()),
             _ => {
                 rest.append_pair(&k, &v);
             }
         }
     }
-    (path, err, sig, rest.finish())
+    split.rest = rest.finish();
+    split
+}
+
+/// `path?rest`, or `path` alone.
+fn with_query(path: &str, rest: &str) -> String {
+    if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{rest}")
+    }
+}
+
+/// The page a URL or path-and-query names (path and the query without the error's parts), for
+/// comparing a redirect with the form it came from.
+fn page_of(target: &str) -> (String, Split) {
+    let target = target.split('#').next().unwrap_or_default();
+    let without_origin = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    let (path, query) = without_origin.split_once('?').unwrap_or((without_origin, ""));
+    let split = split_query(query);
+    (with_query(path, &split.rest), split)
 }
 
 /// Signs the errors of answers to posts, and drops unsigned ones from pages' addresses.
-pub async fn middleware(errors: ActionErrors, req: Request, next: Next) -> Response {
+pub async fn middleware(pool: DbPool, req: Request, next: Next) -> Response {
     let now = chrono::Utc::now().timestamp();
-    let query = req.uri().query().unwrap_or_default().to_owned();
-    if req.method() == Method::GET && query.contains("__err") {
-        let (path, err, sig, rest) = split_query(&query);
-        if let Some(err) = err {
-            let path = path.unwrap_or_default();
-            let genuine = match (errors.key().await, sig) {
-                (Ok(key), Some(sig)) => verify(key, &sig, &path, &err, now),
-                _ => false,
-            };
-            if !genuine {
-                tracing::warn!(page = %req.uri().path(), "a form error in the address without a valid signature was dropped");
-                let target = match rest.is_empty() {
-                    true => req.uri().path().to_owned(),
-                    false => format!("{}?{rest}", req.uri().path()),
+    if req.method() == Method::GET {
+        if let Some(query) = req.uri().query().filter(|q| !q.is_empty()) {
+            let split = split_query(query);
+            if let Some(err) = &split.err {
+                let page = with_query(req.uri().path(), &split.rest);
+                let genuine = match (pool.server_key().await, &split.sig) {
+                    (Ok(key), Some(sig)) => {
+                        verify(key, sig, &page, split.path.as_deref().unwrap_or_default(), err, now)
+                    }
+                    _ => false,
                 };
-                return (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
+                if !genuine {
+                    tracing::warn!(page = %req.uri().path(), "a form error in the address without a valid signature was dropped");
+                    // A path of `//elsewhere` would be another site's address: one slash only.
+                    let local = format!("/{}", req.uri().path().trim_start_matches(['/', '\\']));
+                    return (StatusCode::SEE_OTHER, [(header::LOCATION, with_query(&local, &split.rest))])
+                        .into_response();
+                }
             }
         }
     }
-    let post = req.method() == Method::POST;
-    let mut res = next.run(req).await;
-    if !post {
-        return res;
+    if req.method() != Method::POST {
+        return next.run(req).await;
     }
+    let referer = req.headers().get(header::REFERER).and_then(|r| r.to_str().ok()).map(page_of);
+    let mut res = next.run(req).await;
     let Some(location) = res.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()) else {
         return res;
     };
-    let Some((base, query)) = location.split_once('?') else { return res };
-    let (path, Some(err), _, _) = split_query(query) else { return res };
-    let Ok(key) = errors.key().await else {
-        // Without the key the error cannot be shown: the form comes back as it was sent.
-        return res;
+    let (page, split) = page_of(location);
+    let Some(err) = split.err else { return res };
+    let origin = location.split_once("://").map(|(scheme, rest)| {
+        let host = rest.split('/').next().unwrap_or_default();
+        format!("{scheme}://{host}")
+    });
+    let back_to_the_form = referer.as_ref().is_some_and(|(form, _)| *form == page);
+    let key = pool.server_key().await;
+    let target = match (back_to_the_form, key) {
+        (true, Ok(key)) => {
+            let path = split.path.unwrap_or_default();
+            let signed = form_urlencoded::Serializer::new(split.rest.clone())
+                .append_pair("__path", &path)
+                .append_pair("__err", &err)
+                .append_pair("__sig", &signature(key, now, &page, &path, &err))
+                .finish();
+            let (page_path, _) = page.split_once('?').unwrap_or((&page, ""));
+            with_query(page_path, &signed)
+        }
+        // Someone else's error (in a `next=` the poster chose), or no key to sign with: the
+        // redirect goes where it was going, without it.
+        _ => page,
     };
-    let signed = format!(
-        "{base}?{query}&{}",
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("__sig", &signature(key, now, &path.unwrap_or_default(), &err))
-            .finish()
-    );
-    if let Ok(value) = HeaderValue::from_str(&signed) {
+    let target = format!("{}{target}", origin.unwrap_or_default());
+    if let Ok(value) = HeaderValue::from_str(&target) {
         res.headers_mut().insert(header::LOCATION, value);
     }
     res

@@ -25,16 +25,49 @@ pub const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base
 /// HSTS for a site served over HTTPS: browsers use HTTPS only, for a year.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// Sets the page's policy, with the nonce Leptos gave this render; called by the shell.
-pub fn send_page_policy() {
+/// The nonce of one page request: made before the page renders and put in the request's
+/// extensions, given to Leptos (which writes it on every script of the page) and sent in the
+/// page's policy by [`middleware`]. (Setting the header from the shell left it out of a page
+/// now and then, under load on PostgreSQL: the page's own scripts were then refused.)
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub String);
+
+impl PageNonce {
+    fn new() -> Self {
+        use argon2::password_hash::rand_core::{OsRng, RngCore};
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        PageNonce(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// For a page request: the nonce, before the page renders, and the page's policy on what it
+/// sends back as HTML.
+pub async fn middleware(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::http::{header, HeaderValue};
-    use leptos::prelude::use_context;
-    let (Some(nonce), Some(response)) =
-        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-    else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce)) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    if !crate::api::is_page_request(&req) {
+        return next.run(req).await;
+    }
+    let nonce = PageNonce::new();
+    req.extensions_mut().insert(nonce.clone());
+    let mut res = next.run(req).await;
+    let html =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if let (true, Ok(value)) = (html, HeaderValue::from_str(&page_policy(&nonce.0))) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    res
+}
+
+/// Inside the render of a page (the router's context): hands Leptos this request's nonce.
+pub fn provide_page_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    let nonce =
+        use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<PageNonce>().cloned());
+    if let Some(PageNonce(nonce)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }

@@ -58,8 +58,9 @@ fn host_of(text: &str) -> Option<String> {
 }
 
 /// The probes answer whatever the name: a cloud load balancer asks by the server's private
-/// address, and they tell nothing.
-const PROBES: [&str; 2] = ["/healthz", "/readyz"];
+/// address, and they tell nothing; so does `/metrics`, for a scraper (it has an allow list and a
+/// token of its own).
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 pub async fn middleware(allowed: AllowedHosts, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("\u{fffd}"));

@@ -329,21 +329,21 @@ async fn metrics_report_requests_the_pool_and_import_jobs() {
     assert!(line("crm_import_jobs{state=\"running\"} 0").is_some(), "{text}");
 }
 
-/// A signature holds for what it signed, for ten minutes: another error, another form or an old
-/// signature is refused.
+/// A signature holds for what it signed, for ten minutes: another error, another form, another
+/// page or an old signature is refused (a little clock skew between servers is not).
 #[test]
 fn form_error_signatures_hold_for_what_they_signed_and_not_for_long() {
     use crate::ops::action_errors::{signature, verify, VALID_FOR_SECONDS};
     let key = b"0123456789abcdef0123456789abcdef";
     let now = 1_800_000_000;
-    let sig = signature(key, now, "/api/public/login", "eyJJbnZhbGlkIjp7fX0=");
-    assert!(verify(key, &sig, "/api/public/login", "eyJJbnZhbGlkIjp7fX0=", now + 5));
-    assert!(!verify(key, &sig, "/api/public/login", "eyJJbnZhbGlkIjp7fX1=", now), "another error");
-    assert!(!verify(key, &sig, "/api/public/register", "eyJJbnZhbGlkIjp7fX0=", now), "another form");
-    assert!(!verify(b"another key", &sig, "/api/public/login", "eyJJbnZhbGlkIjp7fX0=", now), "another key");
-    assert!(
-        !verify(key, &sig, "/api/public/login", "eyJJbnZhbGlkIjp7fX0=", now + VALID_FOR_SECONDS + 1),
-        "stale"
-    );
-    assert!(!verify(key, "garbage", "/api/public/login", "x", now));
+    let (page, form, err) = ("/login?next=%2Fstaff", "/api/public/login", "eyJJbnZhbGlkIjp7fX0=");
+    let sig = signature(key, now, page, form, err);
+    assert!(verify(key, &sig, page, form, err, now + 5));
+    assert!(verify(key, &sig, page, form, err, now - 5), "another server's clock a little ahead");
+    assert!(!verify(key, &sig, page, form, "eyJJbnZhbGlkIjp7fX1=", now), "another error");
+    assert!(!verify(key, &sig, page, "/api/public/register", err, now), "another form");
+    assert!(!verify(key, &sig, "/portal", form, err, now), "moved to another page");
+    assert!(!verify(b"another key", &sig, page, form, err, now), "another key");
+    assert!(!verify(key, &sig, page, form, err, now + VALID_FOR_SECONDS + 1), "stale");
+    assert!(!verify(key, "garbage", page, form, err, now));
 }

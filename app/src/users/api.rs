@@ -390,7 +390,7 @@ pub async fn change_own_password(current_password: String, new_password: String)
         let ip = auth::client_ip().await;
         let now = crate::clock::now();
         let policy = crate::accounts::throttle::Policy::default();
-        let attempt = policy.claim(&mut conn().await?, &me.email, &ip, now).await?;
+        let attempt = policy.claim(&mut conn().await?, &me.email, &ip, now, false).await?;
         if attempt == crate::accounts::throttle::Attempt::Throttled {
             return Err(AppError::invalid(
                 "current_password",

@@ -33,6 +33,18 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> StatusCode {
+    sign_in_with(app, peer, forwarded_for, None, email, password).await.status
+}
+
+/// [`sign_in`] from a browser that sends `cookie`, with the whole reply.
+async fn sign_in_with(
+    app: &TestApp,
+    peer: &str,
+    forwarded_for: Option<&str>,
+    cookie: Option<&str>,
+    email: &str,
+    password: &str,
+) -> crate::support::Reply {
     let body = format!(
         "email={}&password={}",
         app::ui::encode_query_value(email),
@@ -45,10 +57,44 @@ async fn sign_in(
     if let Some(xff) = forwarded_for {
         req = req.header("x-forwarded-for", xff);
     }
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
     let mut req = req.body(Body::from(body)).unwrap();
     let peer: SocketAddr = format!("{peer}:50000").parse().unwrap();
     req.extensions_mut().insert(ConnectInfo(peer));
-    app.send(req).await.status
+    app.send(req).await
+}
+
+/// The attack: guesses at one account from many addresses (a botnet) lock it for every
+/// address after the per-account allowance, the owner's included, for as long as the guesses
+/// go on. The owner's browser, which signed in before, keeps its device cookie and signs in
+/// all the same; a browser without one is refused, and so is a forged cookie.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owners_browser_signs_in_while_guesses_from_many_addresses_lock_the_account() {
+    for db in testing::each_backend().await {
+        let name = db.backend().name();
+        let app = TestApp::new(db);
+        app.add_user(ADMIN, UserKind::Staff, true).await;
+        let first = sign_in_with(&app, "192.0.2.10", None, None, ADMIN, PASSWORD).await;
+        assert_eq!(first.status, StatusCode::OK, "{name}");
+        let device = first.device_cookie().expect("a device cookie after signing in");
+        for i in 0..40 {
+            let peer = format!("198.51.{}.{}", i / 5, i % 5 + 1);
+            sign_in(&app, &peer, None, ADMIN, "geraten-geraten").await;
+        }
+        let stranger = sign_in(&app, "203.0.113.77", None, ADMIN, PASSWORD).await;
+        assert_eq!(
+            stranger,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: the account is locked for new browsers"
+        );
+        let forged = device.replacen('.', "9.", 1);
+        let r = sign_in_with(&app, "192.0.2.10", None, Some(&forged), ADMIN, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: a forged cookie does not help");
+        let owner = sign_in_with(&app, "192.0.2.10", None, Some(&device), ADMIN, PASSWORD).await;
+        assert_eq!(owner.status, StatusCode::OK, "{name}: the owner signs in: {}", owner.body);
+    }
 }
 
 /// 25 failed sign-ins, each for another unknown address so that only the per-address limit

@@ -5,6 +5,7 @@ mod activities;
 mod authz;
 mod contacts;
 mod deploy;
+mod faults;
 mod fields;
 mod foundation;
 mod imports;

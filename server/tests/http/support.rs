@@ -35,8 +35,23 @@ impl Reply {
         self.set_cookie().map(|c| c.split(';').next().unwrap_or_default().to_owned())
     }
 
+    /// The session cookie this reply sets (a sign-in also sets the device cookie).
     pub fn set_cookie(&self) -> Option<&str> {
-        self.headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok())
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.contains("crm_session="))
+    }
+
+    /// The device cookie a sign-in sets (`name=value`).
+    pub fn device_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.contains("crm_device="))
+            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
     }
 }
 

@@ -84,6 +84,9 @@ pub async fn use_password_token(conn: &mut DbConn, token: &str, new_password: &s
     let hash = crate::accounts::password::hash(new_password).await;
     let actor = Actor::from(&account);
     conn.write_tx(async |c: &mut DbConn| {
+        // The account's row first, as a deactivation does (it then deletes the links): taken in
+        // the other order, the two would deadlock on PostgreSQL.
+        with_db!(c, c => diesel::update(users::table.find(user_id)).set(users::is_active.eq(users::is_active)).execute(c).await)?;
         // Marking the token used is the claim: a second use of the same link updates nothing.
         let claimed = with_db!(c, c => diesel::update(
             password_tokens::table.find(&digest).filter(password_tokens::used_at.is_null()),
