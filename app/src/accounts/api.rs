@@ -73,7 +73,8 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             .await
             .map_err(|_| AppError::Unavailable)?;
         // This browser is now known for the account (it keeps its allowance under attack).
-        let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let secure =
+            state.public_url.as_deref().is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"));
         let cookie = super::device::set_cookie(&key, account.id, now, secure);
         if let (Some(response), Ok(value)) =
             (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&cookie))

@@ -134,7 +134,9 @@ impl Policy {
             let mut recent = self.recent(c, email, ip, now).await?;
             let of_everyone = recent.account;
             if known_device {
-                recent.account = Failures::default();
+                // Its owner's browser: no wait for the others' guesses, but the hourly cap (which
+                // their throttled guesses cannot reach) still bounds a stolen cookie.
+                recent.account = Failures { latest: None, ..of_everyone };
             }
             if !self.allows(recent, now) {
                 return Ok(Attempt::Throttled);

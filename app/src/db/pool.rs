@@ -73,11 +73,19 @@ impl From<diesel::result::Error> for DbError {
     /// database is away, like a connection that cannot be opened: 503, not an internal error.
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        // diesel-async reports every client-side PostgreSQL error as "unable to send command"
+        // (too many parameters, a decoding error …): only a lost connection is the database away.
+        let lost = |message: &str| {
+            message.starts_with("connection closed")
+                || message.starts_with("error communicating with the server")
+        };
         match &err {
-            Error::DatabaseError(
-                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
-                info,
-            ) => DbError::Unreachable(info.message().to_owned()),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                DbError::Unreachable(info.message().to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) if lost(info.message()) => {
+                DbError::Unreachable(info.message().to_owned())
+            }
             _ => DbError::Query(err),
         }
     }

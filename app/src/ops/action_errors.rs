@@ -39,9 +39,14 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .flatten()
 }
 
-fn mac(key: &[u8], stamp: i64, page: &str, path: &str, err: &str) -> Hmac<Sha256> {
+/// The cookie that ties a signed error to the browser that posted the form: a link with
+/// somebody else's error (a genuine one, whose message echoes what its poster typed) shows
+/// nothing in another browser.
+pub const BROWSER_COOKIE: &str = "crm_form_error";
+
+fn mac(key: &[u8], stamp: i64, browser: &str, page: &str, path: &str, err: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    for part in ["form error", stamp.to_string().as_str(), page, path, err] {
+    for part in ["form error", stamp.to_string().as_str(), browser, page, path, err] {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
     }
@@ -50,16 +55,28 @@ fn mac(key: &[u8], stamp: i64, page: &str, path: &str, err: &str) -> Hmac<Sha256
 
 /// `__sig` for an error written at `stamp` (seconds since the epoch) for the form at `page`
 /// (its path and the rest of its query).
-pub fn signature(key: &[u8], stamp: i64, page: &str, path: &str, err: &str) -> String {
-    format!("{stamp}.{}", hex(&mac(key, stamp, page, path, err).finalize().into_bytes()))
+pub fn signature(key: &[u8], stamp: i64, browser: &str, page: &str, path: &str, err: &str) -> String {
+    format!("{stamp}.{}", hex(&mac(key, stamp, browser, page, path, err).finalize().into_bytes()))
 }
 
 /// Whether `sig` signs `err` of `path` for `page` and is still fresh at `now`.
-pub fn verify(key: &[u8], sig: &str, page: &str, path: &str, err: &str, now: i64) -> bool {
+pub fn verify(key: &[u8], sig: &str, browser: &str, page: &str, path: &str, err: &str, now: i64) -> bool {
     let Some((stamp, digest)) = sig.split_once('.') else { return false };
     let (Ok(stamp), Some(digest)) = (stamp.parse::<i64>(), unhex(digest)) else { return false };
     (-CLOCK_SKEW_SECONDS..=VALID_FOR_SECONDS).contains(&(now - stamp))
-        && mac(key, stamp, page, path, err).verify_slice(&digest).is_ok()
+        && mac(key, stamp, browser, page, path, err).verify_slice(&digest).is_ok()
+}
+
+/// This browser's [`BROWSER_COOKIE`], if it sent one.
+fn browser_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == BROWSER_COOKIE)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// A query's `__path`, `__err` and `__sig` (the last of each, as the newest error is appended
@@ -103,8 +120,8 @@ fn with_query(path: &str, rest: &str) -> String {
 fn page_of(target: &str) -> (String, Split) {
     let target = target.split('#').next().unwrap_or_default();
     let without_origin = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => target,
+        Some((_, rest)) if !target.starts_with('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => target,
     };
     let (path, query) = without_origin.split_once('?').unwrap_or((without_origin, ""));
     let split = split_query(query);
@@ -119,9 +136,10 @@ pub async fn middleware(pool: DbPool, req: Request, next: Next) -> Response {
             let split = split_query(query);
             if let Some(err) = &split.err {
                 let page = with_query(req.uri().path(), &split.rest);
+                let browser = browser_of(req.headers()).unwrap_or_default();
                 let genuine = match (pool.server_key().await, &split.sig) {
                     (Ok(key), Some(sig)) => {
-                        verify(key, sig, &page, split.path.as_deref().unwrap_or_default(), err, now)
+                        verify(key, sig, &browser, &page, split.path.as_deref().unwrap_or_default(), err, now)
                     }
                     _ => false,
                 };
@@ -139,6 +157,7 @@ pub async fn middleware(pool: DbPool, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let referer = req.headers().get(header::REFERER).and_then(|r| r.to_str().ok()).map(page_of);
+    let browser = browser_of(req.headers());
     let mut res = next.run(req).await;
     let Some(location) = res.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()) else {
         return res;
@@ -149,15 +168,34 @@ pub async fn middleware(pool: DbPool, req: Request, next: Next) -> Response {
         let host = rest.split('/').next().unwrap_or_default();
         format!("{scheme}://{host}")
     });
-    let back_to_the_form = referer.as_ref().is_some_and(|(form, _)| *form == page);
+    let path = split.path.unwrap_or_default();
+    // Leptos' own error redirect: its error answer names the server function (and only an error
+    // answer does), and it goes back to the page the form was posted from. Anything else with an
+    // `__err` (in a `next=` the poster chose) is not signed.
+    let from_the_function =
+        res.headers().get("serverfnerror").is_some_and(|f| f.as_bytes() == path.as_bytes());
+    let back_to_the_form = from_the_function && referer.as_ref().is_some_and(|(form, _)| *form == page);
     let key = pool.server_key().await;
     let target = match (back_to_the_form, key) {
         (true, Ok(key)) => {
-            let path = split.path.unwrap_or_default();
+            let browser = browser
+                .filter(|b| b.len() == 32 && b.bytes().all(|c| c.is_ascii_hexdigit()))
+                .unwrap_or_else(|| {
+                    use argon2::password_hash::rand_core::{OsRng, RngCore};
+                    let mut bytes = [0u8; 16];
+                    OsRng.fill_bytes(&mut bytes);
+                    hex(&bytes)
+                });
+            let cookie = format!(
+                "{BROWSER_COOKIE}={browser}; Max-Age={VALID_FOR_SECONDS}; Path=/; HttpOnly; SameSite=Lax"
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().append(header::SET_COOKIE, value);
+            }
             let signed = form_urlencoded::Serializer::new(split.rest.clone())
                 .append_pair("__path", &path)
                 .append_pair("__err", &err)
-                .append_pair("__sig", &signature(key, now, &page, &path, &err))
+                .append_pair("__sig", &signature(key, now, &browser, &page, &path, &err))
                 .finish();
             let (page_path, _) = page.split_once('?').unwrap_or((&page, ""));
             with_query(page_path, &signed)

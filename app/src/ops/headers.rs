@@ -41,16 +41,13 @@ impl PageNonce {
     }
 }
 
-/// For a page request: the nonce, before the page renders, and the page's policy on what it
-/// sends back as HTML.
+/// The nonce, before anything renders, and the page's policy on whatever is sent back as HTML.
 pub async fn middleware(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::{header, HeaderValue};
-    if !crate::api::is_page_request(&req) {
-        return next.run(req).await;
-    }
+    // Every request: an HTML answer to anything (a 404 for a path with a dot) is a page.
     let nonce = PageNonce::new();
     req.extensions_mut().insert(nonce.clone());
     let mut res = next.run(req).await;

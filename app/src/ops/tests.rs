@@ -337,13 +337,14 @@ fn form_error_signatures_hold_for_what_they_signed_and_not_for_long() {
     let key = b"0123456789abcdef0123456789abcdef";
     let now = 1_800_000_000;
     let (page, form, err) = ("/login?next=%2Fstaff", "/api/public/login", "eyJJbnZhbGlkIjp7fX0=");
-    let sig = signature(key, now, page, form, err);
-    assert!(verify(key, &sig, page, form, err, now + 5));
-    assert!(verify(key, &sig, page, form, err, now - 5), "another server's clock a little ahead");
-    assert!(!verify(key, &sig, page, form, "eyJJbnZhbGlkIjp7fX1=", now), "another error");
-    assert!(!verify(key, &sig, page, "/api/public/register", err, now), "another form");
-    assert!(!verify(key, &sig, "/portal", form, err, now), "moved to another page");
-    assert!(!verify(b"another key", &sig, page, form, err, now), "another key");
-    assert!(!verify(key, &sig, page, form, err, now + VALID_FOR_SECONDS + 1), "stale");
-    assert!(!verify(key, "garbage", page, form, err, now));
+    let sig = signature(key, now, "b1", page, form, err);
+    assert!(verify(key, &sig, "b1", page, form, err, now + 5));
+    assert!(verify(key, &sig, "b1", page, form, err, now - 5), "another server's clock a little ahead");
+    assert!(!verify(key, &sig, "b1", page, form, "eyJJbnZhbGlkIjp7fX1=", now), "another error");
+    assert!(!verify(key, &sig, "b1", page, "/api/public/register", err, now), "another form");
+    assert!(!verify(key, &sig, "b1", "/portal", form, err, now), "moved to another page");
+    assert!(!verify(b"another key", &sig, "b1", page, form, err, now), "another key");
+    assert!(!verify(key, &sig, "b1", page, form, err, now + VALID_FOR_SECONDS + 1), "stale");
+    assert!(!verify(key, "garbage", "b1", page, form, err, now));
+    assert!(!verify(key, &sig, "another browser", page, form, err, now), "another browser");
 }

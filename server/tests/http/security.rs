@@ -227,7 +227,8 @@ async fn form_errors_in_the_address_are_shown_only_as_the_server_signed_them() {
         let location =
             failed.location().unwrap_or_default().trim_start_matches("http://localhost").to_owned();
         assert!(location.contains("__err=") && location.contains("__sig="), "{name}: {location}");
-        let shown = app.get(&location, None).await;
+        let browser = failed.cookie_named("crm_form_error").expect("the posting browser's form-error cookie");
+        let shown = app.get(&location, Some(&browser)).await;
         assert_eq!(shown.status, StatusCode::OK, "{name}");
         assert!(shown.body.contains("do not match an active account"), "{name}: the genuine error is shown");
         assert!(shown.body.contains("nobody@example.com"), "{name}: with what was typed");
@@ -239,10 +240,18 @@ async fn form_errors_in_the_address_are_shown_only_as_the_server_signed_them() {
         let encoded = unsigned.replace("__err=", "%5F%5Ferr=");
         // A genuine signature moved to another page.
         let moved = location.replacen("/login?", "/register?", 1);
-        for (crafted, back) in
-            [(unsigned, "/login"), (altered, "/login"), (encoded, "/login"), (moved, "/register")]
-        {
-            let r = app.get(&crafted, None).await;
+        // The genuine link opened in another browser (sent to a victim: its message may echo
+        // what the attacker typed) shows nothing either.
+        let elsewhere = location.clone();
+        for (crafted, back) in [
+            (unsigned, "/login"),
+            (altered, "/login"),
+            (encoded, "/login"),
+            (moved, "/register"),
+            (elsewhere, "/login"),
+        ] {
+            let cookie = if crafted == location { None } else { Some(browser.as_str()) };
+            let r = app.get(&crafted, cookie).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{name}: {crafted}");
             assert_eq!(r.location(), Some(back), "{name}: the page without the error");
         }

@@ -197,7 +197,8 @@ async fn the_organisation_page_and_its_link_are_for_admins() {
         };
         let wrong = app.send(post("name=Caf%C3%A9+Tokio&time_zone=Asia%2FEdo&date_format=iso")).await;
         assert_eq!(wrong.status, StatusCode::FOUND, "{name}: {}", wrong.body);
-        let back = app.get(wrong.location().unwrap(), Some(&admin)).await;
+        let browser = wrong.cookie_named("crm_form_error").expect("the form error's cookie");
+        let back = app.get(wrong.location().unwrap(), Some(&format!("{admin}; {browser}"))).await;
         assert!(
             back.body.contains("Choose a time zone from the list")
                 && back.body.contains(r#"value="Café Tokio""#),

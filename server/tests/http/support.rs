@@ -46,12 +46,20 @@ impl Reply {
 
     /// The device cookie a sign-in sets (`name=value`).
     pub fn device_cookie(&self) -> Option<String> {
+        self.cookie_named("crm_device")
+    }
+
+    /// The `name=value` of the cookie `name` this reply sets (`crm_form_error`: the browser a
+    /// form error in the address is for, which a browser sends along when it follows the
+    /// redirect).
+    pub fn cookie_named(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|c| c.contains("crm_device="))
-            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+            .map(|c| c.split(';').next().unwrap_or_default())
+            .find(|pair| pair.split_once('=').is_some_and(|(n, _)| n.trim_start_matches("__Host-") == name))
+            .map(str::to_owned)
     }
 }
 
